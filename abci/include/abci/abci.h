@@ -1,0 +1,114 @@
+/* abci.h - app-agnostic ABCI 2.0 socket server (SPEC §2).
+ *
+ * The library owns listeners, connections, varint framing, protobuf decode/encode and the
+ * libevent loop. An application registers one callback per ABCI method (abci_app_t) and a
+ * user pointer. Callbacks run on the loop thread, one at a time, in the order requests arrive
+ * on each connection, so the application needs no locks for consensus state.
+ *
+ * Messages are the protobuf-c types generated from proto/tendermint/abci/types.proto (our own
+ * file, field numbers from CometBFT v0.38 `proto/tendermint/abci/types.proto`; it also decodes
+ * the v1.0 CheckTx `type` (field 3) and ValidatorUpdate forms).
+ *
+ * Memory: a callback fills the response it is handed (already initialised with the right
+ * *__init). Any memory it points the response at must either outlive the response (static or
+ * app-owned) or come from abci_ctx_alloc()/abci_ctx_strdup()/abci_ctx_memdup(), which is freed
+ * by the library once the response is encoded. The request and everything it points to is
+ * owned by the library and valid only during the callback.
+ */
+#ifndef ABCI_ABCI_H
+#define ABCI_ABCI_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "tendermint/abci/types.pb-c.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Per-request context: an arena for response memory plus the peer name. Opaque. */
+typedef struct abci_ctx abci_ctx;
+
+/* Allocate `n` bytes (n may be 0) freed after the response is encoded. Returns NULL only on
+ * out-of-memory; the memory is zeroed. */
+void *abci_ctx_alloc(abci_ctx *ctx, size_t n);
+/* Copy a NUL-terminated string / `n` bytes into the arena. NULL on out-of-memory. */
+char *abci_ctx_strdup(abci_ctx *ctx, const char *s);
+void *abci_ctx_memdup(abci_ctx *ctx, const void *p, size_t n);
+/* printf into the arena; NULL on out-of-memory or encoding error. */
+char *abci_ctx_printf(abci_ctx *ctx, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* "tcp 127.0.0.1:51234" or "unix /path.sock"; valid during the callback. */
+const char *abci_ctx_peer(const abci_ctx *ctx);
+
+/* CheckTx kind normalised over v0.38 (field 2: NEW=0, RECHECK=1) and v1.0 (field 3:
+ * UNKNOWN=0, RECHECK=1, CHECK=2). */
+typedef enum { ABCI_CHECK_TX_NEW = 0, ABCI_CHECK_TX_RECHECK = 1 } abci_check_tx_kind;
+abci_check_tx_kind abci_check_tx_kind_of(const Tendermint__Abci__RequestCheckTx *req);
+
+/* Callback result: 0 = response filled; any other value closes the connection (CometBFT then
+ * halts - the right answer to an application bug). Recoverable conditions (bad tx, unknown
+ * query path) MUST be reported as a non-zero `code` in the response, never as an error. */
+#define ABCI_CB(name, Req, Res) \
+    int (*name)(void *app, abci_ctx *ctx, const Tendermint__Abci__##Req *req, \
+                Tendermint__Abci__##Res *res)
+
+/* The application's table. Any callback may be NULL: the library then answers with a safe
+ * default (Info: empty; InitChain: echo nothing; Query: code 1; CheckTx: code 0;
+ * PrepareProposal: keep txs within max_tx_bytes; ProcessProposal: ACCEPT; FinalizeBlock: one
+ * code-0 result per tx; ExtendVote: empty extension; VerifyVoteExtension: ACCEPT iff empty;
+ * Commit: retain_height 0; ListSnapshots: empty; OfferSnapshot: REJECT; LoadSnapshotChunk:
+ * empty; ApplySnapshotChunk: ABORT). Echo and Flush are answered by the library. */
+typedef struct abci_app {
+    ABCI_CB(info, RequestInfo, ResponseInfo);
+    ABCI_CB(init_chain, RequestInitChain, ResponseInitChain);
+    ABCI_CB(query, RequestQuery, ResponseQuery);
+    ABCI_CB(check_tx, RequestCheckTx, ResponseCheckTx);
+    ABCI_CB(prepare_proposal, RequestPrepareProposal, ResponsePrepareProposal);
+    ABCI_CB(process_proposal, RequestProcessProposal, ResponseProcessProposal);
+    ABCI_CB(finalize_block, RequestFinalizeBlock, ResponseFinalizeBlock);
+    ABCI_CB(extend_vote, RequestExtendVote, ResponseExtendVote);
+    ABCI_CB(verify_vote_extension, RequestVerifyVoteExtension, ResponseVerifyVoteExtension);
+    ABCI_CB(commit, RequestCommit, ResponseCommit);
+    ABCI_CB(list_snapshots, RequestListSnapshots, ResponseListSnapshots);
+    ABCI_CB(offer_snapshot, RequestOfferSnapshot, ResponseOfferSnapshot);
+    ABCI_CB(load_snapshot_chunk, RequestLoadSnapshotChunk, ResponseLoadSnapshotChunk);
+    ABCI_CB(apply_snapshot_chunk, RequestApplySnapshotChunk, ResponseApplySnapshotChunk);
+} abci_app_t;
+
+/* Log sink: level 0 debug, 1 info, 2 warn, 3 error; msg has no trailing newline. Called on
+ * the loop thread. Default (NULL): "level=… module=abci msg=…" lines on stderr. */
+typedef void (*abci_log_fn)(void *log_arg, int level, const char *msg);
+
+typedef struct abci_server_opts {
+    size_t max_frame_bytes;   /* largest accepted frame body; 0 = 64 MiB (SPEC §2) */
+    size_t max_output_bytes;  /* queued output cap per connection before it is closed; 0 = 256 MiB */
+    abci_log_fn log;          /* NULL = default stderr logger */
+    void *log_arg;
+} abci_server_opts;
+
+typedef struct abci_server abci_server;
+struct event_base;
+
+/* Create a server on `base` (caller keeps ownership of base, which must outlive the server).
+ * app and app_arg are borrowed. opts may be NULL. Returns NULL on out-of-memory. */
+abci_server *abci_server_new(struct event_base *base, const abci_app_t *app, void *app_arg,
+                             const abci_server_opts *opts);
+
+/* Listen on "tcp://HOST:PORT" or "unix:///path.sock" (an existing socket file is replaced).
+ * May be called more than once. Returns 0, or -1 with a message in err (errlen bytes). */
+int abci_server_listen(abci_server *srv, const char *addr, char *err, size_t errlen);
+
+/* Stop accepting new connections (existing ones keep being served). */
+void abci_server_stop_listening(abci_server *srv);
+
+/* Number of open connections. */
+size_t abci_server_connections(const abci_server *srv);
+
+/* Close every connection and listener and free the server. NULL is a no-op. */
+void abci_server_free(abci_server *srv);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* ABCI_ABCI_H */

@@ -1,0 +1,9 @@
+# Sourced by scripts: pinned versions and PATH to the versioned tools dir.
+# shellcheck shell=bash
+_sb_scripts=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+# shellcheck source=scripts/versions.env
+. "$_sb_scripts/versions.env"
+SLEETBUBBLE_ROOT=$(cd "$_sb_scripts/.." && pwd)
+SLEETBUBBLE_TOOLS=${SLEETBUBBLE_TOOLS:-${XDG_CACHE_HOME:-$HOME/.cache}/sleetbubble/tools}
+PATH="$SLEETBUBBLE_TOOLS/cometbft-$COMETBFT_VERSION/bin:$SLEETBUBBLE_TOOLS/kubo-$KUBO_VERSION/bin:$PATH"
+export SLEETBUBBLE_ROOT SLEETBUBBLE_TOOLS COMETBFT_VERSION KUBO_VERSION PATH

@@ -1,0 +1,32 @@
+# shellcheck shell=bash
+# Integration-test helpers: a temp dir, pid tracking and cleanup on any exit, assertions.
+set -euo pipefail
+here_lib=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+# shellcheck source=scripts/env.sh
+. "$here_lib/../../scripts/env.sh"
+# shellcheck source=scripts/lib/common.sh
+. "$here_lib/../../scripts/lib/common.sh"
+
+SB_PROG=${SB_PROG:-$(basename "$0")}
+T=$(mktemp -d "${TMPDIR:-/tmp}/sb-it.XXXXXX")
+sb_test_cleanup() {
+  local rc=$?
+  sb_stop_all
+  if [ $rc -ne 0 ]; then
+    sb_log "FAILED (rc=$rc); logs kept in $T"
+    for f in "$T"/*.log; do [ -f "$f" ] && { echo "--- tail $f"; tail -n 25 "$f"; } >&2; done
+  else
+    rm -rf "$T"
+  fi
+}
+trap sb_test_cleanup EXIT
+trap 'exit 130' INT TERM
+
+PASSED=0
+ok() { PASSED=$((PASSED + 1)); printf 'ok %d - %s\n' "$PASSED" "$*"; }
+fail() { printf 'not ok - %s\n' "$*" >&2; exit 1; }
+expect_eq() { [ "$1" == "$2" ] || fail "$3: expected '$2', got '$1'"; }
+
+# Ports for a test: base from SB_PORT_BASE (default given by the caller) to avoid clashes.
+b64d() { printf '%s' "$1" | base64 -d; }
+b64hex() { printf '%s' "$1" | base64 -d | od -An -tx1 -v | tr -d ' \n' | tr 'a-f' 'A-F'; }
