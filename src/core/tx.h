@@ -1,0 +1,93 @@
+/* tx.h — Sleetbubble transactions: decode, canonical-bytes check, signature, judging
+ * (SPEC §4, §4.1), and building signed txs (CLI, tests). */
+#ifndef SB_TX_H
+#define SB_TX_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "sb_buf.h"
+#include "params.h"
+#include "sleetbubble/v1/tx.pb-c.h"
+
+#define SB_TX_KIND_PROPOSAL 1
+#define SB_TX_KIND_VOTE 2
+/* Limits of SPEC §4. */
+#define SB_TRACK_DURATION_MAX_MS 3600000u
+#define SB_TITLE_MAX_BYTES 256u
+#define SB_NOTE_MAX_BYTES 1024u
+
+/* A decoded tx. All pointers are owned (protobuf-c unpacked) and freed by sb_tx_free. */
+typedef struct sb_tx {
+  int kind;                                /* 1 proposal, 2 vote */
+  Sleetbubble__V1__Tx *tx;                 /* owned, protobuf-c unpacked */
+  Sleetbubble__V1__ProposalBody *proposal; /* owned, kind 1 */
+  Sleetbubble__V1__VoteBody *vote;         /* owned, kind 2 */
+  uint64_t slot;
+  uint8_t id[32];     /* proposal: its proposal_id; vote: the proposal_id it names */
+  uint8_t signer[32]; /* proposal: curator pubkey; vote: validator_pubkey */
+  uint64_t total_duration_ms; /* proposals: sum of track durations (0 for votes) */
+} sb_tx;
+
+/* Free the owned members and zero t. Safe on a zeroed struct and twice. */
+void sb_tx_free(sb_tx *t);
+
+/* The state a tx is judged against: committed state + earlier txs of this block (+ this
+ * node's mempool view in CheckTx). Each predicate returns 1 yes / 0 no / < 0 internal error
+ * (sb_tx_check then returns that negative value). proposal_count returns 0 ok / < 0. */
+typedef struct sb_tx_view {
+  void *arg;
+  int (*proposal_exists)(void *arg, uint64_t slot, const uint8_t id[32]);
+  int (*curator_proposed)(void *arg, uint64_t slot, const uint8_t curator[32]);
+  int (*validator_voted)(void *arg, uint64_t slot, const uint8_t validator[32]);
+  int (*proposal_count)(void *arg, uint64_t slot, uint32_t *count);
+} sb_tx_view;
+
+/* Judge tx bytes[0..len) at time now_ns (ns) per SPEC §4.1: checks in SPEC order, the first
+ * failure wins. Returns the sb_code (>= 0), or < 0 on an internal / view error.
+ * out (may be NULL) receives the decoded tx whenever ENCODING passed, else is zeroed; the
+ * caller always calls sb_tx_free(out). view NULL skips the stateful checks (UNKNOWN_PROPOSAL,
+ * DUPLICATE, PROPOSAL_LIMIT). log (may be NULL) receives a one-line reason naming the field
+ * and the limit ("" for OK). Pure: no clock, no I/O. */
+int sb_tx_check(const sb_params *p, const sb_tx_view *view, const uint8_t *bytes, size_t len,
+                int64_t now_ns, sb_tx *out, char *log, size_t loglen);
+
+/* Only the ENCODING stage of sb_tx_check: decode and require canonical bytes, known kind,
+ * exact byte-field lengths, no unknown fields, len <= max_tx_size. SB_OK or SB_ENCODING
+ * (or < 0 out of memory); *out filled on SB_OK (caller sb_tx_free's it either way). */
+int sb_tx_decode(const uint8_t *bytes, size_t len, uint32_t max_tx_size, sb_tx *out,
+                 char *log, size_t loglen);
+
+/* proposal_id = SHA-256("sleetbubble/v1/proposal\0" || body[0..len)) (SPEC §4). */
+void sb_proposal_id(const uint8_t *body, size_t len, uint8_t id[32]);
+
+/* The signed message "sleetbubble/v1/" kind_name "\0" || body into out (caller-initialised).
+ * kind 1 "proposal", 2 "vote". 0 / -1. */
+int sb_tx_sign_message(int kind, const uint8_t *body, size_t len, sb_buf *out);
+
+/* 1 iff s[0..n) is valid per SPEC §4 strings: RFC 3629 UTF-8 (no overlongs, no surrogates,
+ * <= U+10FFFF) without U+0000–U+001F, U+007F, U+2028, U+2029. */
+int sb_string_ok(const char *s, size_t n);
+
+/* One track to build into a proposal; title/artist may be NULL (= ""). */
+typedef struct sb_track_in {
+  const char *cid;
+  uint32_t duration_ms;
+  const char *title;
+  const char *artist;
+} sb_track_in;
+
+/* Build the canonical signed proposal tx for slot with tracks[0..n) and note (NULL = "")
+ * signed by curator_seed's key. out: caller-initialised sb_buf receives the Tx bytes;
+ * proposal_id (may be NULL) gets its id. Does not validate the content (sb_tx_check does).
+ * 0 / -1. */
+int sb_tx_build_proposal(const char *chain_id, uint64_t slot, const uint8_t curator_seed[32],
+                         const sb_track_in *tracks, size_t n, const char *note, sb_buf *out,
+                         uint8_t proposal_id[32]);
+
+/* Build the canonical signed vote tx naming validator_pub for proposal_id in slot, signed
+ * with vote_seed's key (the vote key, or the consensus key's seed). 0 / -1. */
+int sb_tx_build_vote(const char *chain_id, uint64_t slot, const uint8_t proposal_id[32],
+                     const uint8_t validator_pub[32], const uint8_t vote_seed[32], sb_buf *out);
+
+#endif
