@@ -1,0 +1,31 @@
+/* app-internal.h - sb_app's state, shared by app.c (ABCI callbacks) and query.c. */
+#ifndef SB_NODE_APP_INTERNAL_H
+#define SB_NODE_APP_INTERNAL_H
+
+#include "app.h"
+#include "overlay.h"
+
+struct sb_app {
+    sb_store *store;
+    sb_app_opts opts;
+
+    sb_params params; /* fixed at InitChain (SPEC §5) */
+    int have_params;
+    sb_meta committed; /* last Commit (Info, CheckTx time, Query height); params_json unused */
+    uint8_t base_hash[32]; /* H_{h-1} for the next block: committed app hash, or H_0 */
+    int have_base;
+    int healthy;
+
+    /* The block staged by FinalizeBlock, made durable by Commit. */
+    int pending;
+    sb_meta staged;
+
+    sb_overlay mempool; /* this node's mempool view (SPEC §4), cleared at Commit */
+};
+
+/* Answer abci_query (SPEC §8). Never fails for bad input: codes 12-14 in res. Returns -1 only
+ * on out-of-memory. */
+int sb_query(sb_app *app, abci_ctx *ctx, const Tendermint__Abci__RequestQuery *req,
+             Tendermint__Abci__ResponseQuery *res);
+
+#endif

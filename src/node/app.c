@@ -1,0 +1,778 @@
+/* app.c - ABCI callbacks of sleetbubbled: CheckTx, PrepareProposal, ProcessProposal,
+ * FinalizeBlock (rules, tally, manifest, app hash), Commit (durability), InitChain, Info,
+ * Query (SPEC §2-§9). Runs on the ABCI loop thread only. */
+#include "app-internal.h"
+
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "apphash.h"
+#include "cid.h"
+#include "log.h"
+#include "manifest.h"
+#include "metrics.h"
+#include "sb_buf.h"
+#include "sb_code.h"
+#include "slot.h"
+#include "tally.h"
+#include "tx.h"
+
+#define NS_PER_S 1000000000LL
+
+/* ---- the view a tx is judged against ------------------------------------------------- */
+
+typedef struct view_ctx {
+    sb_app *app;
+    int staged;           /* read the staged block (FinalizeBlock) or committed state */
+    sb_overlay *ov;       /* extra facts (mempool view, kept txs) or NULL */
+    int ov_has_proposals; /* overlay proposals count as accepted for votes (PrepareProposal) */
+} view_ctx;
+
+static int v_proposal_exists(void *arg, uint64_t slot, const uint8_t id[32])
+{
+    view_ctx *v = arg;
+    if (v->ov && v->ov_has_proposals && sb_overlay_has(v->ov, SB_OV_PROPOSAL, slot, id))
+        return 1;
+    return sb_store_proposal_exists(v->app->store, v->staged, slot, id);
+}
+
+static int v_curator_proposed(void *arg, uint64_t slot, const uint8_t curator[32])
+{
+    view_ctx *v = arg;
+    if (v->ov && sb_overlay_has(v->ov, SB_OV_CURATOR, slot, curator))
+        return 1;
+    return sb_store_curator_proposed(v->app->store, v->staged, slot, curator);
+}
+
+static int v_validator_voted(void *arg, uint64_t slot, const uint8_t validator[32])
+{
+    view_ctx *v = arg;
+    if (v->ov && sb_overlay_has(v->ov, SB_OV_VOTER, slot, validator))
+        return 1;
+    return sb_store_validator_voted(v->app->store, v->staged, slot, validator);
+}
+
+static int v_proposal_count(void *arg, uint64_t slot, uint32_t *count)
+{
+    view_ctx *v = arg;
+    if (sb_store_proposal_count(v->app->store, v->staged, slot, count) < 0)
+        return -1;
+    if (v->ov)
+        *count += sb_overlay_count(v->ov, SB_OV_PROPOSAL, slot);
+    return 0;
+}
+
+static sb_tx_view make_view(view_ctx *c)
+{
+    sb_tx_view v = {c, v_proposal_exists, v_curator_proposed, v_validator_voted,
+                    v_proposal_count};
+    return v;
+}
+
+/* Remember an accepted tx in an overlay. */
+static int overlay_note(sb_overlay *ov, const sb_tx *tx)
+{
+    if (tx->kind == 1)
+        return sb_overlay_add(ov, SB_OV_PROPOSAL, tx->slot, tx->id) ||
+               sb_overlay_add(ov, SB_OV_CURATOR, tx->slot, tx->signer);
+    return sb_overlay_add(ov, SB_OV_VOTER, tx->slot, tx->signer);
+}
+
+static int64_t ts_ns(const Tendermint__Abci__Timestamp *t)
+{
+    if (!t)
+        return 0;
+    return (int64_t)t->seconds * NS_PER_S + t->nanos;
+}
+
+static void short_hash(const uint8_t *tx, size_t len, char out[17])
+{
+    uint8_t id[32];
+    sb_proposal_id(tx, len, id); /* any SHA-256 will do for a log tag */
+    sb_hex(id, 8, out);
+}
+
+/* ---- lifecycle --------------------------------------------------------------------- */
+
+static int load_committed(sb_app *app, char *err, size_t errlen)
+{
+    sb_meta m;
+    if (sb_store_load_meta(app->store, &m) < 0) {
+        snprintf(err, errlen, "cannot read the state's meta row");
+        return -1;
+    }
+    if (m.params_json) {
+        if (sb_params_from_json(m.params_json, &app->params, err, errlen) < 0) {
+            sb_meta_free(&m);
+            return -1;
+        }
+        app->have_params = 1;
+    }
+    free(m.params_json);
+    m.params_json = NULL;
+    app->committed = m;
+    memcpy(app->base_hash, m.app_hash, 32);
+    app->have_base = m.has_app_hash;
+    return 0;
+}
+
+sb_app *sb_app_new(sb_store *store, const sb_app_opts *opts, char *err, size_t errlen)
+{
+    sb_app *app = calloc(1, sizeof(*app));
+    if (!app) {
+        snprintf(err, errlen, "out of memory");
+        return NULL;
+    }
+    app->store = store;
+    if (opts)
+        app->opts = *opts;
+    if (load_committed(app, err, errlen) < 0) {
+        free(app);
+        return NULL;
+    }
+    app->healthy = 1;
+    sb_metrics_set_height(app->committed.height);
+    return app;
+}
+
+void sb_app_free(sb_app *app)
+{
+    if (!app)
+        return;
+    if (app->have_params)
+        sb_params_free(&app->params);
+    sb_overlay_free(&app->mempool);
+    free(app);
+}
+
+int64_t sb_app_height(const sb_app *app) { return app->committed.height; }
+const sb_params *sb_app_params(const sb_app *app)
+{
+    return app->have_params ? &app->params : NULL;
+}
+int sb_app_healthy(void *arg)
+{
+    sb_app *app = arg;
+    return app->healthy;
+}
+
+/* ---- Info / InitChain ---------------------------------------------------------------- */
+
+static int on_info(void *arg, abci_ctx *ctx, const Tendermint__Abci__RequestInfo *req,
+                   Tendermint__Abci__ResponseInfo *res)
+{
+    sb_app *app = arg;
+    sb_metrics_abci_request("info");
+    res->data = "sleetbubble";
+    res->version = SLEETBUBBLE_VERSION;
+    res->app_version = 1;
+    res->last_block_height = app->committed.height;
+    if (app->committed.height > 0) {
+        res->last_block_app_hash.data = app->committed.app_hash;
+        res->last_block_app_hash.len = 32;
+    }
+    sb_log(SB_LOG_INFO, "app", "info: height=%" PRId64 " (CometBFT %s)",
+           app->committed.height, req->version ? req->version : "?");
+    return 0;
+}
+
+/* Validators of InitChain in both wire forms (v0.38 pub_key message, v1.0 bytes + type). */
+static int read_validators(const Tendermint__Abci__RequestInitChain *req, sb_validator **out,
+                           char *err, size_t errlen)
+{
+    sb_validator *v = calloc(req->n_validators ? req->n_validators : 1, sizeof(*v));
+    if (!v) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    for (size_t i = 0; i < req->n_validators; i++) {
+        const Tendermint__Abci__ValidatorUpdate *u = req->validators[i];
+        const ProtobufCBinaryData *key = NULL;
+        if (u->pub_key && u->pub_key->sum_case == TENDERMINT__ABCI__PUBLIC_KEY__SUM_ED25519)
+            key = &u->pub_key->ed25519;
+        else if (u->pub_key_type && strcmp(u->pub_key_type, "ed25519") == 0)
+            key = &u->pub_key_bytes;
+        if (!key || key->len != 32) {
+            snprintf(err, errlen, "validators[%zu]: key is not ed25519 (SPEC §9)", i);
+            free(v);
+            return -1;
+        }
+        if (u->power <= 0) {
+            snprintf(err, errlen, "validators[%zu]: power %" PRId64 " must be positive", i,
+                     u->power);
+            free(v);
+            return -1;
+        }
+        memcpy(v[i].pubkey, key->data, 32);
+        v[i].power = u->power;
+    }
+    *out = v;
+    return 0;
+}
+
+static int on_init_chain(void *arg, abci_ctx *ctx, const Tendermint__Abci__RequestInitChain *req,
+                         Tendermint__Abci__ResponseInitChain *res)
+{
+    sb_app *app = arg;
+    char err[512];
+    sb_validator *vals = NULL;
+    sb_params p;
+    sb_metrics_abci_request("init_chain");
+
+    if (app->committed.height > 0) {
+        sb_log(SB_LOG_ERROR, "app", "init_chain: state already at height %" PRId64,
+               app->committed.height);
+        return -1;
+    }
+    if (read_validators(req, &vals, err, sizeof(err)) < 0)
+        goto bad_genesis;
+    const char *chain_id = req->chain_id ? req->chain_id : "";
+    int64_t gtime = ts_ns(req->time);
+    if (sb_params_from_genesis((const char *)req->app_state_bytes.data, req->app_state_bytes.len,
+                               chain_id, gtime, vals, req->n_validators, &p, err,
+                               sizeof(err)) < 0)
+        goto bad_genesis;
+    free(vals);
+    vals = NULL;
+
+    sb_meta m = {0};
+    sb_apphash_genesis(&p, m.app_hash);
+    m.has_app_hash = 1;
+    m.height = 0;
+    m.last_time_ns = gtime;
+    m.next_slot = 0;
+    m.initial_height = req->initial_height > 0 ? req->initial_height : 1;
+    m.params_json = sb_params_to_json(&p);
+    /* A repeated InitChain at height 0 overwrites the previous one (SPEC §7). */
+    sb_store_rollback(app->store);
+    if (!m.params_json || sb_store_begin(app->store) < 0 || sb_store_wipe(app->store) < 0 ||
+        sb_store_put_meta(app->store, &m) < 0) {
+        free(m.params_json);
+        sb_params_free(&p);
+        sb_store_rollback(app->store);
+        return -1;
+    }
+    free(m.params_json);
+    m.params_json = NULL;
+
+    if (app->have_params)
+        sb_params_free(&app->params);
+    app->params = p;
+    app->have_params = 1;
+    app->committed.last_time_ns = gtime; /* CheckTx time until the first Commit */
+    memcpy(app->base_hash, m.app_hash, 32);
+    app->have_base = 1;
+    app->pending = 1;
+    app->staged = m;
+    sb_overlay_clear(&app->mempool);
+
+    res->app_hash.data = abci_ctx_memdup(ctx, m.app_hash, 32);
+    res->app_hash.len = 32;
+    char hex[65];
+    sb_hex(m.app_hash, 32, hex);
+    sb_log(SB_LOG_INFO, "app",
+           "init_chain: chain_id=%s validators=%zu curators=%zu open_curation=%d H_0=%s",
+           chain_id, app->params.n_validators, app->params.n_curators,
+           app->params.open_curation, hex);
+    return 0;
+
+bad_genesis:
+    free(vals);
+    sb_log(SB_LOG_ERROR, "app", "init_chain: genesis rejected: %s", err);
+    return -1;
+}
+
+/* ---- CheckTx / PrepareProposal / ProcessProposal ------------------------------------- */
+
+static int on_check_tx(void *arg, abci_ctx *ctx, const Tendermint__Abci__RequestCheckTx *req,
+                       Tendermint__Abci__ResponseCheckTx *res)
+{
+    sb_app *app = arg;
+    char log[512] = "";
+    sb_tx tx = {0};
+    int recheck = abci_check_tx_kind_of(req) == ABCI_CHECK_TX_RECHECK;
+    sb_metrics_abci_request("check_tx");
+
+    if (!app->have_params) {
+        res->code = SB_ENCODING;
+        res->codespace = SB_CODESPACE;
+        res->log = "chain not initialised yet (no InitChain)";
+        return 0;
+    }
+    view_ctx vc = {app, 0, &app->mempool, 0};
+    sb_tx_view view = make_view(&vc);
+    int code = sb_tx_check(&app->params, &view, req->tx.data, req->tx.len,
+                           app->committed.last_time_ns, &tx, log, sizeof(log));
+    if (code < 0) {
+        sb_tx_free(&tx);
+        return -1;
+    }
+    if (code == SB_OK && overlay_note(&app->mempool, &tx) < 0) {
+        sb_tx_free(&tx);
+        return -1;
+    }
+    sb_tx_free(&tx);
+    res->code = (uint32_t)code;
+    sb_metrics_checktx(sb_code_name(code));
+    if (code != SB_OK) {
+        char h[17];
+        short_hash(req->tx.data, req->tx.len, h);
+        res->codespace = SB_CODESPACE;
+        res->log = abci_ctx_printf(ctx, "%s: %s", sb_code_name(code), log);
+        sb_log(SB_LOG_INFO, "checktx", "%srejected tx %s code=%d %s: %s",
+               recheck ? "recheck " : "", h, code, sb_code_name(code), log);
+    }
+    return 0;
+}
+
+static size_t varint_len(uint64_t v)
+{
+    size_t n = 1;
+    while (v >= 0x80) {
+        v >>= 7;
+        n++;
+    }
+    return n;
+}
+
+static int on_prepare_proposal(void *arg, abci_ctx *ctx,
+                               const Tendermint__Abci__RequestPrepareProposal *req,
+                               Tendermint__Abci__ResponsePrepareProposal *res)
+{
+    sb_app *app = arg;
+    sb_overlay kept = {0};
+    int64_t t = ts_ns(req->time);
+    int64_t budget = req->max_tx_bytes, used = 0;
+    sb_metrics_abci_request("prepare_proposal");
+
+    res->txs = abci_ctx_alloc(ctx, (req->n_txs ? req->n_txs : 1) * sizeof(*res->txs));
+    if (!res->txs)
+        return -1;
+    res->n_txs = 0;
+    if (!app->have_params)
+        return 0;
+    view_ctx vc = {app, 0, &kept, 1};
+    sb_tx_view view = make_view(&vc);
+    for (size_t i = 0; i < req->n_txs; i++) {
+        const ProtobufCBinaryData *d = &req->txs[i];
+        int64_t sz = (int64_t)(1 + varint_len(d->len) + d->len);
+        if (used + sz > budget)
+            continue;
+        sb_tx tx = {0};
+        int code = sb_tx_check(&app->params, &view, d->data, d->len, t, &tx, NULL, 0);
+        if (code < 0 || (code == SB_OK && overlay_note(&kept, &tx) < 0)) {
+            sb_tx_free(&tx);
+            sb_overlay_free(&kept);
+            return -1;
+        }
+        sb_tx_free(&tx);
+        if (code != SB_OK)
+            continue;
+        res->txs[res->n_txs].data = abci_ctx_memdup(ctx, d->data, d->len);
+        if (d->len && !res->txs[res->n_txs].data) {
+            sb_overlay_free(&kept);
+            return -1;
+        }
+        res->txs[res->n_txs++].len = d->len;
+        used += sz;
+    }
+    sb_overlay_free(&kept);
+    if (res->n_txs != req->n_txs)
+        sb_log(SB_LOG_DEBUG, "app", "prepare_proposal: height %" PRId64 " kept %zu of %zu txs",
+               req->height, res->n_txs, req->n_txs);
+    return 0;
+}
+
+static int on_process_proposal(void *arg, abci_ctx *ctx,
+                               const Tendermint__Abci__RequestProcessProposal *req,
+                               Tendermint__Abci__ResponseProcessProposal *res)
+{
+    sb_app *app = arg;
+    int64_t t = ts_ns(req->time);
+    sb_metrics_abci_request("process_proposal");
+    res->status = TENDERMINT__ABCI__RESPONSE_PROCESS_PROPOSAL__PROPOSAL_STATUS__ACCEPT;
+    if (!app->have_params)
+        return 0;
+    for (size_t i = 0; i < req->n_txs; i++) {
+        char log[256] = "";
+        int code = sb_tx_check(&app->params, NULL, req->txs[i].data, req->txs[i].len, t, NULL,
+                               log, sizeof(log));
+        if (code < 0)
+            return -1;
+        if (code == SB_ENCODING || code == SB_SIGNATURE) {
+            sb_log(SB_LOG_WARN, "app",
+                   "process_proposal: REJECT block %" PRId64 ": tx %zu %s: %s", req->height, i,
+                   sb_code_name(code), log);
+            res->status = TENDERMINT__ABCI__RESPONSE_PROCESS_PROPOSAL__PROPOSAL_STATUS__REJECT;
+            return 0;
+        }
+    }
+    return 0;
+}
+
+/* ---- FinalizeBlock ----------------------------------------------------------------- */
+
+static Tendermint__Abci__Event *new_event(abci_ctx *ctx, const char *type, size_t nattr)
+{
+    Tendermint__Abci__Event *e = abci_ctx_alloc(ctx, sizeof(*e));
+    if (!e)
+        return NULL;
+    tendermint__abci__event__init(e);
+    e->type = (char *)type;
+    e->attributes = abci_ctx_alloc(ctx, nattr * sizeof(*e->attributes));
+    if (!e->attributes)
+        return NULL;
+    for (size_t i = 0; i < nattr; i++) {
+        e->attributes[i] = abci_ctx_alloc(ctx, sizeof(**e->attributes));
+        if (!e->attributes[i])
+            return NULL;
+        tendermint__abci__event_attribute__init(e->attributes[i]);
+    }
+    e->n_attributes = nattr;
+    return e;
+}
+
+/* Set attribute i (indexed, SPEC §8); value copied into the arena. */
+static int set_attr(abci_ctx *ctx, Tendermint__Abci__Event *e, size_t i, const char *key,
+                    const char *value)
+{
+    e->attributes[i]->key = (char *)key;
+    e->attributes[i]->value = abci_ctx_strdup(ctx, value);
+    e->attributes[i]->index = 1;
+    return e->attributes[i]->value ? 0 : -1;
+}
+
+static Tendermint__Abci__Event *tx_event(abci_ctx *ctx, const sb_tx *tx)
+{
+    char slot[24], id[65], who[65];
+    snprintf(slot, sizeof(slot), "%" PRIu64, tx->slot);
+    sb_hex(tx->id, 32, id);
+    sb_hex(tx->signer, 32, who);
+    Tendermint__Abci__Event *e =
+        new_event(ctx, tx->kind == 1 ? "sleetbubble.proposal" : "sleetbubble.vote", 3);
+    if (!e || set_attr(ctx, e, 0, "slot", slot) || set_attr(ctx, e, 1, "proposal_id", id) ||
+        set_attr(ctx, e, 2, tx->kind == 1 ? "curator" : "validator", who))
+        return NULL;
+    return e;
+}
+
+static Tendermint__Abci__Event *slot_event(abci_ctx *ctx, const sb_slot_record *r)
+{
+    char slot[24], pf[24], tot[24], id[65] = "", cid[SB_CID_STR_MAX] = "";
+    snprintf(slot, sizeof(slot), "%" PRIu64, r->slot);
+    snprintf(pf, sizeof(pf), "%" PRIu64, r->power_for);
+    snprintf(tot, sizeof(tot), "%" PRIu64, r->total);
+    if (r->outcome != SB_OUTCOME_NONE)
+        sb_hex(r->proposal_id, 32, id);
+    if (r->manifest_cid_len &&
+        sb_cid_to_string(r->manifest_cid, r->manifest_cid_len, cid, sizeof(cid)) < 0)
+        return NULL;
+    Tendermint__Abci__Event *e = new_event(ctx, "sleetbubble.slot_finalized", 6);
+    if (!e || set_attr(ctx, e, 0, "slot", slot) ||
+        set_attr(ctx, e, 1, "outcome", sb_outcome_name(r->outcome)) ||
+        set_attr(ctx, e, 2, "winner", id) || set_attr(ctx, e, 3, "power_for", pf) ||
+        set_attr(ctx, e, 4, "total_power", tot) || set_attr(ctx, e, 5, "manifest_cid", cid))
+        return NULL;
+    return e;
+}
+
+typedef struct tally_acc {
+    const sb_params *p;
+    sb_tally_candidate *c;
+    size_t n;
+    unsigned __int128 *sum;
+} tally_acc;
+
+static int acc_vote(void *arg, const uint8_t validator[32], const uint8_t proposal_id[32])
+{
+    tally_acc *a = arg;
+    const sb_validator *v = sb_params_validator(a->p, validator);
+    if (!v)
+        return 0; /* cannot happen: votes of non-validators are never accepted */
+    size_t lo = 0, hi = a->n;
+    while (lo < hi) { /* candidates are in id order */
+        size_t mid = lo + (hi - lo) / 2;
+        int c = memcmp(a->c[mid].id, proposal_id, 32);
+        if (c == 0) {
+            a->sum[mid] += (unsigned __int128)v->power;
+            return 0;
+        }
+        if (c < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return 0;
+}
+
+/* Queue pin jobs for a new winner (SPEC §10): manifest first, then every track. Node-local,
+ * but staged in the block's transaction so "what to pin" commits with the state. */
+static int queue_pins(sb_app *app, const sb_slot_record *r,
+                      const Sleetbubble__V1__ProposalBody *body)
+{
+    char cid[SB_CID_STR_MAX];
+    if (!app->opts.pin_enabled)
+        return 0;
+    if (sb_cid_to_string(r->manifest_cid, r->manifest_cid_len, cid, sizeof(cid)) < 0 ||
+        sb_store_queue_pin(app->store, r->slot, SB_PIN_MANIFEST, cid) < 0)
+        return -1;
+    for (size_t i = 0; body->playlist && i < body->playlist->n_tracks; i++)
+        if (sb_store_queue_pin(app->store, r->slot, SB_PIN_TRACK,
+                               body->playlist->tracks[i]->cid) < 0)
+            return -1;
+    return 0;
+}
+
+/* Finalize slot s in block h (SPEC §5, §6); adds the record to the app hash and an event. */
+static int finalize_slot(sb_app *app, abci_ctx *ctx, uint64_t s, int64_t h,
+                         sb_apphash_ctx *hc, Tendermint__Abci__Event **ev)
+{
+    uint8_t *ids = NULL, *body = NULL;
+    size_t n = 0, blen = 0;
+    sb_tally_candidate *cand = NULL;
+    unsigned __int128 *sum = NULL;
+    Sleetbubble__V1__ProposalBody *pb = NULL;
+    sb_buf manifest;
+    sb_slot_record prev, rec;
+    int ret = -1, have_prev = 0;
+    sb_buf_init(&manifest, 4u << 20);
+
+    if (sb_store_proposal_ids(app->store, 1, s, &ids, &n) < 0)
+        goto done;
+    cand = calloc(n ? n : 1, sizeof(*cand));
+    sum = calloc(n ? n : 1, sizeof(*sum));
+    if (!cand || !sum)
+        goto done;
+    for (size_t i = 0; i < n; i++)
+        memcpy(cand[i].id, ids + 32 * i, 32);
+    tally_acc acc = {&app->params, cand, n, sum};
+    if (sb_store_each_vote(app->store, 1, s, acc_vote, &acc) < 0)
+        goto done;
+    for (size_t i = 0; i < n; i++) {
+        if (sum[i] > UINT64_MAX)
+            goto done;
+        cand[i].power_for = (uint64_t)sum[i];
+    }
+    if (s > 0) {
+        int f = sb_store_get_slot(app->store, 1, s - 1, &prev);
+        if (f < 0)
+            goto done;
+        have_prev = f == 1 && prev.outcome != SB_OUTCOME_NONE;
+    }
+    if (sb_tally(s, cand, n, sb_params_total_power(&app->params), !app->params.open_curation,
+                 app->base_hash, have_prev ? &prev : NULL, h, &rec) < 0)
+        goto done;
+
+    if (rec.outcome == SB_OUTCOME_SUPERMAJORITY || rec.outcome == SB_OUTCOME_FALLBACK) {
+        if (sb_store_proposal_body(app->store, 1, rec.proposal_id, &body, &blen) != 1)
+            goto done;
+        pb = sleetbubble__v1__proposal_body__unpack(NULL, blen, body);
+        if (!pb || sb_manifest_build(pb, rec.proposal_id, &manifest) < 0)
+            goto done;
+        sb_cid_dagjson(manifest.data, manifest.len, rec.manifest_cid);
+        rec.manifest_cid_len = 37;
+    }
+    if (sb_store_add_slot(app->store, &rec, manifest.len ? manifest.data : NULL, manifest.len) <
+            0 ||
+        sb_apphash_add_slot(hc, &rec) < 0)
+        goto done;
+    if (pb && queue_pins(app, &rec, pb) < 0)
+        goto done;
+    if (!(*ev = slot_event(ctx, &rec)))
+        goto done;
+    sb_metrics_slot_finalized(sb_outcome_name(rec.outcome));
+    {
+        char id[65] = "-";
+        if (rec.outcome != SB_OUTCOME_NONE)
+            sb_hex(rec.proposal_id, 32, id);
+        sb_log(SB_LOG_INFO, "app",
+               "slot %" PRIu64 " finalized at height %" PRId64 ": %s winner=%s power_for=%" PRIu64
+               "/%" PRIu64,
+               s, h, sb_outcome_name(rec.outcome), id, rec.power_for, rec.total);
+    }
+    ret = 0;
+done:
+    if (pb)
+        sleetbubble__v1__proposal_body__free_unpacked(pb, NULL);
+    sb_buf_free(&manifest);
+    free(body);
+    free(sum);
+    free(cand);
+    free(ids);
+    return ret;
+}
+
+/* Apply one tx of the block: judge it, stage it, hash it. Fills r and *ev (NULL if none). */
+static int apply_tx(sb_app *app, abci_ctx *ctx, const ProtobufCBinaryData *d, uint32_t index,
+                    int64_t h, int64_t t, sb_apphash_ctx *hc, Tendermint__Abci__ExecTxResult *r)
+{
+    char log[512] = "";
+    sb_tx tx = {0};
+    int ret = -1;
+    view_ctx vc = {app, 1, NULL, 0};
+    sb_tx_view view = make_view(&vc);
+    int code = sb_tx_check(&app->params, &view, d->data, d->len, t, &tx, log, sizeof(log));
+    if (code < 0)
+        goto done;
+    r->code = (uint32_t)code;
+    if (code != SB_OK) {
+        r->codespace = SB_CODESPACE;
+        r->log = abci_ctx_printf(ctx, "%s: %s", sb_code_name(code), log);
+        ret = 0;
+        goto done;
+    }
+    if (tx.kind == 1) {
+        size_t ntr = tx.proposal->playlist ? tx.proposal->playlist->n_tracks : 0;
+        if (sb_store_add_proposal(app->store, tx.id, tx.slot, tx.signer, h, index, d->data,
+                                  d->len, tx.tx->body.data, tx.tx->body.len, (uint32_t)ntr,
+                                  tx.total_duration_ms) < 0)
+            goto done;
+    } else if (sb_store_add_vote(app->store, tx.slot, tx.signer, tx.id, h, index, d->data,
+                                 d->len) < 0) {
+        goto done;
+    }
+    if (sb_apphash_add_tx(hc, d->data, d->len) < 0)
+        goto done;
+    Tendermint__Abci__Event *e = tx_event(ctx, &tx);
+    if (!e || !(r->events = abci_ctx_alloc(ctx, sizeof(*r->events))))
+        goto done;
+    r->events[0] = e;
+    r->n_events = 1;
+    ret = 0;
+done:
+    sb_tx_free(&tx);
+    return ret;
+}
+
+static int on_finalize_block(void *arg, abci_ctx *ctx,
+                             const Tendermint__Abci__RequestFinalizeBlock *req,
+                             Tendermint__Abci__ResponseFinalizeBlock *res)
+{
+    sb_app *app = arg;
+    sb_apphash_ctx hc = {0};
+    int64_t h = req->height, t = ts_ns(req->time);
+    size_t nslots = 0, cap = 4;
+    sb_metrics_abci_request("finalize_block");
+
+    if (!app->have_params || !app->have_base) {
+        sb_log(SB_LOG_ERROR, "app", "finalize_block %" PRId64 " before InitChain", h);
+        return -1;
+    }
+    if (app->pending && app->staged.height != 0) {
+        /* A FinalizeBlock without the Commit of the previous one: start over from the
+         * committed state (CometBFT replays after a crash; SPEC §2 crash contract). */
+        sb_store_rollback(app->store);
+        app->pending = 0;
+    }
+    if (sb_store_begin(app->store) < 0 || sb_apphash_begin(&hc) < 0)
+        return -1;
+
+    res->tx_results = abci_ctx_alloc(ctx, (req->n_txs ? req->n_txs : 1) * sizeof(*res->tx_results));
+    if (!res->tx_results)
+        goto err;
+    for (size_t i = 0; i < req->n_txs; i++) {
+        Tendermint__Abci__ExecTxResult *r = abci_ctx_alloc(ctx, sizeof(*r));
+        if (!r)
+            goto err;
+        tendermint__abci__exec_tx_result__init(r);
+        res->tx_results[i] = r;
+        if (apply_tx(app, ctx, &req->txs[i], (uint32_t)i, h, t, &hc, r) < 0)
+            goto err;
+    }
+    res->n_tx_results = req->n_txs;
+
+    /* Finalize every due slot in increasing order (SPEC §3). */
+    uint64_t s = app->pending ? app->staged.next_slot : app->committed.next_slot;
+    res->events = abci_ctx_alloc(ctx, cap * sizeof(*res->events));
+    if (!res->events)
+        goto err;
+    while (s < UINT64_MAX && sb_slot_close(&app->params, s) <= (__int128)t) {
+        if (nslots == cap) {
+            Tendermint__Abci__Event **ne = abci_ctx_alloc(ctx, 2 * cap * sizeof(*ne));
+            if (!ne)
+                goto err;
+            memcpy(ne, res->events, cap * sizeof(*ne));
+            res->events = ne;
+            cap *= 2;
+        }
+        if (finalize_slot(app, ctx, s, h, &hc, &res->events[nslots]) < 0)
+            goto err;
+        nslots++;
+        s++;
+    }
+    res->n_events = nslots;
+
+    sb_meta m = {0};
+    if (sb_apphash_finish(&hc, app->base_hash, (uint64_t)h, m.app_hash) < 0)
+        goto err_nohash;
+    m.has_app_hash = 1;
+    m.height = h;
+    m.last_time_ns = t;
+    m.next_slot = s;
+    m.initial_height = app->pending ? app->staged.initial_height : app->committed.initial_height;
+    if (sb_store_set_head(app->store, m.height, m.app_hash, m.last_time_ns, m.next_slot) < 0)
+        goto err_nohash;
+    app->staged = m;
+    app->pending = 1;
+    res->app_hash.data = abci_ctx_memdup(ctx, m.app_hash, 32);
+    res->app_hash.len = 32;
+    return 0;
+
+err:
+    sb_apphash_abort(&hc);
+err_nohash:
+    sb_log(SB_LOG_ERROR, "app", "finalize_block %" PRId64 " failed; rolling back", h);
+    sb_store_rollback(app->store);
+    app->pending = 0;
+    return -1;
+}
+
+static int on_commit(void *arg, abci_ctx *ctx, const Tendermint__Abci__RequestCommit *req,
+                     Tendermint__Abci__ResponseCommit *res)
+{
+    sb_app *app = arg;
+    sb_metrics_abci_request("commit");
+    res->retain_height = 0; /* keep every block (SPEC §7) */
+    if (!app->pending)
+        return 0;
+    if (sb_store_commit(app->store) < 0) {
+        app->healthy = 0;
+        sb_log(SB_LOG_ERROR, "app", "commit of height %" PRId64 " failed", app->staged.height);
+        return -1;
+    }
+    app->pending = 0;
+    app->committed.height = app->staged.height;
+    memcpy(app->committed.app_hash, app->staged.app_hash, 32);
+    app->committed.has_app_hash = 1;
+    app->committed.last_time_ns = app->staged.last_time_ns;
+    app->committed.next_slot = app->staged.next_slot;
+    app->committed.initial_height = app->staged.initial_height;
+    memcpy(app->base_hash, app->staged.app_hash, 32);
+    app->healthy = 1;
+    sb_overlay_clear(&app->mempool); /* rebuilt by the RECHECKs that follow (SPEC §4) */
+    sb_metrics_set_height(app->committed.height);
+    if (app->opts.on_commit)
+        app->opts.on_commit(app->opts.on_commit_arg, app->committed.height);
+    return 0;
+}
+
+static int on_query(void *arg, abci_ctx *ctx, const Tendermint__Abci__RequestQuery *req,
+                    Tendermint__Abci__ResponseQuery *res)
+{
+    sb_metrics_abci_request("query");
+    return sb_query(arg, ctx, req, res);
+}
+
+static const abci_app_t sb_abci_table = {
+    .info = on_info,
+    .init_chain = on_init_chain,
+    .query = on_query,
+    .check_tx = on_check_tx,
+    .prepare_proposal = on_prepare_proposal,
+    .process_proposal = on_process_proposal,
+    .finalize_block = on_finalize_block,
+    .commit = on_commit,
+};
+
+const abci_app_t *sb_app_abci(void) { return &sb_abci_table; }

@@ -1,0 +1,293 @@
+/* main.c - sleetbubbled: init a home, start the ABCI server beside CometBFT (SPEC §11). */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include <event2/event.h>
+
+#include <abci/abci.h>
+
+#include "app.h"
+#include "config.h"
+#include "log.h"
+#include "metrics.h"
+#include "store.h"
+
+#ifdef SB_HAVE_PIN
+#include "pin.h"
+#endif
+
+static void usage(FILE *f)
+{
+    fprintf(f,
+            "usage: sleetbubbled <command> [options]\n"
+            "\n"
+            "commands:\n"
+            "  init  --home DIR [--chain-id ID]   write DIR/config/sleetbubble.toml (every key,\n"
+            "                                     commented) and DIR/data/\n"
+            "  start [--home DIR] [--log-level debug|info|warn|error] [--log-format plain|json]\n"
+            "                                     serve CometBFT over ABCI (SPEC §2)\n"
+            "  version                            print the version\n"
+            "\n"
+            "DIR defaults to $SLEETBUBBLE_HOME, else ~/.sleetbubble.\n");
+}
+
+typedef struct opts {
+    const char *home;
+    const char *chain_id;
+    const char *log_level;
+    const char *log_format;
+} opts;
+
+static int parse_opts(int argc, char **argv, opts *o)
+{
+    for (int i = 2; i < argc; i++) {
+        const char **dst = NULL;
+        if (strcmp(argv[i], "--home") == 0)
+            dst = &o->home;
+        else if (strcmp(argv[i], "--chain-id") == 0)
+            dst = &o->chain_id;
+        else if (strcmp(argv[i], "--log-level") == 0)
+            dst = &o->log_level;
+        else if (strcmp(argv[i], "--log-format") == 0)
+            dst = &o->log_format;
+        else if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0) {
+            usage(stdout);
+            exit(0);
+        } else {
+            fprintf(stderr, "sleetbubbled: unknown option %s\n", argv[i]);
+            return -1;
+        }
+        if (i + 1 >= argc) {
+            fprintf(stderr, "sleetbubbled: %s needs a value\n", argv[i]);
+            return -1;
+        }
+        *dst = argv[++i];
+    }
+    return 0;
+}
+
+static int resolve_home(const opts *o, char *home, size_t n)
+{
+    if (o->home) {
+        if (snprintf(home, n, "%s", o->home) >= (int)n)
+            return -1;
+        return 0;
+    }
+    return sb_config_default_home(home, n);
+}
+
+static int mkdir_p(const char *path, mode_t mode)
+{
+    char buf[4096];
+    if (snprintf(buf, sizeof(buf), "%s", path) >= (int)sizeof(buf))
+        return -1;
+    for (char *p = buf + 1; *p; p++) {
+        if (*p != '/')
+            continue;
+        *p = '\0';
+        if (mkdir(buf, mode) < 0 && errno != EEXIST)
+            return -1;
+        *p = '/';
+    }
+    return mkdir(buf, mode) < 0 && errno != EEXIST ? -1 : 0;
+}
+
+static int cmd_init(const opts *o)
+{
+    char home[4096], path[4200], err[512];
+    if (resolve_home(o, home, sizeof(home)) < 0) {
+        fprintf(stderr, "sleetbubbled: no home directory (--home or SLEETBUBBLE_HOME)\n");
+        return 2;
+    }
+    snprintf(path, sizeof(path), "%s/config", home);
+    if (mkdir_p(path, 0700) < 0) {
+        fprintf(stderr, "sleetbubbled: cannot create %s: %s\n", path, strerror(errno));
+        return 1;
+    }
+    snprintf(path, sizeof(path), "%s/data", home);
+    if (mkdir_p(path, 0700) < 0) {
+        fprintf(stderr, "sleetbubbled: cannot create %s: %s\n", path, strerror(errno));
+        return 1;
+    }
+    snprintf(path, sizeof(path), "%s/config/sleetbubble.toml", home);
+    if (sb_config_write_default(path, err, sizeof(err)) < 0) {
+        fprintf(stderr, "sleetbubbled: %s\n", err);
+        return 1;
+    }
+    printf("wrote %s\n", path);
+    if (o->chain_id)
+        printf("chain id %s: it comes from CometBFT's genesis.json at InitChain; put the "
+               "Sleetbubble genesis (SPEC §9) under \"app_state\" there\n",
+               o->chain_id);
+    return 0;
+}
+
+typedef struct daemon {
+    struct event_base *base;
+    abci_server *abci;
+    int stopping;
+} daemon_t;
+
+static void on_signal(evutil_socket_t sig, short what, void *arg)
+{
+    daemon_t *d = arg;
+    if (d->stopping++) {
+        sb_log(SB_LOG_WARN, "main", "second signal %d: exiting now", (int)sig);
+        event_base_loopbreak(d->base);
+        return;
+    }
+    sb_log(SB_LOG_INFO, "main", "signal %d: stopping (no new connections; finishing current "
+                                "requests)", (int)sig);
+    abci_server_stop_listening(d->abci);
+    event_base_loopexit(d->base, NULL);
+}
+
+#ifdef SB_HAVE_PIN
+static void wake_pins(void *arg, int64_t height) { sb_pin_notify(arg, height); }
+#endif
+
+static int cmd_start(const opts *o)
+{
+    sb_config cfg;
+    char path[4200], err[1024];
+    int rc = 1;
+    sb_store *store = NULL;
+    sb_app *app = NULL;
+    daemon_t d = {0};
+    sb_metrics_server *ms = NULL;
+    struct event *sigterm = NULL, *sigint = NULL;
+#ifdef SB_HAVE_PIN
+    sb_pin *pin = NULL;
+#endif
+
+    sb_config_defaults(&cfg);
+    if (resolve_home(o, cfg.home, sizeof(cfg.home)) < 0) {
+        fprintf(stderr, "sleetbubbled: no home directory (--home or SLEETBUBBLE_HOME)\n");
+        return 2;
+    }
+    snprintf(path, sizeof(path), "%s/config/sleetbubble.toml", cfg.home);
+    if (sb_config_load(&cfg, path, err, sizeof(err)) < 0) {
+        fprintf(stderr, "sleetbubbled: config error: %s\n", err);
+        return 1;
+    }
+    if (o->log_level) {
+        int l = sb_log_level_parse(o->log_level);
+        if (l < 0) {
+            fprintf(stderr, "sleetbubbled: --log-level %s: use debug|info|warn|error\n",
+                    o->log_level);
+            return 2;
+        }
+        cfg.log.level = l;
+    }
+    if (o->log_format) {
+        if (strcmp(o->log_format, "plain") && strcmp(o->log_format, "json")) {
+            fprintf(stderr, "sleetbubbled: --log-format %s: use plain|json\n", o->log_format);
+            return 2;
+        }
+        cfg.log.json = strcmp(o->log_format, "json") == 0;
+    }
+    sb_log_setup(cfg.log.level, cfg.log.json);
+    signal(SIGPIPE, SIG_IGN);
+
+    snprintf(path, sizeof(path), "%s/data", cfg.home);
+    if (mkdir_p(path, 0700) < 0) {
+        sb_log(SB_LOG_ERROR, "main", "cannot create %s: %s", path, strerror(errno));
+        return 1;
+    }
+    snprintf(path, sizeof(path), "%s/data/sleetbubble.db", cfg.home);
+    if (sb_store_open(path, &store, err, sizeof(err)) < 0) {
+        sb_log(SB_LOG_ERROR, "main", "state database: %s", err);
+        return 1;
+    }
+    if (!(d.base = event_base_new()))
+        goto done;
+
+    sb_app_opts ao = {.pin_enabled = cfg.pin.enabled};
+#ifdef SB_HAVE_PIN
+    if (cfg.pin.enabled) {
+        if (!(pin = sb_pin_start(&cfg, path, err, sizeof(err)))) {
+            sb_log(SB_LOG_ERROR, "main", "pin worker: %s", err);
+            goto done;
+        }
+        ao.on_commit = wake_pins;
+        ao.on_commit_arg = pin;
+    }
+#endif
+    if (!(app = sb_app_new(store, &ao, err, sizeof(err)))) {
+        sb_log(SB_LOG_ERROR, "main", "state: %s", err);
+        goto done;
+    }
+    abci_server_opts so = {.max_frame_bytes = cfg.abci.max_frame_bytes,
+                           .log = sb_log_abci_sink};
+    if (!(d.abci = abci_server_new(d.base, sb_app_abci(), app, &so)))
+        goto done;
+    if (abci_server_listen(d.abci, cfg.abci.laddr, err, sizeof(err)) < 0) {
+        sb_log(SB_LOG_ERROR, "main", "[abci] laddr = \"%s\": %s", cfg.abci.laddr, err);
+        goto done;
+    }
+    if (cfg.metrics.laddr[0] &&
+        !(ms = sb_metrics_server_start(d.base, cfg.metrics.laddr, sb_app_healthy, app, err,
+                                       sizeof(err)))) {
+        sb_log(SB_LOG_ERROR, "main", "%s", err);
+        goto done;
+    }
+    sigterm = evsignal_new(d.base, SIGTERM, on_signal, &d);
+    sigint = evsignal_new(d.base, SIGINT, on_signal, &d);
+    if (!sigterm || !sigint || event_add(sigterm, NULL) < 0 || event_add(sigint, NULL) < 0)
+        goto done;
+    sb_log(SB_LOG_INFO, "main",
+           "sleetbubbled %s: abci %s, metrics %s, pinning %s, state %s at height %lld",
+           SLEETBUBBLE_VERSION, cfg.abci.laddr, cfg.metrics.laddr[0] ? cfg.metrics.laddr : "off",
+           cfg.pin.enabled ? "on" : "off", path, (long long)sb_app_height(app));
+    event_base_dispatch(d.base);
+    rc = 0;
+    sb_log(SB_LOG_INFO, "main", "stopped at height %lld", (long long)sb_app_height(app));
+done:
+    if (sigterm)
+        event_free(sigterm);
+    if (sigint)
+        event_free(sigint);
+    sb_metrics_server_free(ms);
+    abci_server_free(d.abci);
+#ifdef SB_HAVE_PIN
+    sb_pin_stop(pin);
+#endif
+    sb_app_free(app);
+    sb_store_close(store);
+    if (d.base)
+        event_base_free(d.base);
+    return rc;
+}
+
+int main(int argc, char **argv)
+{
+    opts o = {0};
+    if (argc < 2) {
+        usage(stderr);
+        return 2;
+    }
+    const char *cmd = argv[1];
+    if (strcmp(cmd, "version") == 0 || strcmp(cmd, "--version") == 0) {
+        printf("sleetbubbled %s\n", SLEETBUBBLE_VERSION);
+        return 0;
+    }
+    if (strcmp(cmd, "-h") == 0 || strcmp(cmd, "--help") == 0 || strcmp(cmd, "help") == 0) {
+        usage(stdout);
+        return 0;
+    }
+    if (parse_opts(argc, argv, &o) < 0) {
+        usage(stderr);
+        return 2;
+    }
+    if (strcmp(cmd, "init") == 0)
+        return cmd_init(&o);
+    if (strcmp(cmd, "start") == 0)
+        return cmd_start(&o);
+    fprintf(stderr, "sleetbubbled: unknown command %s\n", cmd);
+    usage(stderr);
+    return 2;
+}

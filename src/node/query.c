@@ -1,0 +1,451 @@
+/* query.c - abci_query paths for explorers and the CLI (SPEC §8). Reads committed state only;
+ * values are UTF-8 JSON; 64-bit integers as decimal strings; ids and keys lowercase hex. */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+
+#include "app-internal.h"
+#include "cid.h"
+#include "log.h"
+#include "sb_buf.h"
+#include "sb_code.h"
+#include "slot.h"
+#include "tally.h"
+#include "tx.h"
+
+static json_t *jhex(const uint8_t *p, size_t n)
+{
+    char buf[129];
+    if (n > 64)
+        return json_null();
+    sb_hex(p, n, buf);
+    return json_string(buf);
+}
+
+static json_t *ju64(uint64_t v)
+{
+    char buf[24];
+    snprintf(buf, sizeof(buf), "%" PRIu64, v);
+    return json_string(buf);
+}
+
+static json_t *ji64(int64_t v)
+{
+    char buf[24];
+    snprintf(buf, sizeof(buf), "%" PRId64, v);
+    return json_string(buf);
+}
+
+static json_t *ji128(__int128 v)
+{
+    char buf[48], *p = buf + sizeof(buf) - 1;
+    int neg = v < 0;
+    unsigned __int128 u = neg ? -(unsigned __int128)v : (unsigned __int128)v;
+    *p = '\0';
+    do {
+        *--p = (char)('0' + (int)(u % 10));
+        u /= 10;
+    } while (u);
+    if (neg)
+        *--p = '-';
+    return json_string(p);
+}
+
+/* Parse a decimal slot number: digits only, no sign, fits uint64. */
+static int parse_u64(const char *s, uint64_t *out)
+{
+    if (!*s || *s < '0' || *s > '9')
+        return -1;
+    char *end;
+    errno = 0;
+    unsigned long long v = strtoull(s, &end, 10);
+    if (errno || *end)
+        return -1;
+    *out = v;
+    return 0;
+}
+
+static json_t *cid_json(const uint8_t *bin, size_t n)
+{
+    char s[SB_CID_STR_MAX];
+    if (!n || sb_cid_to_string(bin, n, s, sizeof(s)) < 0)
+        return json_null();
+    return json_string(s);
+}
+
+static json_t *record_json(const sb_slot_record *r)
+{
+    json_t *o = json_object();
+    json_object_set_new(o, "slot", ju64(r->slot));
+    json_object_set_new(o, "outcome", json_string(sb_outcome_name(r->outcome)));
+    json_object_set_new(o, "winner", r->outcome == SB_OUTCOME_NONE ? json_null()
+                                                                   : jhex(r->proposal_id, 32));
+    json_object_set_new(o, "power_for", ju64(r->power_for));
+    json_object_set_new(o, "total_power", ju64(r->total));
+    json_object_set_new(o, "manifest_cid", cid_json(r->manifest_cid, r->manifest_cid_len));
+    json_object_set_new(o, "height", ji64(r->height));
+    return o;
+}
+
+static json_t *tracks_json(const Sleetbubble__V1__ProposalBody *b)
+{
+    json_t *a = json_array();
+    for (size_t i = 0; b->playlist && i < b->playlist->n_tracks; i++) {
+        const Sleetbubble__V1__Track *t = b->playlist->tracks[i];
+        json_t *o = json_object();
+        json_object_set_new(o, "cid", json_string(t->cid ? t->cid : ""));
+        json_object_set_new(o, "duration_ms", json_integer(t->duration_ms));
+        json_object_set_new(o, "title", json_string(t->title ? t->title : ""));
+        json_object_set_new(o, "artist", json_string(t->artist ? t->artist : ""));
+        json_array_append_new(a, o);
+    }
+    return a;
+}
+
+typedef struct qres {
+    int code;
+    char log[256];
+    json_t *value; /* owned */
+} qres;
+
+static void q_err(qres *q, int code, const char *fmt, const char *arg)
+{
+    q->code = code;
+    snprintf(q->log, sizeof(q->log), fmt, arg);
+}
+
+/* Load and decode a committed proposal body. Returns 1 found, 0 not, -1 error. */
+static int load_body(sb_app *app, const uint8_t id[32], Sleetbubble__V1__ProposalBody **out)
+{
+    uint8_t *body;
+    size_t len;
+    int f = sb_store_proposal_body(app->store, 0, id, &body, &len);
+    if (f != 1)
+        return f;
+    *out = sleetbubble__v1__proposal_body__unpack(NULL, len, body);
+    free(body);
+    return *out ? 1 : -1;
+}
+
+static int q_params(sb_app *app, qres *q)
+{
+    char *s = sb_params_to_json(&app->params);
+    if (!s)
+        return -1;
+    q->value = json_loads(s, 0, NULL);
+    free(s);
+    return q->value ? 0 : -1;
+}
+
+static int q_slot_current(sb_app *app, qres *q)
+{
+    int64_t t = app->committed.last_time_ns;
+    uint64_t s = sb_slot_current(&app->params, t);
+    json_t *o = json_object();
+    json_object_set_new(o, "slot", ju64(s));
+    json_object_set_new(o, "start_ns", ji128(sb_slot_start(&app->params, s)));
+    json_object_set_new(o, "close_ns", ji128(sb_slot_close(&app->params, s)));
+    json_object_set_new(o, "next_slot", ju64(s + 1));
+    json_object_set_new(o, "next_close_ns", ji128(sb_slot_close(&app->params, s + 1)));
+    json_object_set_new(o, "block_time_ns", ji64(t));
+    json_object_set_new(o, "next_to_finalize", ju64(app->committed.next_slot));
+    q->value = o;
+    return 0;
+}
+
+static int q_slot(sb_app *app, qres *q, uint64_t s)
+{
+    sqlite3 *db = sb_store_reader(app->store);
+    sqlite3_stmt *st = NULL;
+    int ret = -1;
+    json_t *o = json_object(), *props = json_array();
+    json_object_set_new(o, "slot", ju64(s));
+    json_object_set_new(o, "close_ns", ji128(sb_slot_close(&app->params, s)));
+    json_object_set_new(o, "proposals", props);
+    if (sqlite3_prepare_v2(db,
+                           "SELECT p.id, p.curator, p.n_tracks, p.total_ms, p.height, "
+                           "(SELECT group_concat(hex(v.validator)) FROM votes v "
+                           " WHERE v.slot = p.slot AND v.proposal_id = p.id) "
+                           "FROM proposals p WHERE p.slot = ? ORDER BY p.height, p.idx",
+                           -1, &st, NULL) != SQLITE_OK)
+        goto done;
+    sqlite3_bind_int64(st, 1, (sqlite3_int64)s);
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        json_t *p = json_object();
+        unsigned __int128 power = 0;
+        json_object_set_new(p, "id", jhex(sqlite3_column_blob(st, 0), 32));
+        json_object_set_new(p, "curator", jhex(sqlite3_column_blob(st, 1), 32));
+        json_object_set_new(p, "tracks", json_integer(sqlite3_column_int64(st, 2)));
+        json_object_set_new(p, "duration_ms", ju64((uint64_t)sqlite3_column_int64(st, 3)));
+        json_object_set_new(p, "height", ji64(sqlite3_column_int64(st, 4)));
+        const char *voters = (const char *)sqlite3_column_text(st, 5);
+        json_t *va = json_array();
+        while (voters && *voters) { /* "HEX,HEX" of 64-char upper hex keys */
+            uint8_t k[32];
+            char one[65];
+            if (strlen(voters) < 64)
+                break;
+            memcpy(one, voters, 64);
+            one[64] = '\0';
+            if (sb_unhex(one, k, 32) < 0)
+                break;
+            const sb_validator *v = sb_params_validator(&app->params, k);
+            if (v)
+                power += (unsigned __int128)v->power;
+            json_array_append_new(va, jhex(k, 32));
+            voters += 64;
+            if (*voters == ',')
+                voters++;
+        }
+        json_object_set_new(p, "voters", va);
+        json_object_set_new(p, "power_for", ju64((uint64_t)power));
+        json_array_append_new(props, p);
+    }
+    if (rc != SQLITE_DONE)
+        goto done;
+    sb_slot_record r;
+    int f = sb_store_get_slot(app->store, 0, s, &r);
+    if (f < 0)
+        goto done;
+    json_object_set_new(o, "finalized", json_boolean(f == 1));
+    json_object_set_new(o, "result", f == 1 ? record_json(&r) : json_null());
+    q->value = o;
+    o = NULL;
+    ret = 0;
+done:
+    sqlite3_finalize(st);
+    json_decref(o);
+    return ret;
+}
+
+static int q_winner(sb_app *app, qres *q, uint64_t s)
+{
+    sb_slot_record r;
+    Sleetbubble__V1__ProposalBody *b = NULL;
+    int f = sb_store_get_slot(app->store, 0, s, &r);
+    if (f < 0)
+        return -1;
+    if (f == 0) {
+        q->code = SB_NOT_FOUND;
+        snprintf(q->log, sizeof(q->log), "slot %" PRIu64 " is not finalized yet", s);
+        return 0;
+    }
+    json_t *o = record_json(&r);
+    if (r.outcome != SB_OUTCOME_NONE) {
+        f = load_body(app, r.proposal_id, &b);
+        if (f < 0) {
+            json_decref(o);
+            return -1;
+        }
+    }
+    json_object_set_new(o, "curator", b ? jhex(b->curator_pubkey.data, b->curator_pubkey.len)
+                                        : json_null());
+    json_object_set_new(o, "proposal_slot", b ? ju64(b->slot) : json_null());
+    json_object_set_new(o, "note", b ? json_string(b->note ? b->note : "") : json_null());
+    json_object_set_new(o, "tracks", b ? tracks_json(b) : json_array());
+    if (b)
+        sleetbubble__v1__proposal_body__free_unpacked(b, NULL);
+    q->value = o;
+    return 0;
+}
+
+static int q_proposal(sb_app *app, qres *q, const char *hex)
+{
+    uint8_t id[32];
+    Sleetbubble__V1__ProposalBody *b = NULL;
+    if (strlen(hex) != 64 || sb_unhex(hex, id, 32) < 0) {
+        q_err(q, SB_NOT_FOUND, "proposal id %s is not 64 hex digits", hex);
+        return 0;
+    }
+    int f = load_body(app, id, &b);
+    if (f < 0)
+        return -1;
+    if (f == 0) {
+        q_err(q, SB_NOT_FOUND, "no proposal %s", hex);
+        return 0;
+    }
+    sqlite3_stmt *st = NULL;
+    int64_t height = 0;
+    if (sqlite3_prepare_v2(sb_store_reader(app->store),
+                           "SELECT height FROM proposals WHERE id = ?", -1, &st,
+                           NULL) == SQLITE_OK) {
+        sqlite3_bind_blob(st, 1, id, 32, SQLITE_STATIC);
+        if (sqlite3_step(st) == SQLITE_ROW)
+            height = sqlite3_column_int64(st, 0);
+    }
+    sqlite3_finalize(st);
+    json_t *o = json_object();
+    uint64_t total = 0;
+    for (size_t i = 0; b->playlist && i < b->playlist->n_tracks; i++)
+        total += b->playlist->tracks[i]->duration_ms;
+    json_object_set_new(o, "id", jhex(id, 32));
+    json_object_set_new(o, "chain_id", json_string(b->chain_id ? b->chain_id : ""));
+    json_object_set_new(o, "slot", ju64(b->slot));
+    json_object_set_new(o, "curator", jhex(b->curator_pubkey.data, b->curator_pubkey.len));
+    json_object_set_new(o, "note", json_string(b->note ? b->note : ""));
+    json_object_set_new(o, "duration_ms", ju64(total));
+    json_object_set_new(o, "height", ji64(height));
+    json_object_set_new(o, "tracks", tracks_json(b));
+    sleetbubble__v1__proposal_body__free_unpacked(b, NULL);
+    q->value = o;
+    return 0;
+}
+
+static int q_validators(sb_app *app, qres *q)
+{
+    json_t *a = json_array();
+    for (size_t i = 0; i < app->params.n_validators; i++) {
+        const sb_validator *v = &app->params.validators[i];
+        json_t *o = json_object();
+        json_object_set_new(o, "pubkey", jhex(v->pubkey, 32));
+        json_object_set_new(o, "power", ji64(v->power));
+        json_object_set_new(o, "vote_key",
+                            v->has_vote_key ? jhex(v->vote_key, 32) : jhex(v->pubkey, 32));
+        json_object_set_new(o, "vote_key_delegated", json_boolean(v->has_vote_key));
+        json_array_append_new(a, o);
+    }
+    json_t *o = json_object();
+    json_object_set_new(o, "validators", a);
+    json_object_set_new(o, "total_power", ju64(sb_params_total_power(&app->params)));
+    q->value = o;
+    return 0;
+}
+
+/* Node-local pin status of slot s's winner (SPEC §8, §10): the manifest and every track. */
+static int q_pins(sb_app *app, qres *q, uint64_t s)
+{
+    sb_slot_record r;
+    Sleetbubble__V1__ProposalBody *b = NULL;
+    int f = sb_store_get_slot(app->store, 0, s, &r);
+    if (f < 0)
+        return -1;
+    if (f == 0 || r.outcome == SB_OUTCOME_NONE) {
+        q_err(q, SB_NOT_FOUND, "%s", f == 0 ? "slot not finalized yet" : "slot has no winner");
+        return 0;
+    }
+    if (load_body(app, r.proposal_id, &b) != 1)
+        return -1;
+    json_t *o = json_object(), *a = json_array();
+    json_object_set_new(o, "slot", ju64(s));
+    json_object_set_new(o, "node_local", json_true());
+    json_object_set_new(o, "note", json_string("pin status of this node only; not consensus state"));
+    json_object_set_new(o, "pinning_enabled", json_boolean(app->opts.pin_enabled));
+    json_object_set_new(o, "cids", a);
+    sqlite3_stmt *st = NULL;
+    int ret = -1, all = 1;
+    if (sqlite3_prepare_v2(sb_store_reader(app->store),
+                           "SELECT state, attempts, last_error, pinned_at_ms, bytes, "
+                           "next_try_ms FROM pin_jobs WHERE cid = ?",
+                           -1, &st, NULL) != SQLITE_OK)
+        goto done;
+    size_t ntr = b->playlist ? b->playlist->n_tracks : 0;
+    for (size_t i = 0; i <= ntr; i++) {
+        char mc[SB_CID_STR_MAX];
+        const char *cid;
+        if (i == 0) {
+            if (sb_cid_to_string(r.manifest_cid, r.manifest_cid_len, mc, sizeof(mc)) < 0)
+                goto done;
+            cid = mc;
+        } else {
+            cid = b->playlist->tracks[i - 1]->cid;
+        }
+        json_t *e = json_object();
+        json_object_set_new(e, "cid", json_string(cid));
+        json_object_set_new(e, "kind", json_string(i == 0 ? "manifest" : "track"));
+        sqlite3_reset(st);
+        sqlite3_bind_text(st, 1, cid, -1, SQLITE_STATIC);
+        if (sqlite3_step(st) == SQLITE_ROW) {
+            const char *state = (const char *)sqlite3_column_text(st, 0);
+            all &= state && strcmp(state, "pinned") == 0;
+            json_object_set_new(e, "state", json_string(state ? state : "?"));
+            json_object_set_new(e, "attempts", json_integer(sqlite3_column_int64(st, 1)));
+            const char *le = (const char *)sqlite3_column_text(st, 2);
+            json_object_set_new(e, "last_error", le ? json_string(le) : json_null());
+            json_object_set_new(e, "pinned_at_ms", sqlite3_column_type(st, 3) == SQLITE_NULL
+                                                       ? json_null()
+                                                       : ji64(sqlite3_column_int64(st, 3)));
+            json_object_set_new(e, "bytes", ji64(sqlite3_column_int64(st, 4)));
+            json_object_set_new(e, "next_try_ms", ji64(sqlite3_column_int64(st, 5)));
+        } else {
+            all = 0;
+            json_object_set_new(e, "state", json_string("not_queued"));
+        }
+        json_array_append_new(a, e);
+    }
+    json_object_set_new(o, "all_pinned", json_boolean(all));
+    q->value = o;
+    o = NULL;
+    ret = 0;
+done:
+    sqlite3_finalize(st);
+    json_decref(o);
+    sleetbubble__v1__proposal_body__free_unpacked(b, NULL);
+    return ret;
+}
+
+int sb_query(sb_app *app, abci_ctx *ctx, const Tendermint__Abci__RequestQuery *req,
+             Tendermint__Abci__ResponseQuery *res)
+{
+    qres q = {0};
+    const char *path = req->path ? req->path : "";
+    uint64_t n = 0;
+    int rc = 0;
+
+    res->height = app->committed.height;
+    if (req->height != 0 && req->height != app->committed.height) {
+        res->code = SB_HEIGHT_UNAVAILABLE;
+        res->codespace = SB_CODESPACE;
+        res->log = abci_ctx_printf(ctx, "HEIGHT_UNAVAILABLE: only the latest height %" PRId64
+                                        " (or 0) is served, not %" PRId64,
+                                   app->committed.height, req->height);
+        return 0;
+    }
+    if (!app->have_params) {
+        q_err(&q, SB_NOT_FOUND, "%s", "chain not initialised yet");
+    } else if (strcmp(path, "/params") == 0) {
+        rc = q_params(app, &q);
+    } else if (strcmp(path, "/slot/current") == 0) {
+        rc = q_slot_current(app, &q);
+    } else if (strncmp(path, "/slot/", 6) == 0 && parse_u64(path + 6, &n) == 0) {
+        rc = q_slot(app, &q, n);
+    } else if (strncmp(path, "/winner/", 8) == 0 && parse_u64(path + 8, &n) == 0) {
+        rc = q_winner(app, &q, n);
+    } else if (strncmp(path, "/proposal/", 10) == 0) {
+        rc = q_proposal(app, &q, path + 10);
+    } else if (strcmp(path, "/validators") == 0) {
+        rc = q_validators(app, &q);
+    } else if (strncmp(path, "/pins/", 6) == 0 && parse_u64(path + 6, &n) == 0) {
+        rc = q_pins(app, &q, n);
+    } else {
+        q_err(&q, SB_UNKNOWN_PATH,
+              "unknown path \"%s\"; known: /params /slot/current /slot/<n> /winner/<n> "
+              "/proposal/<hex id> /validators /pins/<n>",
+              path);
+    }
+    if (rc < 0) {
+        json_decref(q.value);
+        sb_log(SB_LOG_ERROR, "query", "%s: internal error", path);
+        return -1;
+    }
+    res->code = (uint32_t)q.code;
+    if (q.code) {
+        res->codespace = SB_CODESPACE;
+        res->log = abci_ctx_printf(ctx, "%s: %s", sb_code_name(q.code), q.log);
+    }
+    if (q.value) {
+        char *s = json_dumps(q.value, JSON_COMPACT | JSON_SORT_KEYS);
+        json_decref(q.value);
+        if (!s)
+            return -1;
+        res->value.len = strlen(s);
+        res->value.data = abci_ctx_memdup(ctx, s, res->value.len);
+        free(s);
+        if (!res->value.data)
+            return -1;
+    }
+    return 0;
+}

@@ -1,0 +1,498 @@
+/* store.c - Sleetbubble state in SQLite, WAL, one staged transaction per block (SPEC §7). */
+#include "store.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "log.h"
+
+struct sb_store {
+    sqlite3 *w;      /* writer: staged block transaction */
+    sqlite3 *r;      /* reader: committed state only */
+    int in_block;
+    char *path;
+};
+
+static const char *schema =
+    "CREATE TABLE IF NOT EXISTS meta ("
+    "  id INTEGER PRIMARY KEY CHECK (id = 1), height INTEGER NOT NULL, app_hash BLOB,"
+    "  last_time_ns INTEGER NOT NULL, next_slot INTEGER NOT NULL,"
+    "  initial_height INTEGER NOT NULL, params TEXT);"
+    "CREATE TABLE IF NOT EXISTS proposals ("
+    "  id BLOB PRIMARY KEY, slot INTEGER NOT NULL, curator BLOB NOT NULL,"
+    "  height INTEGER NOT NULL, idx INTEGER NOT NULL, tx BLOB NOT NULL, body BLOB NOT NULL,"
+    "  n_tracks INTEGER NOT NULL, total_ms INTEGER NOT NULL);"
+    "CREATE UNIQUE INDEX IF NOT EXISTS proposals_by_curator ON proposals(slot, curator);"
+    "CREATE TABLE IF NOT EXISTS votes ("
+    "  slot INTEGER NOT NULL, validator BLOB NOT NULL, proposal_id BLOB NOT NULL,"
+    "  height INTEGER NOT NULL, idx INTEGER NOT NULL, tx BLOB NOT NULL,"
+    "  PRIMARY KEY (slot, validator));"
+    "CREATE TABLE IF NOT EXISTS slots ("
+    "  slot INTEGER PRIMARY KEY, outcome INTEGER NOT NULL, proposal_id BLOB,"
+    "  power_for INTEGER NOT NULL, total INTEGER NOT NULL, manifest_cid BLOB,"
+    "  manifest BLOB, height INTEGER NOT NULL);"
+    /* Node-local (SPEC §10): never enters the app hash. */
+    "CREATE TABLE IF NOT EXISTS pin_jobs ("
+    "  cid TEXT PRIMARY KEY, kind INTEGER NOT NULL, slot INTEGER NOT NULL,"
+    "  state TEXT NOT NULL DEFAULT 'queued', attempts INTEGER NOT NULL DEFAULT 0,"
+    "  next_try_ms INTEGER NOT NULL DEFAULT 0, last_error TEXT, pinned_at_ms INTEGER,"
+    "  bytes INTEGER NOT NULL DEFAULT 0);";
+
+static void log_db(sqlite3 *db, const char *what)
+{
+    sb_log(SB_LOG_ERROR, "store", "%s: %s", what, sqlite3_errmsg(db));
+}
+
+static int exec(sqlite3 *db, const char *sql)
+{
+    char *msg = NULL;
+    if (sqlite3_exec(db, sql, NULL, NULL, &msg) != SQLITE_OK) {
+        sb_log(SB_LOG_ERROR, "store", "%s: %s", sql, msg ? msg : "?");
+        sqlite3_free(msg);
+        return -1;
+    }
+    return 0;
+}
+
+static int open_conn(const char *path, sqlite3 **db, int readonly, char *err, size_t errlen)
+{
+    int flags = readonly ? SQLITE_OPEN_READONLY : (SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE);
+    flags |= SQLITE_OPEN_NOMUTEX;
+    if (sqlite3_open_v2(path, db, flags, NULL) != SQLITE_OK) {
+        snprintf(err, errlen, "%s: %s", path, *db ? sqlite3_errmsg(*db) : "out of memory");
+        sqlite3_close(*db);
+        *db = NULL;
+        return -1;
+    }
+    sqlite3_busy_timeout(*db, 5000);
+    return 0;
+}
+
+int sb_store_open(const char *path, sb_store **out, char *err, size_t errlen)
+{
+    sb_store *st = calloc(1, sizeof(*st));
+    if (!st || !(st->path = strdup(path))) {
+        snprintf(err, errlen, "out of memory");
+        free(st);
+        return -1;
+    }
+    if (open_conn(path, &st->w, 0, err, errlen) < 0)
+        goto err;
+    if (exec(st->w, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=OFF;") <
+            0 ||
+        exec(st->w, schema) < 0) {
+        snprintf(err, errlen, "%s: cannot set up schema: %s", path, sqlite3_errmsg(st->w));
+        goto err;
+    }
+    if (open_conn(path, &st->r, 1, err, errlen) < 0)
+        goto err;
+    *out = st;
+    return 0;
+err:
+    sb_store_close(st);
+    return -1;
+}
+
+void sb_store_close(sb_store *st)
+{
+    if (!st)
+        return;
+    if (st->in_block)
+        sb_store_rollback(st);
+    sqlite3_close(st->r);
+    sqlite3_close(st->w);
+    free(st->path);
+    free(st);
+}
+
+sqlite3 *sb_store_reader(sb_store *st) { return st->r; }
+sqlite3 *sb_store_writer(sb_store *st) { return st->w; }
+const char *sb_store_path(const sb_store *st) { return st->path; }
+int sb_store_in_block(const sb_store *st) { return st->in_block; }
+
+void sb_meta_free(sb_meta *m)
+{
+    free(m->params_json);
+    memset(m, 0, sizeof(*m));
+}
+
+/* Prepare on `db`; logs and returns NULL on error. */
+static sqlite3_stmt *prep(sqlite3 *db, const char *sql)
+{
+    sqlite3_stmt *s = NULL;
+    if (sqlite3_prepare_v2(db, sql, -1, &s, NULL) != SQLITE_OK) {
+        log_db(db, sql);
+        return NULL;
+    }
+    return s;
+}
+
+static sqlite3 *conn(sb_store *st, int staged) { return staged ? st->w : st->r; }
+
+int sb_store_load_meta(sb_store *st, sb_meta *out)
+{
+    memset(out, 0, sizeof(*out));
+    sqlite3_stmt *s = prep(st->r, "SELECT height, app_hash, last_time_ns, next_slot, "
+                                  "initial_height, params FROM meta WHERE id = 1");
+    if (!s)
+        return -1;
+    int rc = sqlite3_step(s), ret = 0;
+    if (rc == SQLITE_ROW) {
+        out->height = sqlite3_column_int64(s, 0);
+        if (sqlite3_column_bytes(s, 1) == 32) {
+            memcpy(out->app_hash, sqlite3_column_blob(s, 1), 32);
+            out->has_app_hash = 1;
+        }
+        out->last_time_ns = sqlite3_column_int64(s, 2);
+        out->next_slot = (uint64_t)sqlite3_column_int64(s, 3);
+        out->initial_height = sqlite3_column_int64(s, 4);
+        const unsigned char *p = sqlite3_column_text(s, 5);
+        if (p && !(out->params_json = strdup((const char *)p)))
+            ret = -1;
+    } else if (rc != SQLITE_DONE) {
+        log_db(st->r, "load meta");
+        ret = -1;
+    }
+    sqlite3_finalize(s);
+    return ret;
+}
+
+int sb_store_begin(sb_store *st)
+{
+    if (st->in_block)
+        return 0;
+    if (exec(st->w, "BEGIN IMMEDIATE") < 0)
+        return -1;
+    st->in_block = 1;
+    return 0;
+}
+
+void sb_store_rollback(sb_store *st)
+{
+    if (!st->in_block)
+        return;
+    exec(st->w, "ROLLBACK");
+    st->in_block = 0;
+}
+
+int sb_store_commit(sb_store *st)
+{
+    if (!st->in_block)
+        return 0;
+    if (exec(st->w, "COMMIT") < 0)
+        return -1;
+    st->in_block = 0;
+    return 0;
+}
+
+int sb_store_wipe(sb_store *st)
+{
+    return exec(st->w, "DELETE FROM meta; DELETE FROM proposals; DELETE FROM votes;"
+                       "DELETE FROM slots; DELETE FROM pin_jobs;");
+}
+
+/* Step a write statement to completion and finalize it. */
+static int step_done(sqlite3 *db, sqlite3_stmt *s, const char *what)
+{
+    int rc = sqlite3_step(s);
+    sqlite3_finalize(s);
+    if (rc != SQLITE_DONE) {
+        log_db(db, what);
+        return -1;
+    }
+    return 0;
+}
+
+int sb_store_put_meta(sb_store *st, const sb_meta *m)
+{
+    sqlite3_stmt *s = prep(st->w, "INSERT OR REPLACE INTO meta (id, height, app_hash, "
+                                  "last_time_ns, next_slot, initial_height, params) "
+                                  "VALUES (1, ?, ?, ?, ?, ?, ?)");
+    if (!s)
+        return -1;
+    sqlite3_bind_int64(s, 1, m->height);
+    if (m->has_app_hash)
+        sqlite3_bind_blob(s, 2, m->app_hash, 32, SQLITE_TRANSIENT);
+    sqlite3_bind_int64(s, 3, m->last_time_ns);
+    sqlite3_bind_int64(s, 4, (sqlite3_int64)m->next_slot);
+    sqlite3_bind_int64(s, 5, m->initial_height);
+    if (m->params_json)
+        sqlite3_bind_text(s, 6, m->params_json, -1, SQLITE_TRANSIENT);
+    return step_done(st->w, s, "put meta");
+}
+
+int sb_store_set_head(sb_store *st, int64_t height, const uint8_t app_hash[32],
+                      int64_t time_ns, uint64_t next_slot)
+{
+    sqlite3_stmt *s = prep(st->w, "UPDATE meta SET height = ?, app_hash = ?, last_time_ns = ?, "
+                                  "next_slot = ? WHERE id = 1");
+    if (!s)
+        return -1;
+    sqlite3_bind_int64(s, 1, height);
+    sqlite3_bind_blob(s, 2, app_hash, 32, SQLITE_TRANSIENT);
+    sqlite3_bind_int64(s, 3, time_ns);
+    sqlite3_bind_int64(s, 4, (sqlite3_int64)next_slot);
+    if (step_done(st->w, s, "set head") < 0)
+        return -1;
+    if (sqlite3_changes(st->w) != 1) {
+        sb_log(SB_LOG_ERROR, "store", "set head: no meta row (InitChain missing)");
+        return -1;
+    }
+    return 0;
+}
+
+int sb_store_queue_pin(sb_store *st, uint64_t slot, int kind, const char *cid)
+{
+    sqlite3_stmt *s = prep(st->w,
+                           "INSERT INTO pin_jobs (cid, kind, slot) VALUES (?, ?, ?) "
+                           "ON CONFLICT(cid) DO UPDATE SET state = 'queued', attempts = 0, "
+                           "next_try_ms = 0, last_error = NULL, slot = excluded.slot "
+                           "WHERE pin_jobs.state = 'failed'");
+    if (!s)
+        return -1;
+    sqlite3_bind_text(s, 1, cid, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_int(s, 2, kind);
+    sqlite3_bind_int64(s, 3, (sqlite3_int64)slot);
+    return step_done(st->w, s, "queue pin");
+}
+
+int sb_store_add_proposal(sb_store *st, const uint8_t id[32], uint64_t slot,
+                          const uint8_t curator[32], int64_t height, uint32_t index,
+                          const uint8_t *tx, size_t txlen, const uint8_t *body, size_t bodylen,
+                          uint32_t n_tracks, uint64_t total_ms)
+{
+    sqlite3_stmt *s = prep(st->w, "INSERT INTO proposals (id, slot, curator, height, idx, tx, "
+                                  "body, n_tracks, total_ms) VALUES (?,?,?,?,?,?,?,?,?)");
+    if (!s)
+        return -1;
+    sqlite3_bind_blob(s, 1, id, 32, SQLITE_TRANSIENT);
+    sqlite3_bind_int64(s, 2, (sqlite3_int64)slot);
+    sqlite3_bind_blob(s, 3, curator, 32, SQLITE_TRANSIENT);
+    sqlite3_bind_int64(s, 4, height);
+    sqlite3_bind_int64(s, 5, index);
+    sqlite3_bind_blob(s, 6, tx, (int)txlen, SQLITE_TRANSIENT);
+    sqlite3_bind_blob(s, 7, body, (int)bodylen, SQLITE_TRANSIENT);
+    sqlite3_bind_int64(s, 8, n_tracks);
+    sqlite3_bind_int64(s, 9, (sqlite3_int64)total_ms);
+    return step_done(st->w, s, "add proposal");
+}
+
+int sb_store_add_vote(sb_store *st, uint64_t slot, const uint8_t validator[32],
+                      const uint8_t proposal_id[32], int64_t height, uint32_t index,
+                      const uint8_t *tx, size_t txlen)
+{
+    sqlite3_stmt *s = prep(st->w, "INSERT INTO votes (slot, validator, proposal_id, height, "
+                                  "idx, tx) VALUES (?,?,?,?,?,?)");
+    if (!s)
+        return -1;
+    sqlite3_bind_int64(s, 1, (sqlite3_int64)slot);
+    sqlite3_bind_blob(s, 2, validator, 32, SQLITE_TRANSIENT);
+    sqlite3_bind_blob(s, 3, proposal_id, 32, SQLITE_TRANSIENT);
+    sqlite3_bind_int64(s, 4, height);
+    sqlite3_bind_int64(s, 5, index);
+    sqlite3_bind_blob(s, 6, tx, (int)txlen, SQLITE_TRANSIENT);
+    return step_done(st->w, s, "add vote");
+}
+
+int sb_store_add_slot(sb_store *st, const sb_slot_record *r, const uint8_t *manifest,
+                      size_t manifest_len)
+{
+    sqlite3_stmt *s = prep(st->w, "INSERT OR REPLACE INTO slots (slot, outcome, proposal_id, "
+                                  "power_for, total, manifest_cid, manifest, height) "
+                                  "VALUES (?,?,?,?,?,?,?,?)");
+    if (!s)
+        return -1;
+    sqlite3_bind_int64(s, 1, (sqlite3_int64)r->slot);
+    sqlite3_bind_int(s, 2, r->outcome);
+    if (r->outcome != SB_OUTCOME_NONE)
+        sqlite3_bind_blob(s, 3, r->proposal_id, 32, SQLITE_TRANSIENT);
+    sqlite3_bind_int64(s, 4, (sqlite3_int64)r->power_for);
+    sqlite3_bind_int64(s, 5, (sqlite3_int64)r->total);
+    if (r->manifest_cid_len)
+        sqlite3_bind_blob(s, 6, r->manifest_cid, (int)r->manifest_cid_len, SQLITE_TRANSIENT);
+    if (manifest)
+        sqlite3_bind_blob(s, 7, manifest, (int)manifest_len, SQLITE_TRANSIENT);
+    sqlite3_bind_int64(s, 8, r->height);
+    return step_done(st->w, s, "add slot");
+}
+
+/* Run a one-row "SELECT 1 …" style existence query with (slot, key) bound. */
+static int exists2(sb_store *st, int staged, const char *sql, uint64_t slot, const uint8_t k[32])
+{
+    sqlite3 *db = conn(st, staged);
+    sqlite3_stmt *s = prep(db, sql);
+    if (!s)
+        return -1;
+    sqlite3_bind_int64(s, 1, (sqlite3_int64)slot);
+    sqlite3_bind_blob(s, 2, k, 32, SQLITE_STATIC);
+    int rc = sqlite3_step(s), ret = rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : -1;
+    if (ret < 0)
+        log_db(db, sql);
+    sqlite3_finalize(s);
+    return ret;
+}
+
+int sb_store_proposal_exists(sb_store *st, int staged, uint64_t slot, const uint8_t id[32])
+{
+    return exists2(st, staged, "SELECT 1 FROM proposals WHERE slot = ? AND id = ?", slot, id);
+}
+
+int sb_store_curator_proposed(sb_store *st, int staged, uint64_t slot, const uint8_t curator[32])
+{
+    return exists2(st, staged, "SELECT 1 FROM proposals WHERE slot = ? AND curator = ?", slot,
+                   curator);
+}
+
+int sb_store_validator_voted(sb_store *st, int staged, uint64_t slot,
+                             const uint8_t validator[32])
+{
+    return exists2(st, staged, "SELECT 1 FROM votes WHERE slot = ? AND validator = ?", slot,
+                   validator);
+}
+
+int sb_store_proposal_count(sb_store *st, int staged, uint64_t slot, uint32_t *count)
+{
+    sqlite3 *db = conn(st, staged);
+    sqlite3_stmt *s = prep(db, "SELECT count(*) FROM proposals WHERE slot = ?");
+    if (!s)
+        return -1;
+    sqlite3_bind_int64(s, 1, (sqlite3_int64)slot);
+    int ret = -1;
+    if (sqlite3_step(s) == SQLITE_ROW) {
+        *count = (uint32_t)sqlite3_column_int64(s, 0);
+        ret = 0;
+    } else {
+        log_db(db, "proposal count");
+    }
+    sqlite3_finalize(s);
+    return ret;
+}
+
+int sb_store_each_vote(sb_store *st, int staged, uint64_t slot, sb_store_vote_fn fn, void *arg)
+{
+    sqlite3 *db = conn(st, staged);
+    sqlite3_stmt *s =
+        prep(db, "SELECT validator, proposal_id FROM votes WHERE slot = ? ORDER BY validator");
+    if (!s)
+        return -1;
+    sqlite3_bind_int64(s, 1, (sqlite3_int64)slot);
+    int rc, ret = 0;
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+        if (sqlite3_column_bytes(s, 0) != 32 || sqlite3_column_bytes(s, 1) != 32) {
+            sb_log(SB_LOG_ERROR, "store", "votes: malformed row for slot %llu",
+                   (unsigned long long)slot);
+            ret = -1;
+            break;
+        }
+        if ((ret = fn(arg, sqlite3_column_blob(s, 0), sqlite3_column_blob(s, 1))) != 0)
+            break;
+    }
+    if (ret == 0 && rc != SQLITE_DONE) {
+        log_db(db, "each vote");
+        ret = -1;
+    }
+    sqlite3_finalize(s);
+    return ret;
+}
+
+int sb_store_proposal_ids(sb_store *st, int staged, uint64_t slot, uint8_t **ids, size_t *n)
+{
+    sqlite3 *db = conn(st, staged);
+    sqlite3_stmt *s = prep(db, "SELECT id FROM proposals WHERE slot = ? ORDER BY id");
+    *ids = NULL;
+    *n = 0;
+    if (!s)
+        return -1;
+    sqlite3_bind_int64(s, 1, (sqlite3_int64)slot);
+    size_t cap = 0;
+    int rc, ret = 0;
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+        if (sqlite3_column_bytes(s, 0) != 32)
+            continue;
+        if (*n == cap) {
+            size_t ncap = cap ? cap * 2 : 8;
+            uint8_t *p = realloc(*ids, ncap * 32);
+            if (!p) {
+                ret = -1;
+                break;
+            }
+            *ids = p;
+            cap = ncap;
+        }
+        memcpy(*ids + *n * 32, sqlite3_column_blob(s, 0), 32);
+        (*n)++;
+    }
+    if (ret == 0 && rc != SQLITE_DONE) {
+        log_db(db, "proposal ids");
+        ret = -1;
+    }
+    sqlite3_finalize(s);
+    if (ret < 0) {
+        free(*ids);
+        *ids = NULL;
+        *n = 0;
+    }
+    return ret;
+}
+
+int sb_store_proposal_body(sb_store *st, int staged, const uint8_t id[32], uint8_t **body,
+                           size_t *len)
+{
+    sqlite3 *db = conn(st, staged);
+    sqlite3_stmt *s = prep(db, "SELECT body FROM proposals WHERE id = ?");
+    *body = NULL;
+    *len = 0;
+    if (!s)
+        return -1;
+    sqlite3_bind_blob(s, 1, id, 32, SQLITE_STATIC);
+    int rc = sqlite3_step(s), ret = 0;
+    if (rc == SQLITE_ROW) {
+        int n = sqlite3_column_bytes(s, 0);
+        *body = malloc(n > 0 ? (size_t)n : 1);
+        if (!*body) {
+            ret = -1;
+        } else {
+            if (n > 0)
+                memcpy(*body, sqlite3_column_blob(s, 0), (size_t)n);
+            *len = (size_t)n;
+            ret = 1;
+        }
+    } else if (rc != SQLITE_DONE) {
+        log_db(db, "proposal body");
+        ret = -1;
+    }
+    sqlite3_finalize(s);
+    return ret;
+}
+
+int sb_store_get_slot(sb_store *st, int staged, uint64_t slot, sb_slot_record *out)
+{
+    sqlite3 *db = conn(st, staged);
+    sqlite3_stmt *s = prep(db, "SELECT outcome, proposal_id, power_for, total, manifest_cid, "
+                               "height FROM slots WHERE slot = ?");
+    if (!s)
+        return -1;
+    sqlite3_bind_int64(s, 1, (sqlite3_int64)slot);
+    int rc = sqlite3_step(s), ret = 0;
+    memset(out, 0, sizeof(*out));
+    if (rc == SQLITE_ROW) {
+        out->slot = slot;
+        out->outcome = sqlite3_column_int(s, 0);
+        if (sqlite3_column_bytes(s, 1) == 32)
+            memcpy(out->proposal_id, sqlite3_column_blob(s, 1), 32);
+        out->power_for = (uint64_t)sqlite3_column_int64(s, 2);
+        out->total = (uint64_t)sqlite3_column_int64(s, 3);
+        int n = sqlite3_column_bytes(s, 4);
+        if (n > 0 && (size_t)n <= sizeof(out->manifest_cid)) {
+            memcpy(out->manifest_cid, sqlite3_column_blob(s, 4), (size_t)n);
+            out->manifest_cid_len = (size_t)n;
+        }
+        out->height = sqlite3_column_int64(s, 5);
+        ret = 1;
+    } else if (rc != SQLITE_DONE) {
+        log_db(db, "get slot");
+        ret = -1;
+    }
+    sqlite3_finalize(s);
+    return ret;
+}
