@@ -14,6 +14,15 @@
  * app-owned) or come from abci_ctx_alloc()/abci_ctx_strdup()/abci_ctx_memdup(), which is freed
  * by the library once the response is encoded. The request and everything it points to is
  * owned by the library and valid only during the callback.
+ *
+ * Requests: sub-messages CometBFT always sends (time, decided/proposed_last_commit,
+ * local_last_commit, each vote's validator, each misbehavior's validator and time,
+ * InitChain's consensus_params and each validator's pub_key) are never NULL in a callback: an
+ * absent one reads as an empty message. Strings are never NULL (protobuf-c).
+ *
+ * Statuses: a callback that returns 0 but leaves ProcessProposal/VerifyVoteExtension `status`
+ * or OfferSnapshot/ApplySnapshotChunk `result` at 0 (UNKNOWN, which makes CometBFT panic) is
+ * treated as a failed callback: the connection is closed with an error log line.
  */
 #ifndef ABCI_ABCI_H
 #define ABCI_ABCI_H
@@ -104,6 +113,11 @@ void abci_server_stop_listening(abci_server *srv);
 
 /* Number of open connections. */
 size_t abci_server_connections(const abci_server *srv);
+
+/* The i-th listening address (0 = first listened on) as bound, e.g. "tcp://127.0.0.1:40123"
+ * after listening on port 0, or "unix:///path.sock". Writes NUL-terminated text into out
+ * (outlen bytes). Returns 0, or -1 if there is no such listener or out is too small. */
+int abci_server_listen_addr(const abci_server *srv, size_t i, char *out, size_t outlen);
 
 /* Close every connection and listener and free the server. NULL is a no-op. */
 void abci_server_free(abci_server *srv);

@@ -1,0 +1,75 @@
+/* abci-internal.h - shared internals of the ABCI server (not installed, not for apps). */
+#ifndef ABCI_INTERNAL_H
+#define ABCI_INTERNAL_H
+
+#include <stdarg.h>
+#include <stddef.h>
+
+#include <event2/bufferevent.h>
+#include <event2/listener.h>
+
+#include "abci/abci.h"
+
+enum { ABCI_LOG_DEBUG = 0, ABCI_LOG_INFO = 1, ABCI_LOG_WARN = 2, ABCI_LOG_ERROR = 3 };
+
+#define ABCI_DEFAULT_MAX_OUTPUT_BYTES ((size_t)256 << 20)
+/* Un-flushed responses are pushed to the socket once this many bytes are buffered. */
+#define ABCI_PUSH_THRESHOLD_BYTES ((size_t)64 << 10)
+#define ABCI_PEER_MAX 160
+
+/* ---- arena (ctx.c) ------------------------------------------------------------------------ */
+struct abci_ctx_chunk;
+struct abci_ctx {
+    struct abci_ctx_chunk *head; /* newest chunk first; owned */
+    const char *peer;            /* borrowed from the connection */
+};
+void abci_ctx_init(struct abci_ctx *ctx, const char *peer);
+/* Free every chunk; the ctx can be reused afterwards. */
+void abci_ctx_reset(struct abci_ctx *ctx);
+
+/* ---- connections (conn.c) ----------------------------------------------------------------- */
+typedef struct abci_conn abci_conn;
+struct abci_conn {
+    abci_server *srv;           /* borrowed; outlives every conn (see server_destroy) */
+    struct bufferevent *bev;    /* owned; closes the fd on free */
+    struct evbuffer *pending;   /* owned; packed responses not yet handed to bev output */
+    struct abci_ctx ctx;        /* per-request arena, reset after each response */
+    char peer[ABCI_PEER_MAX];   /* "tcp 127.0.0.1:51234" / "unix /path.sock" */
+    unsigned long id;           /* connection number, for logs */
+    unsigned refs;              /* >0 while a handler runs on this conn */
+    unsigned closing : 1;       /* close scheduled: freed when refs drops to 0 */
+    unsigned draining : 1;      /* peer sent EOF: write out what is queued, then close */
+    uint64_t nreq;              /* requests handled so far */
+    abci_conn *prev, *next;     /* srv->conns list (open connections only) */
+};
+
+/* Take ownership of an accepted fd and start serving it. Returns 0 or -1 (fd closed). */
+int abci_conn_start(abci_server *srv, int fd, const struct sockaddr *sa, int salen,
+                    const char *unix_path);
+/* Close a connection (idempotent). `level`/`fmt` describe why; fmt NULL logs nothing. */
+void abci_conn_close(abci_conn *c, int level, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* ---- server (server.c) -------------------------------------------------------------------- */
+struct abci_listener;
+struct abci_server {
+    struct event_base *base;        /* borrowed */
+    abci_app_t app;                 /* copied table */
+    void *app_arg;                  /* borrowed */
+    abci_server_opts opts;          /* defaults filled in */
+    struct abci_listener *listeners;/* owned list */
+    abci_conn *conns;               /* open connections */
+    size_t nconns;                  /* length of conns */
+    size_t nzombies;                /* closed conns still referenced by a running handler */
+    unsigned long next_conn_id;
+    unsigned freeing : 1;           /* abci_server_free() called; destroy when nzombies == 0 */
+};
+
+void abci_log(abci_server *srv, int level, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+void abci_vlog(abci_server *srv, int level, const char *fmt, va_list ap)
+    __attribute__((format(printf, 3, 0)));
+/* Called by conn.c when the last zombie is freed while srv->freeing. */
+void abci_server_destroy(abci_server *srv);
+
+#endif /* ABCI_INTERNAL_H */
