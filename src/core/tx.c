@@ -1,0 +1,502 @@
+/* tx.c — decoding, canonical-bytes check and judging of transactions (SPEC §4, §4.1). */
+#include "tx.h"
+
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cid.h"
+#include "ed25519.h"
+#include "sb_code.h"
+#include "sb_hash-internal.h"
+#include "slot.h"
+
+#define SIG_PREFIX "sleetbubble/v1/"
+
+__attribute__((format(printf, 3, 4))) static void setlog(char *log, size_t loglen,
+                                                         const char *fmt, ...) {
+  if (!log || !loglen) return;
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(log, loglen, fmt, ap);
+  va_end(ap);
+}
+
+void sb_tx_free(sb_tx *t) {
+  if (!t) return;
+  if (t->proposal) sleetbubble__v1__proposal_body__free_unpacked(t->proposal, NULL);
+  if (t->vote) sleetbubble__v1__vote_body__free_unpacked(t->vote, NULL);
+  if (t->tx) sleetbubble__v1__tx__free_unpacked(t->tx, NULL);
+  memset(t, 0, sizeof *t);
+}
+
+void sb_proposal_id(const uint8_t *body, size_t len, uint8_t id[32]) {
+  static const char dom[] = "sleetbubble/v1/proposal"; /* + its NUL */
+  sb_sha256v(id, 2, (const void *)dom, sizeof dom, (const void *)body, len);
+}
+
+static const char *kind_name(int kind) {
+  return kind == SB_TX_KIND_PROPOSAL ? "proposal" : kind == SB_TX_KIND_VOTE ? "vote" : NULL;
+}
+
+int sb_tx_sign_message(int kind, const uint8_t *body, size_t len, sb_buf *out) {
+  const char *k = kind_name(kind);
+  if (!k) return -1;
+  sb_buf_puts(out, SIG_PREFIX);
+  sb_buf_puts(out, k);
+  sb_buf_putc(out, 0);
+  sb_buf_append(out, body, len);
+  return out->oom ? -1 : 0;
+}
+
+int sb_string_ok(const char *str, size_t n) {
+  const uint8_t *s = (const uint8_t *)str;
+  size_t i = 0;
+  while (i < n) {
+    uint8_t c = s[i];
+    if (c < 0x80) {
+      if (c < 0x20 || c == 0x7f) return 0;
+      i++;
+      continue;
+    }
+    size_t more;
+    uint8_t lo = 0x80, hi = 0xbf;
+    if (c >= 0xc2 && c <= 0xdf) {
+      more = 1;
+    } else if (c >= 0xe0 && c <= 0xef) {
+      more = 2;
+      if (c == 0xe0) lo = 0xa0;      /* no overlongs */
+      else if (c == 0xed) hi = 0x9f; /* no surrogates */
+    } else if (c >= 0xf0 && c <= 0xf4) {
+      more = 3;
+      if (c == 0xf0) lo = 0x90;      /* no overlongs */
+      else if (c == 0xf4) hi = 0x8f; /* <= U+10FFFF */
+    } else {
+      return 0; /* continuation byte, C0/C1 overlong lead, or > U+10FFFF */
+    }
+    if (n - i <= more) return 0;
+    if (s[i + 1] < lo || s[i + 1] > hi) return 0;
+    for (size_t k = 2; k <= more; k++)
+      if (s[i + k] < 0x80 || s[i + k] > 0xbf) return 0;
+    if (c == 0xe2 && s[i + 1] == 0x80 && (s[i + 2] == 0xa8 || s[i + 2] == 0xa9))
+      return 0; /* U+2028, U+2029 */
+    i += more + 1;
+  }
+  return 1;
+}
+
+/* 1 iff packing m gives exactly bytes[0..len). -1 out of memory. */
+static int repacks_to(const ProtobufCMessage *m, const uint8_t *bytes, size_t len) {
+  size_t n = protobuf_c_message_get_packed_size(m);
+  if (n != len) return 0;
+  if (n == 0) return 1;
+  uint8_t *b = malloc(n);
+  if (!b) return -1;
+  size_t w = protobuf_c_message_pack(m, b);
+  int same = w == len && memcmp(b, bytes, len) == 0;
+  free(b);
+  return same;
+}
+
+int sb_tx_decode(const uint8_t *bytes, size_t len, uint32_t max_tx_size, sb_tx *out,
+                 char *log, size_t loglen) {
+  int r;
+  memset(out, 0, sizeof *out);
+  setlog(log, loglen, "%s", "");
+  if (len > max_tx_size) {
+    setlog(log, loglen, "tx: size %zu exceeds max_tx_size %" PRIu32, len, max_tx_size);
+    return SB_ENCODING;
+  }
+  out->tx = sleetbubble__v1__tx__unpack(NULL, len, bytes);
+  if (!out->tx) {
+    setlog(log, loglen, "tx: not a decodable Tx message");
+    goto encoding;
+  }
+  Sleetbubble__V1__Tx *tx = out->tx;
+  if (tx->base.n_unknown_fields) {
+    setlog(log, loglen, "tx: unknown field");
+    goto encoding;
+  }
+  if (tx->kind != SB_TX_KIND_PROPOSAL && tx->kind != SB_TX_KIND_VOTE) {
+    setlog(log, loglen, "tx.kind: %d is not 1 (proposal) or 2 (vote)", (int)tx->kind);
+    goto encoding;
+  }
+  if (tx->signature.len != 64) {
+    setlog(log, loglen, "tx.signature: %zu bytes, want 64", tx->signature.len);
+    goto encoding;
+  }
+  r = repacks_to(&tx->base, bytes, len);
+  if (r < 0) goto oom;
+  if (!r) {
+    setlog(log, loglen, "tx: not the canonical encoding");
+    goto encoding;
+  }
+  const uint8_t *body = tx->body.data;
+  size_t blen = tx->body.len;
+  if (tx->kind == SB_TX_KIND_PROPOSAL) {
+    Sleetbubble__V1__ProposalBody *pb = sleetbubble__v1__proposal_body__unpack(NULL, blen, body);
+    out->proposal = pb;
+    if (!pb) {
+      setlog(log, loglen, "proposal: body is not a decodable ProposalBody");
+      goto encoding;
+    }
+    if (pb->base.n_unknown_fields || (pb->playlist && pb->playlist->base.n_unknown_fields)) {
+      setlog(log, loglen, "proposal: unknown field");
+      goto encoding;
+    }
+    if (pb->playlist) {
+      for (size_t i = 0; i < pb->playlist->n_tracks; i++) {
+        if (pb->playlist->tracks[i]->base.n_unknown_fields) {
+          setlog(log, loglen, "proposal: track %zu: unknown field", i);
+          goto encoding;
+        }
+      }
+    }
+    if (pb->curator_pubkey.len != 32) {
+      setlog(log, loglen, "proposal.curator_pubkey: %zu bytes, want 32", pb->curator_pubkey.len);
+      goto encoding;
+    }
+    r = repacks_to(&pb->base, body, blen);
+    if (r < 0) goto oom;
+    if (!r) {
+      setlog(log, loglen, "proposal: body is not the canonical encoding");
+      goto encoding;
+    }
+    out->kind = SB_TX_KIND_PROPOSAL;
+    out->slot = pb->slot;
+    memcpy(out->signer, pb->curator_pubkey.data, 32);
+    sb_proposal_id(body, blen, out->id);
+    if (pb->playlist)
+      for (size_t i = 0; i < pb->playlist->n_tracks; i++)
+        out->total_duration_ms += pb->playlist->tracks[i]->duration_ms;
+  } else {
+    Sleetbubble__V1__VoteBody *vb = sleetbubble__v1__vote_body__unpack(NULL, blen, body);
+    out->vote = vb;
+    if (!vb) {
+      setlog(log, loglen, "vote: body is not a decodable VoteBody");
+      goto encoding;
+    }
+    if (vb->base.n_unknown_fields) {
+      setlog(log, loglen, "vote: unknown field");
+      goto encoding;
+    }
+    if (vb->proposal_id.len != 32) {
+      setlog(log, loglen, "vote.proposal_id: %zu bytes, want 32", vb->proposal_id.len);
+      goto encoding;
+    }
+    if (vb->validator_pubkey.len != 32) {
+      setlog(log, loglen, "vote.validator_pubkey: %zu bytes, want 32",
+             vb->validator_pubkey.len);
+      goto encoding;
+    }
+    r = repacks_to(&vb->base, body, blen);
+    if (r < 0) goto oom;
+    if (!r) {
+      setlog(log, loglen, "vote: body is not the canonical encoding");
+      goto encoding;
+    }
+    out->kind = SB_TX_KIND_VOTE;
+    out->slot = vb->slot;
+    memcpy(out->id, vb->proposal_id.data, 32);
+    memcpy(out->signer, vb->validator_pubkey.data, 32);
+  }
+  return SB_OK;
+encoding:
+  sb_tx_free(out);
+  return SB_ENCODING;
+oom:
+  sb_tx_free(out);
+  setlog(log, loglen, "out of memory");
+  return -1;
+}
+
+/* PLAYLIST_INVALID checks of SPEC §4 for a decoded proposal; 1 ok, 0 invalid (log set). */
+static int playlist_ok(const sb_params *p, const Sleetbubble__V1__ProposalBody *pb, char *log,
+                       size_t loglen) {
+  uint8_t bin[SB_CID_BIN_MAX];
+  size_t binlen;
+  size_t n = pb->playlist ? pb->playlist->n_tracks : 0;
+  if (n < 1 || n > p->max_tracks) {
+    setlog(log, loglen, "playlist: %zu tracks outside [1, %" PRIu32 "]", n, p->max_tracks);
+    return 0;
+  }
+  uint64_t sum = 0, max_sum = p->slot_seconds * 1000;
+  for (size_t i = 0; i < n; i++) {
+    const Sleetbubble__V1__Track *t = pb->playlist->tracks[i];
+    const char *cid = t->cid ? t->cid : "";
+    size_t cl = strlen(cid);
+    if (sb_cid_parse(cid, cl, bin, &binlen) < 0) {
+      setlog(log, loglen,
+             "playlist: track %zu cid \"%.80s\" is not a CIDv0 or base32 CIDv1 (raw/dag-pb, "
+             "sha2-256)",
+             i, sb_string_ok(cid, cl) ? cid : "?");
+      return 0;
+    }
+    if (t->duration_ms < 1 || t->duration_ms > SB_TRACK_DURATION_MAX_MS) {
+      setlog(log, loglen, "playlist: track %zu duration_ms %" PRIu32 " outside [1, %u]", i,
+             t->duration_ms, SB_TRACK_DURATION_MAX_MS);
+      return 0;
+    }
+    const char *fields[2] = {t->title ? t->title : "", t->artist ? t->artist : ""};
+    const char *names[2] = {"title", "artist"};
+    for (int k = 0; k < 2; k++) {
+      size_t fl = strlen(fields[k]);
+      if (fl > SB_TITLE_MAX_BYTES) {
+        setlog(log, loglen, "playlist: track %zu %s is %zu bytes, max %u", i, names[k], fl,
+               SB_TITLE_MAX_BYTES);
+        return 0;
+      }
+      if (!sb_string_ok(fields[k], fl)) {
+        setlog(log, loglen,
+               "playlist: track %zu %s is not UTF-8 without control characters, U+2028/9", i,
+               names[k]);
+        return 0;
+      }
+    }
+    sum += t->duration_ms;
+  }
+  if (sum > max_sum) {
+    setlog(log, loglen, "playlist: total duration %" PRIu64 " ms exceeds slot %" PRIu64 " ms",
+           sum, max_sum);
+    return 0;
+  }
+  const char *note = pb->note ? pb->note : "";
+  size_t nl = strlen(note);
+  if (nl > SB_NOTE_MAX_BYTES) {
+    setlog(log, loglen, "proposal: note is %zu bytes, max %u", nl, SB_NOTE_MAX_BYTES);
+    return 0;
+  }
+  if (!sb_string_ok(note, nl)) {
+    setlog(log, loglen, "proposal: note is not UTF-8 without control characters, U+2028/9");
+    return 0;
+  }
+  return 1;
+}
+
+int sb_tx_check(const sb_params *p, const sb_tx_view *view, const uint8_t *bytes, size_t len,
+                int64_t now_ns, sb_tx *out, char *log, size_t loglen) {
+  sb_tx local;
+  sb_tx *t = out ? out : &local;
+  sb_buf msg;
+  int rc;
+  char hex[65];
+  sb_buf_init(&msg, (size_t)p->max_tx_size + 64);
+  rc = sb_tx_decode(bytes, len, p->max_tx_size, t, log, loglen);
+  if (rc != SB_OK) goto done;
+
+  int is_prop = t->kind == SB_TX_KIND_PROPOSAL;
+  const char *chain = is_prop ? t->proposal->chain_id : t->vote->chain_id;
+  if (!chain || strcmp(chain, p->chain_id) != 0) {
+    setlog(log, loglen, "%s.chain_id: \"%.60s\" is not this chain (\"%s\")",
+           is_prop ? "proposal" : "vote", chain && sb_string_ok(chain, strlen(chain)) ? chain : "?",
+           p->chain_id);
+    rc = SB_CHAIN_ID;
+    goto done;
+  }
+
+  /* SIGNATURE, then CURATOR_NOT_ALLOWED / NOT_VALIDATOR */
+  if (sb_tx_sign_message(t->kind, t->tx->body.data, t->tx->body.len, &msg) < 0) {
+    rc = -1;
+    goto done;
+  }
+  const uint8_t *sig = t->tx->signature.data;
+  if (is_prop) {
+    if (!sb_ed25519_verify(t->signer, msg.data, msg.len, sig)) {
+      setlog(log, loglen, "signature: invalid for curator_pubkey");
+      rc = SB_SIGNATURE;
+      goto done;
+    }
+    if (p->n_curators > 0 && !sb_params_is_curator(p, t->signer)) {
+      sb_hex(t->signer, 32, hex);
+      setlog(log, loglen, "proposal.curator_pubkey: %s is not in the genesis curators", hex);
+      rc = SB_CURATOR_NOT_ALLOWED;
+      goto done;
+    }
+  } else {
+    const sb_validator *v = sb_params_validator(p, t->signer);
+    const uint8_t *key = v && v->has_vote_key ? v->vote_key : t->signer;
+    if (!sb_ed25519_verify(key, msg.data, msg.len, sig)) {
+      setlog(log, loglen, "signature: invalid for %s",
+             v && v->has_vote_key ? "the validator's genesis vote key" : "validator_pubkey");
+      rc = SB_SIGNATURE;
+      goto done;
+    }
+    if (!v) {
+      sb_hex(t->signer, 32, hex);
+      setlog(log, loglen, "vote.validator_pubkey: %s is not a validator", hex);
+      rc = SB_NOT_VALIDATOR;
+      goto done;
+    }
+  }
+
+  /* SLOT_CLOSED, SLOT_TOO_FAR */
+  if (!sb_slot_is_open(p, t->slot, now_ns)) {
+    setlog(log, loglen, "slot: %" PRIu64 " closed (now >= close)", t->slot);
+    rc = SB_SLOT_CLOSED;
+    goto done;
+  }
+  if (!sb_slot_within_horizon(p, t->slot, now_ns)) {
+    setlog(log, loglen, "slot: %" PRIu64 " beyond current %" PRIu64 " + horizon %" PRIu64,
+           t->slot, sb_slot_current(p, now_ns), p->horizon_slots);
+    rc = SB_SLOT_TOO_FAR;
+    goto done;
+  }
+
+  /* PLAYLIST_INVALID / UNKNOWN_PROPOSAL */
+  if (is_prop) {
+    if (!playlist_ok(p, t->proposal, log, loglen)) {
+      rc = SB_PLAYLIST_INVALID;
+      goto done;
+    }
+  }
+  if (!view) {
+    rc = SB_OK;
+    goto done;
+  }
+  if (!is_prop) {
+    int e = view->proposal_exists(view->arg, t->slot, t->id);
+    if (e < 0) {
+      rc = e;
+      goto done;
+    }
+    if (!e) {
+      sb_hex(t->id, 32, hex);
+      setlog(log, loglen, "vote.proposal_id: %s is not an accepted proposal of slot %" PRIu64,
+             hex, t->slot);
+      rc = SB_UNKNOWN_PROPOSAL;
+      goto done;
+    }
+  }
+
+  /* DUPLICATE */
+  int d = is_prop ? view->curator_proposed(view->arg, t->slot, t->signer)
+                  : view->validator_voted(view->arg, t->slot, t->signer);
+  if (d < 0) {
+    rc = d;
+    goto done;
+  }
+  if (d) {
+    setlog(log, loglen, "%s: already %s for slot %" PRIu64, is_prop ? "curator" : "validator",
+           is_prop ? "proposed" : "voted", t->slot);
+    rc = SB_DUPLICATE;
+    goto done;
+  }
+
+  /* PROPOSAL_LIMIT */
+  if (is_prop) {
+    uint32_t count = 0;
+    int e = view->proposal_count(view->arg, t->slot, &count);
+    if (e < 0) {
+      rc = e;
+      goto done;
+    }
+    if (count >= p->max_proposals_per_slot) {
+      setlog(log, loglen, "slot: %" PRIu64 " already has %" PRIu32 " proposals, max %" PRIu32,
+             t->slot, count, p->max_proposals_per_slot);
+      rc = SB_PROPOSAL_LIMIT;
+      goto done;
+    }
+  }
+  rc = SB_OK;
+done:
+  if (rc == SB_OK) setlog(log, loglen, "%s", "");
+  sb_buf_free(&msg);
+  if (!out) sb_tx_free(&local);
+  return rc;
+}
+
+/* Sign body and append the packed Tx to out. */
+static int finish_tx(int kind, const uint8_t *body, size_t blen, const uint8_t seed[32],
+                     sb_buf *out) {
+  int rc = -1;
+  uint8_t sig[64];
+  uint8_t *packed = NULL;
+  sb_buf msg;
+  sb_buf_init(&msg, SIZE_MAX);
+  if (sb_tx_sign_message(kind, body, blen, &msg) < 0) goto done;
+  if (sb_ed25519_sign(seed, msg.data, msg.len, sig) < 0) goto done;
+  Sleetbubble__V1__Tx tx = SLEETBUBBLE__V1__TX__INIT;
+  tx.kind = (Sleetbubble__V1__Kind)kind;
+  tx.body.data = (uint8_t *)body;
+  tx.body.len = blen;
+  tx.signature.data = sig;
+  tx.signature.len = 64;
+  size_t n = sleetbubble__v1__tx__get_packed_size(&tx);
+  packed = malloc(n ? n : 1);
+  if (!packed) goto done;
+  sleetbubble__v1__tx__pack(&tx, packed);
+  if (sb_buf_append(out, packed, n) < 0) goto done;
+  rc = 0;
+done:
+  free(packed);
+  sb_buf_free(&msg);
+  return rc;
+}
+
+int sb_tx_build_proposal(const char *chain_id, uint64_t slot, const uint8_t curator_seed[32],
+                         const sb_track_in *tracks, size_t n, const char *note, sb_buf *out,
+                         uint8_t proposal_id[32]) {
+  int rc = -1;
+  uint8_t pub[32];
+  uint8_t *body = NULL;
+  Sleetbubble__V1__Track *tv = NULL, **tp = NULL;
+  if (sb_ed25519_pubkey(curator_seed, pub) < 0) return -1;
+  if (n) {
+    tv = calloc(n, sizeof *tv);
+    tp = calloc(n, sizeof *tp);
+    if (!tv || !tp) goto done;
+  }
+  for (size_t i = 0; i < n; i++) {
+    Sleetbubble__V1__Track t = SLEETBUBBLE__V1__TRACK__INIT;
+    t.cid = (char *)(tracks[i].cid ? tracks[i].cid : "");
+    t.duration_ms = tracks[i].duration_ms;
+    t.title = (char *)(tracks[i].title ? tracks[i].title : "");
+    t.artist = (char *)(tracks[i].artist ? tracks[i].artist : "");
+    tv[i] = t;
+    tp[i] = &tv[i];
+  }
+  Sleetbubble__V1__Playlist pl = SLEETBUBBLE__V1__PLAYLIST__INIT;
+  pl.n_tracks = n;
+  pl.tracks = tp;
+  Sleetbubble__V1__ProposalBody pb = SLEETBUBBLE__V1__PROPOSAL_BODY__INIT;
+  pb.chain_id = (char *)(chain_id ? chain_id : "");
+  pb.slot = slot;
+  pb.curator_pubkey.data = pub;
+  pb.curator_pubkey.len = 32;
+  pb.playlist = &pl;
+  pb.note = (char *)(note ? note : "");
+  size_t blen = sleetbubble__v1__proposal_body__get_packed_size(&pb);
+  body = malloc(blen ? blen : 1);
+  if (!body) goto done;
+  sleetbubble__v1__proposal_body__pack(&pb, body);
+  if (proposal_id) sb_proposal_id(body, blen, proposal_id);
+  rc = finish_tx(SB_TX_KIND_PROPOSAL, body, blen, curator_seed, out);
+done:
+  free(body);
+  free(tp);
+  free(tv);
+  return rc;
+}
+
+int sb_tx_build_vote(const char *chain_id, uint64_t slot, const uint8_t proposal_id[32],
+                     const uint8_t validator_pub[32], const uint8_t vote_seed[32], sb_buf *out) {
+  uint8_t pid[32], vpub[32];
+  memcpy(pid, proposal_id, 32);
+  memcpy(vpub, validator_pub, 32);
+  Sleetbubble__V1__VoteBody vb = SLEETBUBBLE__V1__VOTE_BODY__INIT;
+  vb.chain_id = (char *)(chain_id ? chain_id : "");
+  vb.slot = slot;
+  vb.proposal_id.data = pid;
+  vb.proposal_id.len = 32;
+  vb.validator_pubkey.data = vpub;
+  vb.validator_pubkey.len = 32;
+  size_t blen = sleetbubble__v1__vote_body__get_packed_size(&vb);
+  uint8_t *body = malloc(blen ? blen : 1);
+  if (!body) return -1;
+  sleetbubble__v1__vote_body__pack(&vb, body);
+  int rc = finish_tx(SB_TX_KIND_VOTE, body, blen, vote_seed, out);
+  free(body);
+  return rc;
+}
