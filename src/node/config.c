@@ -1,0 +1,708 @@
+/* config.c — see config.h (SPEC §11). libinih does the line splitting; this file does the
+ * TOML-subset values, the key table, validation and error text. */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <ini.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "log.h"
+
+typedef enum { K_STR, K_U32, K_U64, K_BOOL, K_ENUM } key_kind;
+
+/* Extra check of a string value; 0 ok, -1 with a reason in why. */
+typedef int (*str_check_fn)(const char *v, char *why, size_t whylen);
+
+/* One config key: where it lives in sb_config, how to parse it, what it means. */
+typedef struct key_def {
+  const char *section;
+  const char *name;
+  key_kind kind;
+  size_t off;                /* offset in sb_config */
+  size_t size;               /* K_STR: capacity incl. NUL */
+  uint64_t min, max;         /* K_U32 / K_U64 inclusive range */
+  str_check_fn check;        /* K_STR: optional */
+  const char *const *names;  /* K_ENUM: NULL-terminated; the index is the stored int */
+  const char *help;          /* comment written by sb_config_write_default */
+} key_def;
+
+static int check_abci_laddr(const char *v, char *why, size_t whylen);
+static int check_url(const char *v, char *why, size_t whylen);
+static int check_metrics_laddr(const char *v, char *why, size_t whylen);
+
+static const char *const level_names[] = {"debug", "info", "warn", "error", NULL};
+static const char *const format_names[] = {"plain", "json", NULL};
+
+#define FIELD(f) offsetof(sb_config, f), sizeof(((sb_config *)0)->f)
+
+static const key_def keys[] = {
+    {"abci", "laddr", K_STR, FIELD(abci.laddr), 0, 0, check_abci_laddr, NULL,
+     "Address CometBFT's proxy_app connects to: \"tcp://HOST:PORT\" or \"unix://PATH\"."},
+    {"abci", "max_frame_bytes", K_U64, FIELD(abci.max_frame_bytes), 1024, 1024ull * 1024 * 1024,
+     NULL, NULL, "Largest ABCI message accepted, in bytes (1024 .. 1073741824)."},
+    {"ipfs", "api_url", K_STR, FIELD(ipfs.api_url), 0, 0, check_url, NULL,
+     "Kubo HTTP RPC base URL (http:// or https://)."},
+    {"ipfs", "gateway_url", K_STR, FIELD(ipfs.gateway_url), 0, 0, check_url, NULL,
+     "Kubo gateway URL, used in playlists' track links (http:// or https://)."},
+    {"ipfs", "auth_header_file", K_STR, FIELD(ipfs.auth_header_file), 0, 0, NULL, NULL,
+     "File holding one HTTP header sent to Kubo, e.g. \"Authorization: Bearer ...\"\n"
+     "# (Kubo API.Authorizations). Read at start, never logged. \"\" = no header."},
+    {"ipfs", "timeout_seconds", K_U32, FIELD(ipfs.timeout_seconds), 1, 86400, NULL, NULL,
+     "Time limit of one Kubo RPC call, in seconds (1 .. 86400)."},
+    {"pin", "enabled", K_BOOL, FIELD(pin.enabled), 0, 1, NULL, NULL,
+     "true: pin every slot winner on the local Kubo node. false: query-only node, no pin\n"
+     "# jobs (turning it on later back-fills the kept slots)."},
+    {"pin", "concurrency", K_U32, FIELD(pin.concurrency), 1, 64, NULL, NULL,
+     "Pin jobs run in parallel (1 .. 64)."},
+    {"pin", "max_attempts", K_U32, FIELD(pin.max_attempts), 0, UINT32_MAX, NULL, NULL,
+     "Attempts per pin job before it is marked failed; 0 = retry forever (backoff 2 s .. 10 min)."},
+    {"pin", "keep_slots", K_U64, FIELD(pin.keep_slots), 0, INT64_MAX, NULL, NULL,
+     "Keep the CIDs of the last N finalized slots pinned; 0 = keep everything."},
+    {"pin", "stall_seconds", K_U32, FIELD(pin.stall_seconds), 1, 86400, NULL, NULL,
+     "Cancel a pin whose transferred bytes have not grown for this many seconds (1 .. 86400)."},
+    {"pin", "max_track_bytes", K_U64, FIELD(pin.max_track_bytes), 1, INT64_MAX, NULL, NULL,
+     "A track larger than this many bytes fails as too_large."},
+    {"metrics", "laddr", K_STR, FIELD(metrics.laddr), 0, 0, check_metrics_laddr, NULL,
+     "HOST:PORT serving Prometheus /metrics and /healthz; \"\" = off."},
+    {"log", "level", K_ENUM, FIELD(log.level), 0, 0, NULL, level_names,
+     "Lowest level logged: \"debug\", \"info\", \"warn\" or \"error\"."},
+    {"log", "format", K_ENUM, FIELD(log.json), 0, 0, NULL, format_names,
+     "Log line format on stderr: \"plain\" (ts=... level=... module=... msg=...) or \"json\"."},
+};
+#define NKEYS (sizeof keys / sizeof keys[0])
+
+static const char *const sections[] = {"abci", "ipfs", "pin", "metrics", "log"};
+#define NSECTIONS (sizeof sections / sizeof sections[0])
+
+/* Parser state shared by the reader and the handler (both called from ini_parse_stream). */
+typedef struct cfg_ctx {
+  sb_config *c;
+  FILE *f;
+  char *line; /* getline buffer */
+  size_t linecap;
+  int lineno;        /* line the reader returned last = line the handler is looking at */
+  int read_errno;    /* nonzero if reading failed */
+  char section[64];  /* current section as seen by the reader */
+  unsigned seen_sections;
+  uint32_t seen_keys;
+  int err_line; /* line of the first error, 0 = none */
+  char err[512];
+} cfg_ctx;
+
+_Static_assert(NKEYS <= 32, "seen_keys is a 32-bit mask");
+
+/* Record the first error only; later ones are consequences or noise. */
+static void cfg_fail(cfg_ctx *x, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void cfg_fail(cfg_ctx *x, const char *fmt, ...) {
+  va_list ap;
+  if (x->err_line != 0) return;
+  x->err_line = x->lineno > 0 ? x->lineno : 1;
+  va_start(ap, fmt);
+  vsnprintf(x->err, sizeof x->err, fmt, ap);
+  va_end(ap);
+}
+
+static int section_index(const char *s) {
+  size_t i;
+  for (i = 0; i < NSECTIONS; i++)
+    if (strcmp(s, sections[i]) == 0) return (int)i;
+  return -1;
+}
+
+/* Known keys of a section, comma-separated, into out. */
+static void section_keys(const char *section, char *out, size_t n) {
+  size_t i, len = 0;
+  out[0] = '\0';
+  for (i = 0; i < NKEYS; i++) {
+    int r;
+    if (strcmp(keys[i].section, section) != 0) continue;
+    r = snprintf(out + len, n - len, "%s%s", len ? ", " : "", keys[i].name);
+    if (r < 0 || (size_t)r >= n - len) return;
+    len += (size_t)r;
+  }
+}
+
+/* ---- values ------------------------------------------------------------------------------ */
+
+/* Parse a "quoted string" (escapes \" and \\) followed by optional blanks and # comment into
+ * out[0..cap). 0, or -1 with why. */
+static int parse_string(const char *v, char *out, size_t cap, char *why, size_t whylen) {
+  const char *p;
+  size_t n = 0;
+  if (*v != '"') {
+    if (*v == '\'')
+      snprintf(why, whylen, "single-quoted strings are not supported, use \"...\"");
+    else
+      snprintf(why, whylen, "expected a \"quoted string\"");
+    return -1;
+  }
+  p = v + 1;
+  for (;;) {
+    char c = *p;
+    if (c == '\0') {
+      snprintf(why, whylen, "unterminated string (no closing \")");
+      return -1;
+    }
+    if (c == '"') {
+      p++;
+      break;
+    }
+    if (c == '\\') {
+      char e = p[1];
+      if (e == '\0') {
+        snprintf(why, whylen, "unterminated string (no closing \")");
+        return -1;
+      }
+      if (e != '"' && e != '\\') {
+        if ((unsigned char)e < 0x20 || (unsigned char)e >= 0x7f)
+          snprintf(why, whylen, "unsupported escape (only \\\" and \\\\ are allowed)");
+        else
+          snprintf(why, whylen, "unsupported escape \\%c (only \\\" and \\\\ are allowed)", e);
+        return -1;
+      }
+      c = e;
+      p += 2;
+    } else if (((unsigned char)c < 0x20 && c != '\t') || (unsigned char)c == 0x7f) {
+      snprintf(why, whylen, "control character 0x%02x in string", (unsigned char)c);
+      return -1;
+    } else {
+      p++;
+    }
+    if (n + 1 >= cap) {
+      snprintf(why, whylen, "value longer than the %zu-byte limit", cap - 1);
+      return -1;
+    }
+    out[n++] = c;
+  }
+  out[n] = '\0';
+  while (*p == ' ' || *p == '\t') p++;
+  if (*p != '\0' && *p != '#') {
+    snprintf(why, whylen, "unexpected text after the closing quote");
+    return -1;
+  }
+  return 0;
+}
+
+/* Copy a bare (unquoted) value into tok, dropping a trailing # comment and blanks. */
+static void bare_token(const char *v, char *tok, size_t n) {
+  size_t len = strcspn(v, "#");
+  if (len >= n) len = n - 1;
+  memcpy(tok, v, len);
+  while (len > 0 && (tok[len - 1] == ' ' || tok[len - 1] == '\t')) len--;
+  tok[len] = '\0';
+}
+
+static int parse_uint(const char *v, uint64_t min, uint64_t max, uint64_t *out, char *why,
+                      size_t whylen) {
+  char tok[256], *end;
+  unsigned long long x;
+  bare_token(v, tok, sizeof tok);
+  if (tok[0] == '\0') {
+    snprintf(why, whylen, "missing value (expected an integer)");
+    return -1;
+  }
+  if (tok[0] == '"') {
+    snprintf(why, whylen, "expected an integer, not a string");
+    return -1;
+  }
+  if (tok[0] < '0' || tok[0] > '9') {
+    snprintf(why, whylen, "not a decimal integer: %.40s", tok);
+    return -1;
+  }
+  errno = 0;
+  x = strtoull(tok, &end, 10);
+  if (*end != '\0') {
+    snprintf(why, whylen, "not a decimal integer: %.40s", tok);
+    return -1;
+  }
+  if (tok[0] == '0' && tok[1] != '\0') {
+    snprintf(why, whylen, "leading zeros are not allowed: %.40s", tok);
+    return -1;
+  }
+  if (errno == ERANGE || x < min || x > max) {
+    snprintf(why, whylen, "%.40s outside [%llu, %llu]", tok, (unsigned long long)min,
+             (unsigned long long)max);
+    return -1;
+  }
+  *out = x;
+  return 0;
+}
+
+static int parse_bool(const char *v, int *out, char *why, size_t whylen) {
+  char tok[256];
+  bare_token(v, tok, sizeof tok);
+  if (strcmp(tok, "true") == 0) {
+    *out = 1;
+    return 0;
+  }
+  if (strcmp(tok, "false") == 0) {
+    *out = 0;
+    return 0;
+  }
+  snprintf(why, whylen, "expected true or false, got %.40s", tok[0] ? tok : "nothing");
+  return -1;
+}
+
+static int check_abci_laddr(const char *v, char *why, size_t whylen) {
+  if (strncmp(v, "tcp://", 6) == 0) {
+    char host[256];
+    uint16_t port;
+    char e[128];
+    if (sb_config_split_hostport(v + 6, host, sizeof host, &port, e, sizeof e) != 0) {
+      snprintf(why, whylen, "tcp address: %s", e);
+      return -1;
+    }
+    return 0;
+  }
+  if (strncmp(v, "unix://", 7) == 0) {
+    if (v[7] == '\0') {
+      snprintf(why, whylen, "unix:// needs a socket path");
+      return -1;
+    }
+    return 0;
+  }
+  snprintf(why, whylen, "must start with tcp:// or unix://");
+  return -1;
+}
+
+static int check_url(const char *v, char *why, size_t whylen) {
+  size_t skip = 0;
+  if (strncmp(v, "http://", 7) == 0)
+    skip = 7;
+  else if (strncmp(v, "https://", 8) == 0)
+    skip = 8;
+  if (skip == 0 || v[skip] == '\0' || v[skip] == '/') {
+    snprintf(why, whylen, "must be an http:// or https:// URL with a host");
+    return -1;
+  }
+  return 0;
+}
+
+static int check_metrics_laddr(const char *v, char *why, size_t whylen) {
+  char host[256];
+  uint16_t port;
+  if (v[0] == '\0') return 0; /* off */
+  return sb_config_split_hostport(v, host, sizeof host, &port, why, whylen);
+}
+
+int sb_config_split_hostport(const char *addr, char *host, size_t hostlen, uint16_t *port,
+                             char *err, size_t errlen) {
+  const char *hs, *he, *ps, *p;
+  unsigned long v = 0;
+  size_t hl;
+  if (addr[0] == '[') {
+    hs = addr + 1;
+    he = strchr(hs, ']');
+    if (he == NULL || he[1] != ':') {
+      snprintf(err, errlen, "expected [IPv6]:PORT");
+      return -1;
+    }
+    ps = he + 2;
+  } else {
+    he = strrchr(addr, ':');
+    if (he == NULL) {
+      snprintf(err, errlen, "expected HOST:PORT");
+      return -1;
+    }
+    hs = addr;
+    if (memchr(hs, ':', (size_t)(he - hs)) != NULL) {
+      snprintf(err, errlen, "IPv6 host must be in brackets: [HOST]:PORT");
+      return -1;
+    }
+    ps = he + 1;
+  }
+  hl = (size_t)(he - hs);
+  if (hl == 0) {
+    snprintf(err, errlen, "empty host in HOST:PORT");
+    return -1;
+  }
+  if (hl >= hostlen) {
+    snprintf(err, errlen, "host longer than %zu bytes", hostlen - 1);
+    return -1;
+  }
+  if (*ps == '\0') {
+    snprintf(err, errlen, "missing port in HOST:PORT");
+    return -1;
+  }
+  for (p = ps; *p; p++) {
+    if (*p < '0' || *p > '9' || p - ps >= 5) {
+      snprintf(err, errlen, "port must be a number in [0, 65535]");
+      return -1;
+    }
+    v = v * 10 + (unsigned long)(*p - '0');
+  }
+  if (v > 65535) {
+    snprintf(err, errlen, "port must be a number in [0, 65535]");
+    return -1;
+  }
+  memcpy(host, hs, hl);
+  host[hl] = '\0';
+  *port = (uint16_t)v;
+  return 0;
+}
+
+/* ---- libinih callbacks ------------------------------------------------------------------- */
+
+/* fgets-style reader for ini_parse_stream: returns one logical line at a time with leading
+ * blanks removed (so libinih's multi-line continuation never triggers), counts lines, and
+ * checks what libinih would get wrong silently: over-long lines, NUL bytes, ";" comments
+ * inside quoted strings, unknown and repeated [section] headers. */
+static char *cfg_reader(char *str, int num, void *stream) {
+  cfg_ctx *x = stream;
+  ssize_t got;
+  size_t len;
+  char *s, *p;
+  int in_str = 0;
+
+  errno = 0;
+  got = getline(&x->line, &x->linecap, x->f);
+  if (got < 0) {
+    if (ferror(x->f)) x->read_errno = errno ? errno : EIO;
+    return NULL;
+  }
+  x->lineno++;
+  len = (size_t)got;
+  if (memchr(x->line, '\0', len) != NULL) {
+    cfg_fail(x, "NUL byte in line");
+    str[0] = '\0';
+    return str;
+  }
+  while (len > 0 && (x->line[len - 1] == '\n' || x->line[len - 1] == '\r')) len--;
+  x->line[len] = '\0';
+  s = x->line;
+  while (*s == ' ' || *s == '\t') s++;
+  len = strlen(s);
+  if (num < 2 || len > (size_t)num - 1) {
+    size_t kl = strcspn(s, "=");
+    while (kl > 0 && (s[kl - 1] == ' ' || s[kl - 1] == '\t')) kl--;
+    if (s[0] != '[' && s[0] != '#' && s[0] != ';' && strchr(s, '=') != NULL && kl < 64)
+      cfg_fail(x, "[%s] %.*s: line is %zu bytes, over the %d-byte limit of the config parser",
+               x->section, (int)kl, s, len, num - 1);
+    else
+      cfg_fail(x, "line is %zu bytes, over the %d-byte limit of the config parser", len,
+               num - 1);
+    str[0] = '\0';
+    return str;
+  }
+
+  if (s[0] == '[') {
+    char name[64];
+    const char *end = strchr(s, ']');
+    size_t nl;
+    if (end != NULL) { /* a missing ']' is reported by libinih as a syntax error */
+      nl = (size_t)(end - s - 1);
+      if (nl >= sizeof name) nl = sizeof name - 1;
+      memcpy(name, s + 1, nl);
+      name[nl] = '\0';
+      snprintf(x->section, sizeof x->section, "%s", name);
+      int si = section_index(name);
+      if (si < 0) {
+        cfg_fail(x, "[%s]: unknown section (known: abci, ipfs, pin, metrics, log)", name);
+      } else if (x->seen_sections & (1u << si)) {
+        cfg_fail(x, "[%s]: duplicate section", name);
+      } else {
+        x->seen_sections |= 1u << si;
+      }
+      p = (char *)end + 1;
+      while (*p == ' ' || *p == '\t') p++;
+      if (*p != '\0' && *p != '#' && *p != ';')
+        cfg_fail(x, "[%s]: unexpected text after the section header", name);
+    }
+  } else if (s[0] != '#' && s[0] != ';') {
+    for (p = s; *p; p++) {
+      if (in_str) {
+        if (*p == '\\' && p[1] != '\0') {
+          p++;
+        } else if (*p == '"') {
+          in_str = 0;
+        } else if (*p == ';' && (p[-1] == ' ' || p[-1] == '\t')) {
+          size_t kl = strcspn(s, "=");
+          while (kl > 0 && (s[kl - 1] == ' ' || s[kl - 1] == '\t')) kl--;
+          cfg_fail(x, "[%s] %.*s: \";\" after a blank inside a quoted string is not supported"
+                   " (the INI parser reads it as a comment)", x->section, (int)kl, s);
+          break;
+        }
+      } else if (*p == '"') {
+        in_str = 1;
+      } else if (*p == '#') {
+        break;
+      }
+    }
+  }
+  memcpy(str, s, len + 1);
+  return str;
+}
+
+static int cfg_handler(void *user, const char *section, const char *name, const char *value) {
+  cfg_ctx *x = user;
+  const key_def *k = NULL;
+  char why[256], known[256];
+  size_t i;
+
+  if (section_index(section) < 0) {
+    if (section[0] == '\0')
+      cfg_fail(x, "%s: key outside any [section]", name);
+    else
+      cfg_fail(x, "[%s] %s: unknown section", section, name);
+    return 0;
+  }
+  for (i = 0; i < NKEYS; i++) {
+    if (strcmp(keys[i].section, section) == 0 && strcmp(keys[i].name, name) == 0) {
+      k = &keys[i];
+      break;
+    }
+  }
+  if (k == NULL) {
+    section_keys(section, known, sizeof known);
+    cfg_fail(x, "[%s] %s: unknown key (known: %s)", section, name, known);
+    return 0;
+  }
+  if (x->seen_keys & (1u << i)) {
+    cfg_fail(x, "[%s] %s: duplicate key", section, name);
+    return 0;
+  }
+  x->seen_keys |= 1u << i;
+
+  char *field = (char *)x->c + k->off;
+  switch (k->kind) {
+  case K_STR: {
+    char buf[4096];
+    if (parse_string(value, buf, k->size, why, sizeof why) != 0) goto bad;
+    if (k->check && k->check(buf, why, sizeof why) != 0) goto bad;
+    memcpy(field, buf, strlen(buf) + 1);
+    break;
+  }
+  case K_U32: {
+    uint64_t v;
+    uint32_t v32;
+    if (parse_uint(value, k->min, k->max, &v, why, sizeof why) != 0) goto bad;
+    v32 = (uint32_t)v;
+    memcpy(field, &v32, sizeof v32);
+    break;
+  }
+  case K_U64: {
+    uint64_t v;
+    if (parse_uint(value, k->min, k->max, &v, why, sizeof why) != 0) goto bad;
+    memcpy(field, &v, sizeof v);
+    break;
+  }
+  case K_BOOL: {
+    int b;
+    if (parse_bool(value, &b, why, sizeof why) != 0) goto bad;
+    memcpy(field, &b, sizeof b);
+    break;
+  }
+  case K_ENUM: {
+    char buf[64];
+    int idx;
+    if (parse_string(value, buf, sizeof buf, why, sizeof why) != 0) goto bad;
+    for (idx = 0; k->names[idx] != NULL; idx++)
+      if (strcmp(buf, k->names[idx]) == 0) break;
+    if (k->names[idx] == NULL) {
+      size_t len = 0;
+      int r = snprintf(why, sizeof why, "\"%.32s\" is not one of", buf);
+      for (int j = 0; k->names[j] != NULL && r >= 0 && (size_t)r < sizeof why - len; j++) {
+        len += (size_t)r;
+        r = snprintf(why + len, sizeof why - len, "%s %s", j ? "," : "", k->names[j]);
+      }
+      goto bad;
+    }
+    memcpy(field, &idx, sizeof idx);
+    break;
+  }
+  }
+  return 1;
+
+bad:
+  cfg_fail(x, "[%s] %s: %s", section, name, why);
+  return 0;
+}
+
+/* ---- public ------------------------------------------------------------------------------ */
+
+void sb_config_defaults(sb_config *c) {
+  memset(c, 0, sizeof *c);
+  snprintf(c->abci.laddr, sizeof c->abci.laddr, "%s", SB_CONFIG_DEFAULT_ABCI_LADDR);
+  c->abci.max_frame_bytes = SB_CONFIG_DEFAULT_MAX_FRAME_BYTES;
+  snprintf(c->ipfs.api_url, sizeof c->ipfs.api_url, "%s", SB_CONFIG_DEFAULT_IPFS_API_URL);
+  snprintf(c->ipfs.gateway_url, sizeof c->ipfs.gateway_url, "%s",
+           SB_CONFIG_DEFAULT_IPFS_GATEWAY_URL);
+  c->ipfs.timeout_seconds = SB_CONFIG_DEFAULT_IPFS_TIMEOUT_SECONDS;
+  c->pin.enabled = 1;
+  c->pin.concurrency = SB_CONFIG_DEFAULT_PIN_CONCURRENCY;
+  c->pin.max_attempts = 0;
+  c->pin.keep_slots = 0;
+  c->pin.stall_seconds = SB_CONFIG_DEFAULT_PIN_STALL_SECONDS;
+  c->pin.max_track_bytes = SB_CONFIG_DEFAULT_PIN_MAX_TRACK_BYTES;
+  snprintf(c->metrics.laddr, sizeof c->metrics.laddr, "%s", SB_CONFIG_DEFAULT_METRICS_LADDR);
+  c->log.level = SB_LOG_INFO;
+  c->log.json = 0;
+}
+
+int sb_config_load(sb_config *c, const char *path, char *err, size_t errlen) {
+  cfg_ctx x;
+  int rc = -1, r;
+
+  memset(&x, 0, sizeof x);
+  x.c = c;
+  x.f = fopen(path, "re");
+  if (x.f == NULL) {
+    snprintf(err, errlen, "%s: cannot open: %s", path, strerror(errno));
+    return -1;
+  }
+  r = ini_parse_stream(cfg_reader, &x, cfg_handler, &x);
+  if (x.read_errno != 0) {
+    snprintf(err, errlen, "%s:%d: read error: %s", path, x.lineno, strerror(x.read_errno));
+    goto done;
+  }
+  if (x.err_line != 0 && (r <= 0 || x.err_line <= r)) {
+    snprintf(err, errlen, "%s:%d: %s", path, x.err_line, x.err);
+    goto done;
+  }
+  if (r > 0) {
+    snprintf(err, errlen, "%s:%d: syntax error: expected [section], key = value or a comment",
+             path, r);
+    goto done;
+  }
+  if (r < 0) {
+    snprintf(err, errlen, "%s: config parser failed (%d)", path, r);
+    goto done;
+  }
+  rc = 0;
+done:
+  free(x.line);
+  fclose(x.f);
+  return rc;
+}
+
+/* Append a value as TOML text to b[*len..cap). */
+static void put_text(char *b, size_t cap, size_t *len, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+static void put_text(char *b, size_t cap, size_t *len, const char *fmt, ...) {
+  va_list ap;
+  int r;
+  if (*len >= cap) return;
+  va_start(ap, fmt);
+  r = vsnprintf(b + *len, cap - *len, fmt, ap);
+  va_end(ap);
+  if (r < 0) return;
+  *len += (size_t)r; /* may exceed cap: detected by the caller */
+}
+
+/* Render the default config file into b[0..cap); returns its length (>= cap if too small). */
+static size_t render_default(char *b, size_t cap) {
+  sb_config d;
+  size_t len = 0, i;
+  const char *prev = "";
+
+  sb_config_defaults(&d);
+  put_text(b, cap, &len,
+           "# sleetbubbled node configuration (SPEC §11), written by `sleetbubbled init`.\n"
+           "# Format: a TOML subset: [section], key = value, \"quoted strings\" (escapes \\\" "
+           "and \\\\\n"
+           "# only), decimal integers, true/false, # comments; at most %d bytes per line.\n"
+           "# A key left out keeps the default shown here. Unknown keys are errors.\n",
+           SB_CONFIG_LINE_MAX);
+  for (i = 0; i < NKEYS; i++) {
+    const key_def *k = &keys[i];
+    const char *field = (const char *)&d + k->off;
+    if (strcmp(prev, k->section) != 0) {
+      put_text(b, cap, &len, "\n[%s]\n", k->section);
+      prev = k->section;
+    }
+    put_text(b, cap, &len, "# %s\n%s = ", k->help, k->name);
+    switch (k->kind) {
+    case K_STR: {
+      const char *s;
+      put_text(b, cap, &len, "\"");
+      for (s = field; *s; s++)
+        put_text(b, cap, &len, "%s%c", (*s == '"' || *s == '\\') ? "\\" : "", *s);
+      put_text(b, cap, &len, "\"\n");
+      break;
+    }
+    case K_U32: {
+      uint32_t v;
+      memcpy(&v, field, sizeof v);
+      put_text(b, cap, &len, "%lu\n", (unsigned long)v);
+      break;
+    }
+    case K_U64: {
+      uint64_t v;
+      memcpy(&v, field, sizeof v);
+      put_text(b, cap, &len, "%llu\n", (unsigned long long)v);
+      break;
+    }
+    case K_BOOL: {
+      int v;
+      memcpy(&v, field, sizeof v);
+      put_text(b, cap, &len, "%s\n", v ? "true" : "false");
+      break;
+    }
+    case K_ENUM: {
+      int v;
+      memcpy(&v, field, sizeof v);
+      put_text(b, cap, &len, "\"%s\"\n", k->names[v]);
+      break;
+    }
+    }
+  }
+  return len;
+}
+
+int sb_config_write_default(const char *path, char *err, size_t errlen) {
+  char text[8192];
+  size_t len = render_default(text, sizeof text), off = 0;
+  int fd, rc = -1;
+
+  if (len >= sizeof text) { /* programming error: the template outgrew the buffer */
+    snprintf(err, errlen, "%s: default config too large (%zu bytes)", path, len);
+    return -1;
+  }
+  fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+  if (fd < 0) {
+    if (errno == EEXIST)
+      snprintf(err, errlen, "%s: already exists, not overwriting", path);
+    else
+      snprintf(err, errlen, "%s: cannot create: %s", path, strerror(errno));
+    return -1;
+  }
+  while (off < len) {
+    ssize_t w = write(fd, text + off, len - off);
+    if (w < 0) {
+      if (errno == EINTR) continue;
+      snprintf(err, errlen, "%s: write: %s", path, strerror(errno));
+      goto done;
+    }
+    off += (size_t)w;
+  }
+  if (fsync(fd) != 0) {
+    snprintf(err, errlen, "%s: fsync: %s", path, strerror(errno));
+    goto done;
+  }
+  rc = 0;
+done:
+  if (close(fd) != 0 && rc == 0) {
+    snprintf(err, errlen, "%s: close: %s", path, strerror(errno));
+    rc = -1;
+  }
+  if (rc != 0) unlink(path);
+  return rc;
+}
+
+int sb_config_default_home(char *out, size_t n) {
+  const char *h = getenv("SLEETBUBBLE_HOME");
+  int r;
+  if (h != NULL && h[0] != '\0') {
+    r = snprintf(out, n, "%s", h);
+  } else {
+    h = getenv("HOME");
+    if (h == NULL || h[0] == '\0') return -1;
+    r = snprintf(out, n, "%s/.sleetbubble", h);
+  }
+  return (r < 0 || (size_t)r >= n) ? -1 : 0;
+}
