@@ -4,6 +4,7 @@
 #include "app-internal.h"
 
 #include <inttypes.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -189,7 +190,7 @@ static int read_validators(const Tendermint__Abci__RequestInitChain *req, sb_val
     for (size_t i = 0; i < req->n_validators; i++) {
         const Tendermint__Abci__ValidatorUpdate *u = req->validators[i];
         const ProtobufCBinaryData *key = NULL;
-        if (u->pub_key && u->pub_key->sum_case == TENDERMINT__ABCI__PUBLIC_KEY__SUM_ED25519)
+        if (u->pub_key && u->pub_key->ed25519.len)
             key = &u->pub_key->ed25519;
         else if (u->pub_key_type && strcmp(u->pub_key_type, "ed25519") == 0)
             key = &u->pub_key_bytes;

@@ -2,6 +2,8 @@
  * values are UTF-8 JSON; 64-bit integers as decimal strings; ids and keys lowercase hex. */
 #include <errno.h>
 #include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -111,10 +113,14 @@ typedef struct qres {
     json_t *value; /* owned */
 } qres;
 
-static void q_err(qres *q, int code, const char *fmt, const char *arg)
+static void q_err(qres *q, int code, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static void q_err(qres *q, int code, const char *fmt, ...)
 {
+    va_list ap;
     q->code = code;
-    snprintf(q->log, sizeof(q->log), fmt, arg);
+    va_start(ap, fmt);
+    vsnprintf(q->log, sizeof(q->log), fmt, ap);
+    va_end(ap);
 }
 
 /* Load and decode a committed proposal body. Returns 1 found, 0 not, -1 error. */
@@ -230,8 +236,7 @@ static int q_winner(sb_app *app, qres *q, uint64_t s)
     if (f < 0)
         return -1;
     if (f == 0) {
-        q->code = SB_NOT_FOUND;
-        snprintf(q->log, sizeof(q->log), "slot %" PRIu64 " is not finalized yet", s);
+        q_err(q, SB_NOT_FOUND, "slot %" PRIu64 " is not finalized yet", s);
         return 0;
     }
     json_t *o = record_json(&r);

@@ -1,6 +1,7 @@
 /* store.c - Sleetbubble state in SQLite, WAL, one staged transaction per block (SPEC §7). */
 #include "store.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 

@@ -119,7 +119,6 @@ static void init_chain(fx *f, char h0[65])
         assert_int_equal(EVP_DecodeBlock(keys[i], (const unsigned char *)b64, (int)strlen(b64)), 33);
         tendermint__abci__validator_update__init(&vu[i]);
         tendermint__abci__public_key__init(&pk[i]);
-        pk[i].sum_case = TENDERMINT__ABCI__PUBLIC_KEY__SUM_ED25519;
         pk[i].ed25519.data = keys[i];
         pk[i].ed25519.len = 32;
         vu[i].pub_key = &pk[i];
