@@ -375,6 +375,7 @@ static char *cfg_reader(char *str, int num, void *stream) {
   while (len > 0 && (x->line[len - 1] == '\n' || x->line[len - 1] == '\r')) len--;
   x->line[len] = '\0';
   s = x->line;
+  if (x->lineno == 1 && memcmp(s, "\xEF\xBB\xBF", 3) == 0) s += 3; /* UTF-8 BOM */
   while (*s == ' ' || *s == '\t') s++;
   len = strlen(s);
   if (num < 2 || len > (size_t)num - 1) {
@@ -414,6 +415,11 @@ static char *cfg_reader(char *str, int num, void *stream) {
         cfg_fail(x, "[%s]: unexpected text after the section header", name);
     }
   } else if (s[0] != '#' && s[0] != ';') {
+    size_t kl = strcspn(s, "=:");
+    if (s[kl] == ':') { /* libinih also accepts "key: value"; TOML does not */
+      while (kl > 0 && (s[kl - 1] == ' ' || s[kl - 1] == '\t')) kl--;
+      cfg_fail(x, "[%s] %.*s: expected \"=\" after the key", x->section, (int)kl, s);
+    }
     for (p = s; *p; p++) {
       if (in_str) {
         if (*p == '\\' && p[1] != '\0') {
@@ -421,7 +427,7 @@ static char *cfg_reader(char *str, int num, void *stream) {
         } else if (*p == '"') {
           in_str = 0;
         } else if (*p == ';' && (p[-1] == ' ' || p[-1] == '\t')) {
-          size_t kl = strcspn(s, "=");
+          kl = strcspn(s, "=");
           while (kl > 0 && (s[kl - 1] == ' ' || s[kl - 1] == '\t')) kl--;
           cfg_fail(x, "[%s] %.*s: \";\" after a blank inside a quoted string is not supported"
                    " (the INI parser reads it as a comment)", x->section, (int)kl, s);

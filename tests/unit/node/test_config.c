@@ -269,6 +269,26 @@ static void syntax_error_names_line(void **state) {
   assert_error_at("[pin\nconcurrency = 2\n", 1, "syntax error");
 }
 
+static void colon_delimiter_is_rejected(void **state) {
+  (void)state;
+  assert_error_at("[pin]\nconcurrency: 3\n", 2, "[pin] concurrency: expected \"=\" after the key");
+}
+
+static void crlf_bom_and_comments_are_accepted(void **state) {
+  (void)state;
+  sb_config c;
+  char err[512];
+  assert_int_equal(load_text("\xEF\xBB\xBF[log]\r\n; ini comment\r\n# toml comment\r\n"
+                             "level = \"warn\" ; trailing\r\n[pin] # section comment\r\n"
+                             "concurrency = 8 # eight\r\nenabled = true#x\r\n",
+                             &c, err, sizeof err), 0);
+  assert_int_equal(c.log.level, SB_LOG_WARN);
+  assert_int_equal(c.pin.concurrency, 8);
+  assert_int_equal(c.pin.enabled, 1);
+  /* BOM before an unknown section still reports it */
+  assert_error_at("\xEF\xBB\xBF[nope]\n", 1, "[nope]: unknown section");
+}
+
 static void missing_file_is_reported(void **state) {
   (void)state;
   sb_config c;
@@ -387,6 +407,8 @@ int main(void) {
       cmocka_unit_test(too_long_value_names_key),
       cmocka_unit_test(over_long_line_is_rejected_not_truncated),
       cmocka_unit_test(syntax_error_names_line),
+      cmocka_unit_test(colon_delimiter_is_rejected),
+      cmocka_unit_test(crlf_bom_and_comments_are_accepted),
       cmocka_unit_test(missing_file_is_reported),
       cmocka_unit_test(first_error_wins),
       cmocka_unit_test(write_default_round_trips_to_defaults),

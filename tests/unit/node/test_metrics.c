@@ -149,9 +149,14 @@ static void wrong_kind_updates_are_ignored(void **state) {
   free(t);
 }
 
+#define INC_PER_THREAD 100000
+
+static pthread_barrier_t start_line;
+
 static void *inc_thread(void *arg) {
   (void)arg;
-  for (int i = 0; i < 10000; i++) {
+  pthread_barrier_wait(&start_line); /* all four race from the same instant */
+  for (int i = 0; i < INC_PER_THREAD; i++) {
     sb_metrics_checktx((i & 1) ? "OK" : "DUPLICATE");
     sb_metrics_pin_latency_ms((uint64_t)(i % 7000));
   }
@@ -161,13 +166,21 @@ static void *inc_thread(void *arg) {
 static void concurrent_increments_from_four_threads_sum(void **state) {
   (void)state;
   pthread_t th[4];
+  char want[128];
+  assert_int_equal(pthread_barrier_init(&start_line, NULL, 4), 0);
   for (int i = 0; i < 4; i++) assert_int_equal(pthread_create(&th[i], NULL, inc_thread, NULL), 0);
   for (int i = 0; i < 4; i++) pthread_join(th[i], NULL);
+  pthread_barrier_destroy(&start_line);
   char *t = render();
-  assert_contains(t, "sleetbubble_checktx_total{code=\"DUPLICATE\"} 20000\n");
-  assert_contains(t, "sleetbubble_checktx_total{code=\"OK\"} 20000\n");
-  assert_contains(t, "sleetbubble_pin_latency_seconds_count 40000\n");
-  assert_contains(t, "sleetbubble_pin_latency_seconds_bucket{le=\"+Inf\"} 40000\n");
+  snprintf(want, sizeof want, "sleetbubble_checktx_total{code=\"DUPLICATE\"} %d\n", 2 * INC_PER_THREAD);
+  assert_contains(t, want);
+  snprintf(want, sizeof want, "sleetbubble_checktx_total{code=\"OK\"} %d\n", 2 * INC_PER_THREAD);
+  assert_contains(t, want);
+  snprintf(want, sizeof want, "sleetbubble_pin_latency_seconds_count %d\n", 4 * INC_PER_THREAD);
+  assert_contains(t, want);
+  snprintf(want, sizeof want, "sleetbubble_pin_latency_seconds_bucket{le=\"+Inf\"} %d\n",
+           4 * INC_PER_THREAD);
+  assert_contains(t, want);
   free(t);
 }
 
