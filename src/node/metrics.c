@@ -152,6 +152,10 @@ void sb_metrics_counter_add(sb_metric_id id, const char *label, uint64_t n) {
   unlock();
 }
 
+void sb_metrics_counter_inc(sb_metric_id id, const char *label) {
+  sb_metrics_counter_add(id, label, 1);
+}
+
 void sb_metrics_gauge_set(sb_metric_id id, const char *label, int64_t v) {
   if ((unsigned)id >= SB_METRIC_COUNT || fam_defs[id].type != FAM_GAUGE) return;
   lock();

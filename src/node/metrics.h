@@ -41,6 +41,8 @@ typedef enum {
 
 /* Add n to counter family id (a *_TOTAL id) for label value `label`. Other ids are ignored. */
 void sb_metrics_counter_add(sb_metric_id id, const char *label, uint64_t n);
+/* sb_metrics_counter_add(id, label, 1). */
+void sb_metrics_counter_inc(sb_metric_id id, const char *label);
 /* Set gauge family id for `label` (NULL for the unlabelled sleetbubble_height). Other ids are
  * ignored. */
 void sb_metrics_gauge_set(sb_metric_id id, const char *label, int64_t v);

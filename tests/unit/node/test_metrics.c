@@ -57,6 +57,8 @@ static void fill_sample(void) {
   sb_metrics_pin_failure("timeout");
   sb_metrics_abci_request("check_tx");
   sb_metrics_abci_request("commit");
+  sb_metrics_counter_inc(SB_METRIC_PIN_FAILURES_TOTAL, "timeout");
+  sb_metrics_counter_add(SB_METRIC_PIN_FAILURES_TOTAL, "cid_mismatch", 5);
 }
 
 static void render_has_help_type_and_samples(void **state) {
@@ -77,7 +79,8 @@ static void render_has_help_type_and_samples(void **state) {
                      "sleetbubble_pin_jobs{state=\"pinning\"} 0\n"
                      "sleetbubble_pin_jobs{state=\"queued\"} 3\n");
   assert_contains(t, "# TYPE sleetbubble_pin_failures_total counter\n"
-                     "sleetbubble_pin_failures_total{reason=\"timeout\"} 1\n");
+                     "sleetbubble_pin_failures_total{reason=\"cid_mismatch\"} 5\n"
+                     "sleetbubble_pin_failures_total{reason=\"timeout\"} 2\n");
   assert_contains(t, "# TYPE sleetbubble_abci_requests_total counter\n"
                      "sleetbubble_abci_requests_total{method=\"check_tx\"} 1\n"
                      "sleetbubble_abci_requests_total{method=\"commit\"} 1\n");
