@@ -75,7 +75,7 @@ wait_finalized() { # SLOT
   sb_wait_for "slot $1 finalized" 60 bash -c "curl -fsS '$rpc/abci_query?path=%22/winner/$1%22' | jq -e '.result.response.code == 0'"
 }
 propose() { # SEED SLOT CID [NOTE] -> "TXHEX ID"
-  "$TXGEN" proposal "$CHAIN" "$2" "$1" "$3" 60000 "${4:-}"
+  "$TXGEN" proposal "$CHAIN" "$2" "$1" "$3" 5000 "${4:-}"
 }
 
 # ---- chain 1: curated, max 2 proposals per slot ---------------------------------------------
@@ -100,7 +100,7 @@ read -r txN _ < <(propose $SEED_A "$s1" $CID1 "A")
 expect_sync "ENCODING (non-canonical varint)" 1 "$("$TXGEN" noncanonical "$txN")"
 read -r txC idC < <(propose $SEED_C "$s1" $CID1 "C")
 expect_sync SIGNATURE 2 "$("$TXGEN" badsig "$txC")"
-expect_sync CHAIN_ID 3 "$("$TXGEN" proposal other-chain "$s1" $SEED_A $CID1 60000 | cut -d' ' -f1)"
+expect_sync CHAIN_ID 3 "$("$TXGEN" proposal other-chain "$s1" $SEED_A $CID1 5000 | cut -d' ' -f1)"
 expect_sync SLOT_CLOSED 4 "$(propose $SEED_C 0 $CID1 | cut -d' ' -f1)"
 expect_sync SLOT_TOO_FAR 5 "$(propose $SEED_C $((s1 + 60)) $CID1 | cut -d' ' -f1)"
 expect_sync PLAYLIST_INVALID 6 "$("$TXGEN" proposal "$CHAIN" "$s1" $SEED_C $CID1 0 | cut -d' ' -f1)"
