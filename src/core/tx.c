@@ -402,6 +402,7 @@ int sb_tx_check(const sb_params *p, const sb_tx_view *view, const uint8_t *bytes
   rc = SB_OK;
 done:
   if (rc == SB_OK) setlog(log, loglen, "%s", "");
+  if (rc < 0) setlog(log, loglen, "internal error %d while judging the tx", rc);
   sb_buf_free(&msg);
   if (!out) sb_tx_free(&local);
   return rc;
