@@ -133,14 +133,15 @@ int sb_parse_rfc3339_ns(const char *s, int64_t *out_ns) {
 /* Sort and check curators, vote keys and validators of a filled *out. */
 static int check_sets(sb_params *out, char *err, size_t errlen) {
   char hex[65];
-  qsort(out->curators, out->n_curators, 32, cmp32);
+  if (out->n_curators > 1) qsort(out->curators, out->n_curators, 32, cmp32);
   for (size_t i = 1; i < out->n_curators; i++) {
     if (memcmp(out->curators[i - 1], out->curators[i], 32) == 0) {
       sb_hex(out->curators[i], 32, hex);
       return fail(err, errlen, "app_state.curators: %s listed twice", hex);
     }
   }
-  qsort(out->validators, out->n_validators, sizeof *out->validators, cmp_validator);
+  if (out->n_validators > 1)
+    qsort(out->validators, out->n_validators, sizeof *out->validators, cmp_validator);
   __int128 total = 0;
   for (size_t i = 0; i < out->n_validators; i++) {
     const sb_validator *v = &out->validators[i];
