@@ -1,0 +1,120 @@
+/* http.c — libcurl POST with a capped reply buffer (see http.h). */
+#include "http.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+
+#include <curl/curl.h>
+
+static size_t on_body(char *p, size_t size, size_t n, void *arg) {
+  sb_buf *b = arg;
+  size_t len = size * n;
+  if (sb_buf_append(b, p, len) < 0) return 0; /* over max_bytes: curl aborts (WRITE_ERROR) */
+  return len;
+}
+
+/* Headers and, for chunked replies, trailers: keep Kubo's X-Stream-Error. */
+static size_t on_header(char *p, size_t size, size_t n, void *arg) {
+  cli_http_res *res = arg;
+  size_t len = size * n;
+  static const char name[] = "X-Stream-Error:";
+  size_t nl = sizeof name - 1;
+  if (len > nl && strncasecmp(p, name, nl) == 0) {
+    const char *v = p + nl;
+    size_t vl = len - nl;
+    while (vl && (*v == ' ' || *v == '\t')) v++, vl--;
+    while (vl && (v[vl - 1] == '\r' || v[vl - 1] == '\n' || v[vl - 1] == ' ')) vl--;
+    if (vl >= sizeof res->stream_error) vl = sizeof res->stream_error - 1;
+    memcpy(res->stream_error, v, vl);
+    res->stream_error[vl] = '\0';
+  }
+  return len;
+}
+
+int cli_http_join(const char *base, const char *suffix, char *out, size_t outlen) {
+  size_t bl = strlen(base);
+  while (bl && base[bl - 1] == '/') bl--;
+  int n = snprintf(out, outlen, "%.*s%s", (int)bl, base, suffix);
+  return n < 0 || (size_t)n >= outlen ? -1 : 0;
+}
+
+void cli_http_res_free(cli_http_res *res) {
+  sb_buf_free(&res->body);
+  memset(res, 0, sizeof *res);
+}
+
+int cli_http_post(const cli_http_req *rq, cli_http_res *res, char *err, size_t errlen) {
+  int ret = -1;
+  CURL *h = NULL;
+  curl_mime *mime = NULL;
+  struct curl_slist *hdrs = NULL;
+  char cerr[CURL_ERROR_SIZE] = "";
+
+  memset(res, 0, sizeof *res);
+  sb_buf_init(&res->body, rq->max_bytes + 1);
+  h = curl_easy_init();
+  if (!h) {
+    snprintf(err, errlen, "cannot start libcurl");
+    goto done;
+  }
+  curl_easy_setopt(h, CURLOPT_URL, rq->url);
+  curl_easy_setopt(h, CURLOPT_POST, 1L);
+  curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+  curl_easy_setopt(h, CURLOPT_ERRORBUFFER, cerr);
+  curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body);
+  curl_easy_setopt(h, CURLOPT_WRITEDATA, &res->body);
+  curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, on_header);
+  curl_easy_setopt(h, CURLOPT_HEADERDATA, res);
+  curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT, 10L);
+  curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
+  if (rq->timeout_s > 0) curl_easy_setopt(h, CURLOPT_TIMEOUT, rq->timeout_s);
+  if (rq->file_path) {
+    mime = curl_mime_init(h);
+    curl_mimepart *part = mime ? curl_mime_addpart(mime) : NULL;
+    if (!part || curl_mime_name(part, "file") != CURLE_OK ||
+        curl_mime_filedata(part, rq->file_path) != CURLE_OK) {
+      snprintf(err, errlen, "%s: cannot prepare the upload", rq->file_path);
+      goto done;
+    }
+    curl_easy_setopt(h, CURLOPT_MIMEPOST, mime);
+  } else {
+    if (rq->ctype) {
+      char ct[128];
+      snprintf(ct, sizeof ct, "Content-Type: %s", rq->ctype);
+      hdrs = curl_slist_append(hdrs, ct);
+    }
+    hdrs = curl_slist_append(hdrs, "Expect:");
+    curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdrs);
+    curl_easy_setopt(h, CURLOPT_POSTFIELDS, rq->body ? (const char *)rq->body : "");
+    curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)(rq->body ? rq->len : 0));
+  }
+  CURLcode rc = curl_easy_perform(h);
+  if (rc != CURLE_OK) {
+    const char *why = cerr[0] ? cerr : curl_easy_strerror(rc);
+    if (rc == CURLE_WRITE_ERROR && res->body.oom)
+      snprintf(err, errlen, "%s at %s sent a reply larger than %zu bytes", rq->what, rq->base,
+               rq->max_bytes);
+    else if (rc == CURLE_READ_ERROR && rq->file_path)
+      snprintf(err, errlen, "%s: cannot read the file for upload: %s", rq->file_path, why);
+    else
+      snprintf(err, errlen, "cannot reach %s at %s: %s (set %s)", rq->what, rq->base, why,
+               rq->flag);
+    goto done;
+  }
+  curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &res->status);
+  /* NUL-terminate without counting it. */
+  if (sb_buf_putc(&res->body, 0) < 0) {
+    snprintf(err, errlen, "%s at %s sent a reply larger than %zu bytes", rq->what, rq->base,
+             rq->max_bytes);
+    goto done;
+  }
+  res->body.len--;
+  ret = 0;
+done:
+  if (ret < 0) cli_http_res_free(res);
+  curl_slist_free_all(hdrs);
+  curl_mime_free(mime);
+  if (h) curl_easy_cleanup(h);
+  return ret;
+}

@@ -1,0 +1,112 @@
+/* kubo.c — Kubo RPC: add and dag/stat (see kubo.h). */
+#include "kubo.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "cli.h"
+#include "http.h"
+
+#define KUBO_MAX_REPLY (4u * 1024u * 1024u)
+
+json_t *cli_kubo_last_object(const char *text, size_t len) {
+  json_t *last = NULL;
+  size_t i = 0;
+  while (i < len) {
+    size_t j = i;
+    while (j < len && text[j] != '\n') j++;
+    if (j > i) {
+      json_t *o = json_loadb(text + i, j - i, 0, NULL);
+      if (json_is_object(o)) {
+        json_decref(last);
+        last = o;
+      } else {
+        json_decref(o);
+      }
+    }
+    i = j + 1;
+  }
+  return last;
+}
+
+/* POST api/v0/<call>; on success *obj = last JSON object of the reply. */
+static int kubo_post(const char *api, const char *call, const char *file_path, long timeout_s,
+                     json_t **obj, char *err, size_t errlen) {
+  char url[2048];
+  cli_http_res res = {0};
+  int ret = CLI_EXIT_UNREACHABLE;
+  *obj = NULL;
+  if (cli_http_join(api, "/api/v0/", url, sizeof url) < 0 ||
+      strlen(url) + strlen(call) >= sizeof url) {
+    snprintf(err, errlen, "--ipfs URL is too long");
+    return CLI_EXIT_USAGE;
+  }
+  memcpy(url + strlen(url), call, strlen(call) + 1);
+  cli_http_req rq = {.url = url, .what = "Kubo RPC", .base = api, .flag = "--ipfs",
+                     .file_path = file_path, .timeout_s = timeout_s,
+                     .max_bytes = KUBO_MAX_REPLY};
+  if (cli_http_post(&rq, &res, err, errlen) < 0) goto done;
+  json_t *o = cli_kubo_last_object((const char *)res.body.data, res.body.len);
+  if (res.status != 200 || res.stream_error[0]) {
+    const char *msg = res.stream_error[0] ? res.stream_error
+                                          : json_string_value(json_object_get(o, "Message"));
+    if (res.status == 404 || res.status == 405)
+      snprintf(err, errlen, "%s answered HTTP %ld: is --ipfs %s a Kubo RPC API address?", url,
+               res.status, api);
+    else
+      snprintf(err, errlen, "Kubo %s: %s", call, msg ? msg : "error without a message");
+    json_decref(o);
+    ret = CLI_EXIT_REJECTED;
+    goto done;
+  }
+  if (!o) {
+    snprintf(err, errlen, "Kubo RPC at %s: %s reply is not JSON", api, call);
+    goto done;
+  }
+  *obj = o;
+  ret = CLI_EXIT_OK;
+done:
+  cli_http_res_free(&res);
+  return ret;
+}
+
+int cli_kubo_add(const char *api, const char *path, long timeout_s,
+                 char cid[SB_CID_STR_MAX], char *err, size_t errlen) {
+  json_t *o = NULL;
+  int rc = kubo_post(api, "add?cid-version=1&raw-leaves=true&pin=true&progress=false", path,
+                     timeout_s, &o, err, errlen);
+  if (rc == CLI_EXIT_REJECTED) rc = CLI_EXIT_UNREACHABLE; /* Kubo failed the add */
+  if (rc) return rc;
+  const char *h = json_string_value(json_object_get(o, "Hash"));
+  uint8_t bin[SB_CID_BIN_MAX];
+  size_t binlen;
+  if (!h || strlen(h) >= SB_CID_STR_MAX || sb_cid_parse(h, strlen(h), bin, &binlen) < 0) {
+    snprintf(err, errlen, "Kubo add of %s returned %s%s, not a CIDv1 (raw or dag-pb)", path,
+             h ? "CID " : "no Hash", h ? h : "");
+    json_decref(o);
+    return CLI_EXIT_UNREACHABLE;
+  }
+  memcpy(cid, h, strlen(h) + 1);
+  json_decref(o);
+  return CLI_EXIT_OK;
+}
+
+int cli_kubo_dag_size(const char *api, const char *cid, long timeout_s, uint64_t *size,
+                      char *err, size_t errlen) {
+  char call[256];
+  json_t *o = NULL;
+  snprintf(call, sizeof call, "dag/stat?arg=%s&progress=false", cid);
+  int rc = kubo_post(api, call, NULL, timeout_s, &o, err, errlen);
+  if (rc) return rc;
+  json_t *v = json_object_get(o, "TotalSize");
+  if (!v) v = json_object_get(o, "Size");
+  if (!v) v = json_object_get(json_array_get(json_object_get(o, "DagStats"), 0), "Size");
+  if (!json_is_integer(v) || json_integer_value(v) < 0) {
+    snprintf(err, errlen, "Kubo dag/stat %s: reply has no size", cid);
+    json_decref(o);
+    return CLI_EXIT_UNREACHABLE;
+  }
+  *size = (uint64_t)json_integer_value(v);
+  json_decref(o);
+  return CLI_EXIT_OK;
+}

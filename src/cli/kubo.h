@@ -1,0 +1,32 @@
+/* kubo.h — the two Kubo RPC calls the CLI makes (every call a POST to …/api/v0/…):
+ * `add` for `tracks add` and `dag/stat` for the check before `vote` (SPEC §10, §12).
+ * Returns 0, or CLI_EXIT_UNREACHABLE with err (connection failure naming the URL and
+ * --ipfs; or Kubo's own error message). */
+#ifndef SB_CLI_KUBO_H
+#define SB_CLI_KUBO_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <jansson.h>
+
+#include "cid.h"
+
+/* Add the file at path: add?cid-version=1&raw-leaves=true&pin=true, as `ipfs add
+ * --cid-version 1 --raw-leaves` would. cid receives the CID string (validated with
+ * sb_cid_parse). timeout_s bounds the whole upload (0 = none). */
+int cli_kubo_add(const char *api, const char *path, long timeout_s,
+                 char cid[SB_CID_STR_MAX], char *err, size_t errlen);
+
+/* dag/stat?arg=<cid>&progress=false: total size of the DAG in bytes. Works with both reply
+ * shapes Kubo has used ({"Size":…} and {"TotalSize":…, "DagStats":[…]}). On a Kubo error
+ * (block not found, timeout) returns CLI_EXIT_REJECTED with Kubo's message in err, so the
+ * caller can tell "Kubo down" (3) from "Kubo cannot get it" (1). */
+int cli_kubo_dag_size(const char *api, const char *cid, long timeout_s, uint64_t *size,
+                      char *err, size_t errlen);
+
+/* Parse Kubo's reply body text: the last JSON object of a newline-delimited stream.
+ * New reference or NULL. (Exposed for tests.) */
+json_t *cli_kubo_last_object(const char *text, size_t len);
+
+#endif

@@ -1,0 +1,106 @@
+/* propose.c — `propose --slot N|next --playlist FILE --key NAME [--note TEXT]`: build and
+ * sign a proposal with sb_tx_build_proposal and broadcast_tx_sync it (SPEC §4, §12). */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/crypto.h>
+
+#include "chain.h"
+#include "cli.h"
+#include "keys.h"
+#include "playlist.h"
+#include "rpc.h"
+#include "sb_buf.h"
+#include "sb_code.h"
+#include "tx.h"
+
+int cli_cmd_propose(cli_ctx *c) {
+  char err[1024], chain_id[256], idhex[65];
+  uint8_t seed[32], pub[32], id[32];
+  cli_playlist pl = {0};
+  sb_track_in *tr = NULL;
+  sb_buf tx;
+  cli_rpc r = {.url = c->node, .timeout_s = c->timeout_s};
+  cli_broadcast br;
+  uint64_t slot = 0;
+  int have_seed = 0, rc = CLI_EXIT_USAGE;
+  sb_buf_init(&tx, SB_MAX_TX_SIZE_LIMIT);
+
+  if (c->nargs || !c->slot || !c->playlist || !c->key) {
+    cli_errf("usage: sleetbubble propose --slot N|next --playlist FILE --key NAME "
+             "[--note TEXT]%s%s%s",
+             !c->slot ? " (missing --slot)" : "", !c->playlist ? " (missing --playlist)" : "",
+             !c->key ? " (missing --key)" : "");
+    goto done;
+  }
+  int next = strcmp(c->slot, "next") == 0;
+  if (!next && cli_parse_u64(c->slot, &slot) < 0) {
+    cli_errf("--slot: \"%s\" is not a slot number or \"next\"", c->slot);
+    goto done;
+  }
+  const char *note = c->note ? c->note : "";
+  if (strlen(note) > SB_NOTE_MAX_BYTES || !sb_string_ok(note, strlen(note))) {
+    cli_errf("--note: must be at most %u bytes of UTF-8 without control characters "
+             "(SPEC §4 strings)", SB_NOTE_MAX_BYTES);
+    goto done;
+  }
+  if (cli_playlist_load(c->playlist, &pl, err, sizeof err) < 0) {
+    cli_errf("playlist %s", err);
+    goto done;
+  }
+  if (cli_keys_load(c->home, c->key, seed, pub, err, sizeof err) < 0) {
+    cli_errf("%s", err);
+    goto done;
+  }
+  have_seed = 1;
+  if ((rc = cli_rpc_status(&r, chain_id, sizeof chain_id, NULL, NULL, err, sizeof err))) {
+    cli_errf("%s", err);
+    goto done;
+  }
+  if (next) {
+    cli_slot_now now;
+    if ((rc = cli_slot_now_get(c, &r, &now))) goto done;
+    slot = cli_slot_first_open(&now, NULL);
+  }
+  rc = CLI_EXIT_USAGE;
+  if (!(tr = calloc(pl.n, sizeof *tr))) {
+    cli_errf("out of memory");
+    goto done;
+  }
+  for (size_t i = 0; i < pl.n; i++)
+    tr[i] = (sb_track_in){.cid = pl.tracks[i].cid, .duration_ms = pl.tracks[i].duration_ms,
+                          .title = pl.tracks[i].title, .artist = pl.tracks[i].artist};
+  if (sb_tx_build_proposal(chain_id, slot, seed, tr, pl.n, note, &tx, id) < 0) {
+    cli_errf("cannot build the proposal (over %u bytes?)", SB_MAX_TX_SIZE_LIMIT);
+    goto done;
+  }
+  if ((rc = cli_rpc_broadcast(&r, tx.data, tx.len, &br, err, sizeof err))) {
+    cli_errf("%s", err);
+    goto done;
+  }
+  sb_hex(id, 32, idhex);
+  if (br.code) {
+    rc = cli_print_rejection(c, br.code, br.codespace, br.log);
+    goto done;
+  }
+  if (c->json) {
+    char sl[24];
+    snprintf(sl, sizeof sl, "%" PRIu64, slot);
+    cli_print_json(c, json_pack("{s:s, s:s, s:s, s:s}", "proposal_id", idhex, "slot", sl,
+                                "tx_hash", br.hash, "chain_id", chain_id));
+  } else {
+    printf("%s\n", idhex);
+  }
+  fprintf(stderr, "proposal for slot %" PRIu64 " (%zu track%s) accepted by CheckTx, tx %s; "
+          "validators can vote once it is in a block\n", slot, pl.n, pl.n == 1 ? "" : "s",
+          br.hash);
+  rc = CLI_EXIT_OK;
+done:
+  if (have_seed) OPENSSL_cleanse(seed, sizeof seed);
+  free(tr);
+  cli_playlist_free(&pl);
+  sb_buf_free(&tx);
+  return rc;
+}

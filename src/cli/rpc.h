@@ -1,0 +1,64 @@
+/* rpc.h — CometBFT JSON-RPC 2.0 over HTTP POST (status, abci_query, broadcast_tx_sync),
+ * libcurl + jansson. Every function returns a CLI exit status: 0 ok, CLI_EXIT_REJECTED when
+ * the node answered with a JSON-RPC error, CLI_EXIT_UNREACHABLE when it could not be reached
+ * or the reply was not the expected JSON; err gets one line naming the URL. */
+#ifndef SB_CLI_RPC_H
+#define SB_CLI_RPC_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <jansson.h>
+
+/* A CometBFT RPC endpoint: base URL as given with --node, per-request timeout (s). */
+typedef struct cli_rpc {
+  const char *url;
+  long timeout_s;
+} cli_rpc;
+
+/* Call method with params (borrowed JSON object, NULL = {}). *result gets a new reference to
+ * the reply's "result" (caller json_decref's it). */
+int cli_rpc_call(const cli_rpc *r, const char *method, json_t *params, json_t **result,
+                 char *err, size_t errlen);
+
+/* `status`: chain_id (= .node_info.network) into chain_id[chain_id_len], latest height and
+ * latest block time (ns since the Unix epoch). Any output pointer may be NULL. */
+int cli_rpc_status(const cli_rpc *r, char *chain_id, size_t chain_id_len, int64_t *height,
+                   int64_t *block_time_ns, char *err, size_t errlen);
+
+/* The app's answer to an abci_query. value: the decoded JSON value (NULL when the node sent
+ * none), owned; log/codespace: copies, owned. Free with cli_query_free. */
+typedef struct cli_query {
+  int code;
+  char *log;
+  char *codespace;
+  int64_t height;
+  json_t *value;
+} cli_query;
+
+/* abci_query with path and empty data at the latest height (SPEC §8). A non-zero app code is
+ * NOT an error here: the call returns 0 and q->code says it. A value that is not JSON is
+ * CLI_EXIT_UNREACHABLE. */
+int cli_rpc_query(const cli_rpc *r, const char *path, cli_query *q, char *err, size_t errlen);
+void cli_query_free(cli_query *q);
+
+/* broadcast_tx_sync of tx[0..len) (sent base64). The CheckTx result: code, log and
+ * codespace (copied into the arrays, truncated), tx hash (uppercase hex as CometBFT prints it).
+ * The node refusing the tx with a JSON-RPC error (e.g. "tx already exists in cache") returns
+ * CLI_EXIT_REJECTED with the message in err. */
+typedef struct cli_broadcast {
+  int code;
+  char log[1024];
+  char codespace[64];
+  char hash[65];
+} cli_broadcast;
+int cli_rpc_broadcast(const cli_rpc *r, const uint8_t *tx, size_t len, cli_broadcast *out,
+                      char *err, size_t errlen);
+
+/* Base64 (RFC 4648, padded) helpers on OpenSSL. Encode: malloc'd NUL-terminated string or
+ * NULL. Decode: malloc'd bytes (NUL-terminated for convenience) with *outlen, or NULL on bad
+ * input. */
+char *cli_b64_encode(const uint8_t *p, size_t n);
+uint8_t *cli_b64_decode(const char *s, size_t *outlen);
+
+#endif
