@@ -98,7 +98,7 @@ ok "two curators propose for slot $s1, the validator votes"
 expect_sync ENCODING 1 "ffff01"
 read -r txN _ < <(propose $SEED_A "$s1" $CID1 "A")
 expect_sync "ENCODING (non-canonical varint)" 1 "$("$TXGEN" noncanonical "$txN")"
-read -r txC idC < <(propose $SEED_C "$s1" $CID1 "C")
+read -r txC _ < <(propose $SEED_C "$s1" $CID1 "C")
 expect_sync SIGNATURE 2 "$("$TXGEN" badsig "$txC")"
 expect_sync CHAIN_ID 3 "$("$TXGEN" proposal other-chain "$s1" $SEED_A $CID1 5000 | cut -d' ' -f1)"
 expect_sync SLOT_CLOSED 4 "$(propose $SEED_C 0 $CID1 | cut -d' ' -f1)"
@@ -205,7 +205,7 @@ s1=$(open_slot)
 read -r tx id < <(propose $SEED_X "$s1" $CID1 "open")
 expect_eq "$(commit_code "$tx")" "0 0" "open-curation proposal"
 expect_eq "$(commit_code "$("$TXGEN" vote "$CHAIN" "$s1" "$id" "$VPUB" "$VSEED")")" "0 0" "vote"
-read -r tx2 id2 < <(propose $SEED_X $((s1 + 1)) $CID2 "unvoted")
+read -r tx2 _ < <(propose $SEED_X $((s1 + 1)) $CID2 "unvoted")
 expect_eq "$(sync_code "$tx2")" 0 "unvoted open-curation proposal"
 wait_finalized $((s1 + 1)) || fail "slot $((s1 + 1)) not finalized"
 expect_eq "$(qv "/winner/$s1" | jq -r .outcome)" SUPERMAJORITY "open chain slot $s1"

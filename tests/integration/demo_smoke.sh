@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# Smoke test of the main job (issue 6): scripts/demo --keep on its own ports, then check that
+# the winner it printed is /winner/0 as CometBFT's RPC serves it and that `ipfs pin ls` on the
+# demo's Kubo holds the manifest (direct) and every track (recursive); then --stop.
+. "$(dirname "$0")/lib.sh"
+export SB_DEMO_PORT_BASE=${SB_DEMO_PORT_BASE:-37656} SB_DEMO_KUBO_BASE=${SB_DEMO_KUBO_BASE:-37001}
+rpc="http://127.0.0.1:$((SB_DEMO_PORT_BASE + 1))"
+out=$T/demo.log
+home=""
+stop_demo() { [ -n "$home" ] && "$SLEETBUBBLE_ROOT/scripts/demo" --stop "$home" >/dev/null 2>&1 || true; }
+trap 'stop_demo; sb_test_cleanup' EXIT
+
+"$SLEETBUBBLE_ROOT/scripts/demo" --keep >"$out" 2>&1 || { cat "$out" >&2; fail "scripts/demo failed"; }
+home=$(sed -n 's/.*scripts\/demo --stop \(.*\)$/\1/p' "$out" | tail -n1)
+[ -d "$home" ] || { cat "$out" >&2; fail "demo did not say how to stop it"; }
+ok "scripts/demo ran to the end and left the network running in $home"
+
+printed=$(sed -n 's/^ *proposal \([0-9a-f]\{64\}\)$/\1/p' "$out")
+w=$(sb_rpc "$rpc" abci_query 'path="/winner/0"' | jq -r .result.response.value | base64 -d)
+expect_eq "$(jq -r .winner <<<"$w")" "$printed" "printed winner vs /winner/0"
+expect_eq "$(jq -r .outcome <<<"$w")" SUPERMAJORITY "demo outcome"
+grep -q "$(jq -r .manifest_cid <<<"$w")" "$out" || fail "manifest CID not printed"
+ok "the printed winner is /winner/0 ($(jq -r .outcome <<<"$w"))"
+
+export IPFS_PATH=$home/ipfs
+IPFS_PATH=$home/ipfs ipfs pin ls --type=direct "$(jq -r .manifest_cid <<<"$w")" >/dev/null || fail "manifest not pinned"
+for cid in $(jq -r '.tracks[].cid' <<<"$w"); do
+  ipfs pin ls --type=recursive "$cid" >/dev/null || fail "track $cid not pinned"
+done
+ok "ipfs pin ls holds the manifest and all $(jq -r '.tracks | length' <<<"$w") tracks"
+grep -q '^    ok http://127.0.0.1:.*/ipfs/' "$out" || fail "gateway check missing"
+ok "every M3U URL served the track's exact bytes"
+echo "$PASSED passed, 0 failed"
