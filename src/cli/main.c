@@ -276,7 +276,7 @@ static const cli_opt *find_short(char c) {
 /* Fill c from argv; positional words go to pos[]. Returns 0 or CLI_EXIT_USAGE. seen[i]
  * records which OPTS were given (for the per-command check). */
 static int parse(int argc, char **argv, cli_ctx *c, char **pos, size_t *npos, int *seen,
-                 const char **home, const char **output, const char **timeout) {
+                 int *help, const char **home, const char **output, const char **timeout) {
   int only_pos = 0;
   *npos = 0;
   for (int i = 1; i < argc; i++) {
@@ -293,7 +293,7 @@ static int parse(int argc, char **argv, cli_ctx *c, char **pos, size_t *npos, in
       continue;
     }
     if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
-      pos[(*npos)++] = (char *)"help";
+      *help = 1;
       continue;
     }
     if (a[1] == '-') {
@@ -365,15 +365,21 @@ static int run(int argc, char **argv) {
   int seen[NOPTS] = {0};
   const char *home = NULL, *output = NULL, *timeout = NULL;
   size_t npos = 0;
-  int rc;
+  int rc, help = 0;
   memset(&c, 0, sizeof c);
   char **pos = calloc((size_t)(argc > 0 ? argc : 1), sizeof *pos);
   if (!pos) {
     cli_errf("out of memory");
     return CLI_EXIT_USAGE;
   }
-  if ((rc = parse(argc, argv, &c, pos, &npos, seen, &home, &output, &timeout))) goto done;
+  if ((rc = parse(argc, argv, &c, pos, &npos, seen, &help, &home, &output, &timeout)))
+    goto done;
   rc = CLI_EXIT_USAGE;
+  if (help) {
+    usage(stdout);
+    rc = CLI_EXIT_OK;
+    goto done;
+  }
   if (npos == 0) {
     usage(stderr);
     goto done;

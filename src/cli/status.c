@@ -15,7 +15,7 @@
 static int query_usage(void) {
   cli_errf("usage: sleetbubble query params | slot N|current | winner N | proposal ID | "
            "validators | pins N");
-  return CLI_EXIT_USAGE;
+  return -1;
 }
 
 int cli_query_path(char **args, size_t nargs, char *path, size_t pathlen) {
