@@ -21,6 +21,7 @@
 struct abci_listener {
     abci_server *srv;              /* borrowed */
     struct evconnlistener *lev;    /* owned; closes the socket */
+    struct event *retry;           /* owned; re-enables accepting after EMFILE and friends */
     char *unix_path;               /* owned; socket file we created (unlinked on close) */
     char addr[ABCI_PEER_MAX + 16]; /* bound address, "tcp://127.0.0.1:26658" */
     struct abci_listener *next;
@@ -93,6 +94,8 @@ abci_server *abci_server_new(struct event_base *base, const abci_app_t *app, voi
 
 static void listener_free(struct abci_listener *l)
 {
+    if (l->retry)
+        event_free(l->retry);
     evconnlistener_free(l->lev);
     if (l->unix_path) {
         unlink(l->unix_path);
@@ -144,12 +147,28 @@ static void accept_cb(struct evconnlistener *lev, evutil_socket_t fd, struct soc
     abci_conn_start(l->srv, fd, sa, salen, l->unix_path);
 }
 
+static void accept_retry_cb(evutil_socket_t fd, short what, void *arg)
+{
+    struct abci_listener *l = arg;
+    evconnlistener_enable(l->lev);
+}
+
+/* accept() failed (typically EMFILE/ENFILE: out of descriptors). The listening socket stays
+ * readable, so pause accepting for ACCEPT_RETRY_MS instead of spinning and flooding the log. */
+#define ACCEPT_RETRY_MS 100
 static void accept_error_cb(struct evconnlistener *lev, void *arg)
 {
     struct abci_listener *l = arg;
     int err = EVUTIL_SOCKET_ERROR();
-    abci_log(l->srv, ABCI_LOG_ERROR, "accept on %s failed: %s", l->addr,
-             evutil_socket_error_to_string(err));
+    abci_log(l->srv, ABCI_LOG_ERROR, "accept on %s failed: %s; pausing accepts for %d ms",
+             l->addr, evutil_socket_error_to_string(err), ACCEPT_RETRY_MS);
+    if (!l->retry)
+        l->retry = evtimer_new(l->srv->base, accept_retry_cb, l);
+    if (l->retry) {
+        struct timeval tv = {0, ACCEPT_RETRY_MS * 1000};
+        evconnlistener_disable(lev);
+        evtimer_add(l->retry, &tv);
+    }
 }
 
 static int add_listener(abci_server *srv, struct evconnlistener *lev, char *unix_path,

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -512,6 +513,36 @@ static void half_closed_peer_still_gets_queued_responses(void **state)
     harness_stop(&h);
 }
 
+static void accept_pauses_on_emfile_and_recovers(void **state)
+{
+    harness h;
+    assert_int_equal(harness_start(&h, NULL, NULL, NULL, "tcp", NULL), 0);
+    struct rlimit old, low;
+    assert_int_equal(getrlimit(RLIMIT_NOFILE, &old), 0);
+    low = old;
+    low.rlim_cur = 256;
+    assert_int_equal(setrlimit(RLIMIT_NOFILE, &low), 0);
+    /* use up every descriptor but one, which the client socket takes */
+    int fds[256], nfds = 0;
+    for (int fd; nfds < 256 && (fd = dup(0)) >= 0;)
+        fds[nfds++] = fd;
+    assert_true(nfds > 0 && nfds < 256);
+    close(fds[--nfds]);
+    client c;
+    assert_int_equal(client_connect(&c, h.addr), 0); /* handshake done by the kernel */
+    send_echo(&c, "queued");
+    send_flush(&c);
+    assert_true(harness_wait_log(&h, "pausing accepts for 100 ms", 2000));
+    /* descriptors come back: the pending connection is accepted and served */
+    while (nfds > 0)
+        close(fds[--nfds]);
+    assert_int_equal(setrlimit(RLIMIT_NOFILE, &old), 0);
+    expect_echo(&c, "queued");
+    expect_flush(&c);
+    client_close(&c);
+    harness_stop(&h);
+}
+
 /* ---- lifetime ----------------------------------------------------------------------------- */
 
 static harness *g_h;
@@ -586,6 +617,7 @@ int main(void)
         cmocka_unit_test(request_without_method_closes_connection),
         cmocka_unit_test(output_cap_closes_a_peer_that_never_reads),
         cmocka_unit_test(half_closed_peer_still_gets_queued_responses),
+        cmocka_unit_test(accept_pauses_on_emfile_and_recovers),
         cmocka_unit_test(callback_freeing_the_server_is_safe),
         cmocka_unit_test(free_with_open_connections_closes_them),
     };
