@@ -147,13 +147,15 @@ DEF(query, RequestQuery, ResponseQuery)
 DEF(check_tx, RequestCheckTx, ResponseCheckTx) { return 0; }
 DEF(prepare_proposal, RequestPrepareProposal, ResponsePrepareProposal)
 {
-    /* keep the mempool's txs, in order, while their total size fits max_tx_bytes */
+    /* keep the mempool's txs, in order, while they fit max_tx_bytes as CometBFT measures
+     * them (types.Txs.Validate: protobuf size of Data{txs}, i.e. tag + length + bytes each) */
     int64_t total = 0;
     size_t n = 0;
     for (; n < req->n_txs; n++) {
-        if ((int64_t)req->txs[n].len > req->max_tx_bytes - total)
+        int64_t sz = 1 + (int64_t)abci_varint_size(req->txs[n].len) + (int64_t)req->txs[n].len;
+        if (sz > req->max_tx_bytes - total)
             break;
-        total += (int64_t)req->txs[n].len;
+        total += sz;
     }
     res->n_txs = n;
     res->txs = req->txs; /* borrowed from the request, which outlives the packing */

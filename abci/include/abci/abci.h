@@ -64,7 +64,8 @@ abci_check_tx_kind abci_check_tx_kind_of(const Tendermint__Abci__RequestCheckTx 
 
 /* The application's table. Any callback may be NULL: the library then answers with a safe
  * default (Info: empty; InitChain: echo nothing; Query: code 1; CheckTx: code 0;
- * PrepareProposal: keep txs within max_tx_bytes; ProcessProposal: ACCEPT; FinalizeBlock: one
+ * PrepareProposal: keep the leading txs whose protobuf size (tag + length + bytes, as
+ * CometBFT's Txs.Validate counts) fits max_tx_bytes; ProcessProposal: ACCEPT; FinalizeBlock: one
  * code-0 result per tx; ExtendVote: empty extension; VerifyVoteExtension: ACCEPT iff empty;
  * Commit: retain_height 0; ListSnapshots: empty; OfferSnapshot: REJECT; LoadSnapshotChunk:
  * empty; ApplySnapshotChunk: ABORT). Echo and Flush are answered by the library. */
@@ -96,6 +97,8 @@ typedef struct abci_server_opts {
     void *log_arg;
 } abci_server_opts;
 
+/* The server is single-threaded: call abci_server_* only from the thread that runs `base`
+ * (or before the loop starts / after it stopped). */
 typedef struct abci_server abci_server;
 struct event_base;
 

@@ -96,9 +96,14 @@ static void null_callbacks_answer_with_explicit_safe_defaults(void **state)
         TENDERMINT__ABCI__REQUEST_CHECK_TX__INIT);
     REQ(pp, PREPARE_PROPOSAL, prepare_proposal, Tendermint__Abci__RequestPrepareProposal,
         TENDERMINT__ABCI__REQUEST_PREPARE_PROPOSAL__INIT);
-    pp_m.max_tx_bytes = 25; /* fits two of the three 10-byte txs */
+    pp_m.max_tx_bytes = 25; /* two of the three 10-byte txs: 12 bytes each with proto overhead */
     pp_m.n_txs = 3;
     pp_m.txs = txs;
+    REQ(pp1, PREPARE_PROPOSAL, prepare_proposal, Tendermint__Abci__RequestPrepareProposal,
+        TENDERMINT__ABCI__REQUEST_PREPARE_PROPOSAL__INIT);
+    pp1_m.max_tx_bytes = 23; /* 20 raw bytes would fit two, 24 proto bytes do not */
+    pp1_m.n_txs = 3;
+    pp1_m.txs = txs;
     REQ(pr, PROCESS_PROPOSAL, process_proposal, Tendermint__Abci__RequestProcessProposal,
         TENDERMINT__ABCI__REQUEST_PROCESS_PROPOSAL__INIT);
     REQ(fb, FINALIZE_BLOCK, finalize_block, Tendermint__Abci__RequestFinalizeBlock,
@@ -126,8 +131,8 @@ static void null_callbacks_answer_with_explicit_safe_defaults(void **state)
         Tendermint__Abci__RequestApplySnapshotChunk,
         TENDERMINT__ABCI__REQUEST_APPLY_SNAPSHOT_CHUNK__INIT);
 
-    Tendermint__Abci__Request *all[] = {&info, &ic, &q,   &ct, &pp, &pr, &fb, &ev,
-                                        &vv0,  &vv1, &cm, &ls, &os, &lc, &ac};
+    Tendermint__Abci__Request *all[] = {&info, &ic, &q,  &ct, &pp, &pp1, &pr, &fb,
+                                        &ev,   &vv0, &vv1, &cm, &ls, &os, &lc,  &ac};
     for (size_t i = 0; i < sizeof all / sizeof *all; i++)
         send_req(&c, all[i]);
     send_flush(&c);
@@ -151,6 +156,9 @@ static void null_callbacks_answer_with_explicit_safe_defaults(void **state)
     assert_int_equal(r->prepare_proposal->n_txs, 2);
     assert_int_equal(r->prepare_proposal->txs[0].data[0], 1);
     assert_int_equal(r->prepare_proposal->txs[1].data[0], 2);
+    tendermint__abci__response__free_unpacked(r, NULL);
+    r = recv_case(&c, TENDERMINT__ABCI__RESPONSE__VALUE_PREPARE_PROPOSAL);
+    assert_int_equal(r->prepare_proposal->n_txs, 1);
     tendermint__abci__response__free_unpacked(r, NULL);
     r = recv_case(&c, TENDERMINT__ABCI__RESPONSE__VALUE_PROCESS_PROPOSAL);
     assert_int_equal(r->process_proposal->status,
