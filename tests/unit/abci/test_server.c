@@ -569,9 +569,18 @@ static void callback_freeing_the_server_is_safe(void **state)
     Tendermint__Abci__RequestInfo in = TENDERMINT__ABCI__REQUEST_INFO__INIT;
     r.value_case = TENDERMINT__ABCI__REQUEST__VALUE_INFO;
     r.info = &in;
-    assert_int_equal(client_send(&c, &r), 0);
-    send_echo(&c, "after"); /* in the same read: must not be handled */
-    send_flush(&c);
+    /* Info, Echo and Flush in one write: the frames after Info arrive in the same read and
+     * must not be handled once the server is gone */
+    Tendermint__Abci__Request e, f;
+    Tendermint__Abci__RequestEcho em;
+    Tendermint__Abci__RequestFlush fm;
+    req_echo(&e, &em, "after");
+    req_flush(&f, &fm);
+    uint8_t buf[256];
+    size_t n = abci_frame_pack(&r.base, buf, sizeof buf);
+    n += abci_frame_pack(&e.base, buf + n, sizeof buf - n);
+    n += abci_frame_pack(&f.base, buf + n, sizeof buf - n);
+    assert_int_equal(client_send_raw(&c, buf, n), 0);
     assert_true(client_wait_closed(&c));
     assert_true(client_wait_closed(&other));
     assert_true(harness_wait_log(&h, "server shutting down", 1000));
