@@ -75,9 +75,10 @@ static void check_validator(cli_ctx *c, const cli_rpc *r, const char *valhex,
                             const char *keyhex) {
   char err[1024];
   cli_query q;
-  if (cli_rpc_query(r, "/validators", &q, err, sizeof err) || q.code || !q.value) {
-    if (!q.code) cli_query_free(&q);
-    return; /* advisory only */
+  if (cli_rpc_query(r, "/validators", &q, err, sizeof err)) return; /* advisory only */
+  if (q.code || !q.value) {
+    cli_query_free(&q);
+    return;
   }
   json_t *vals = json_object_get(q.value, "validators"), *v;
   size_t i;
