@@ -580,12 +580,19 @@ static void wake_all(sb_pin *p, int retention)
     pthread_mutex_unlock(&p->wake_mu);
 }
 
-/* Claim the first due queued job not being unpinned. 1 claimed, 0 none, -1 error. */
+/* Claim the first due queued job not being unpinned. 1 claimed, 0 none, -1 error.
+ * The candidates are read first and the read statement reset before any UPDATE: upgrading
+ * an open read snapshot to a write fails at once (SQLITE_BUSY_SNAPSHOT) when another
+ * connection committed meanwhile, without waiting for the busy timeout. */
 static int claim(worker *w, job *j)
 {
     sb_pin *p = w->p;
-    int ret = -1;
+    int ret = -1, rc = SQLITE_DONE;
     int64_t now = now_ms();
+    job *c = calloc(PIN_CLAIM_BATCH, sizeof(*c));
+    size_t n = 0;
+    if (!c)
+        return -1;
     pthread_mutex_lock(&p->mu);
     sqlite3_stmt *s = prep(w->db, "SELECT cid, kind, slot, attempts, next_try_ms FROM pin_jobs "
                                   "WHERE state = 'queued' AND next_try_ms <= ? "
@@ -596,43 +603,47 @@ static int claim(worker *w, job *j)
         goto done;
     sqlite3_bind_int64(s, 1, now);
     sqlite3_bind_int(s, 2, PIN_CLAIM_BATCH);
-    ret = 0;
-    int rc;
-    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+    while (n < PIN_CLAIM_BATCH && (rc = sqlite3_step(s)) == SQLITE_ROW) {
         const char *cid = (const char *)sqlite3_column_text(s, 0);
-        if (!cid || strlen(cid) >= sizeof(j->cid) || strset_has(&p->unpinning, cid))
+        if (!cid || strlen(cid) >= sizeof(c->cid) || strset_has(&p->unpinning, cid))
             continue;
-        memset(j, 0, sizeof(*j));
-        memcpy(j->cid, cid, strlen(cid) + 1);
-        j->kind = sqlite3_column_int(s, 1);
-        j->slot = sqlite3_column_int64(s, 2);
+        job *x = &c[n];
+        memcpy(x->cid, cid, strlen(cid) + 1);
+        x->kind = sqlite3_column_int(s, 1);
+        x->slot = sqlite3_column_int64(s, 2);
         int64_t a = sqlite3_column_int64(s, 3);
-        j->st.attempts = a < 0 ? 0 : a > UINT32_MAX ? UINT32_MAX : (uint32_t)a;
-        j->st.next_try_ms = sqlite3_column_int64(s, 4);
-        j->st.state = SB_PIN_QUEUED;
-        if (sb_pin_transition(&j->st, SB_PIN_EV_CLAIM, now, p->max_attempts, 0, &j->st) < 0)
-            continue;
+        x->st.attempts = a < 0 ? 0 : a > UINT32_MAX ? UINT32_MAX : (uint32_t)a;
+        x->st.next_try_ms = sqlite3_column_int64(s, 4);
+        x->st.state = SB_PIN_QUEUED;
+        if (sb_pin_transition(&x->st, SB_PIN_EV_CLAIM, now, p->max_attempts, 0, &x->st) == 0)
+            n++;
+    }
+    if (n == 0 && rc != SQLITE_DONE && rc != SQLITE_ROW) {
+        log_db(w->db, "claim select");
+        goto done;
+    }
+    sqlite3_reset(s); /* end the read before writing */
+    ret = 0;
+    for (size_t i = 0; i < n; i++) {
         sqlite3_reset(u);
-        sqlite3_bind_text(u, 1, j->cid, -1, SQLITE_TRANSIENT);
+        sqlite3_bind_text(u, 1, c[i].cid, -1, SQLITE_TRANSIENT);
         rc = sqlite3_step(u);
-        if (rc == SQLITE_DONE && sqlite3_changes(w->db) == 1) {
-            ret = 1;
-            break;
-        }
         if (rc != SQLITE_DONE) {
             log_db(w->db, "claim");
             ret = -1;
             break;
         }
-    }
-    if (ret == 0 && rc != SQLITE_DONE && rc != SQLITE_ROW) {
-        log_db(w->db, "claim select");
-        ret = -1;
+        if (sqlite3_changes(w->db) == 1) {
+            *j = c[i];
+            ret = 1;
+            break;
+        }
     }
 done:
     sqlite3_finalize(s);
     sqlite3_finalize(u);
     pthread_mutex_unlock(&p->mu);
+    free(c);
     return ret;
 }
 
@@ -881,15 +892,19 @@ static void *worker_main(void *arg)
 {
     worker *w = arg;
     sb_pin *p = w->p;
+    int worked = 0;
     while (!stopping(p)) {
         uint64_t seq = wake_seq(p);
         job j;
         int r = claim(w, &j);
         if (r == 1) {
             run_job(w, &j);
+            worked = 1;
             continue;
         }
-        refresh_gauges(w, 0);
+        if (worked) /* going idle after work: make the gauges exact */
+            refresh_gauges(w, 1);
+        worked = 0;
         wait_wake(p, &seq, r < 0 ? now_ms() + 1000 : next_due(w), 0);
     }
     return NULL;
