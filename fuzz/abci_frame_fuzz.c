@@ -7,8 +7,8 @@
  * a body above the limit; the server writes only well-formed frames of Responses, never an
  * exception, and always ends the connection (no hang) once the peer has closed.
  *
- * Plain build (ctest replays fuzz/abci_frame_corpus/ on every run):
- *   abci_frame_fuzz_replay FILE_OR_DIR...
+ * Plain build (ctest replays fuzz/abci_frame_corpus/ and 3000 seeded mutations every run):
+ *   abci_frame_fuzz_replay [--mutations N] FILE_OR_DIR...
  * libFuzzer build:
  *   clang -g -O1 -fsanitize=fuzzer,address,undefined -DABCI_FUZZ_LIBFUZZER \
  *     -Iabci/include -Iabci/src -Ibuild/proto fuzz/abci_frame_fuzz.c abci/src/[a-z]*.c \
@@ -165,7 +165,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 }
 
 #ifndef ABCI_FUZZ_LIBFUZZER
-static int replay_file(const char *path)
+typedef struct {
+    uint8_t *p;
+    size_t len;
+} input;
+
+static input *g_inputs;
+static size_t g_ninputs;
+
+static int load_file(const char *path)
 {
     FILE *f = fopen(path, "rb");
     if (!f)
@@ -185,44 +193,113 @@ static int replay_file(const char *path)
             break;
     }
     fclose(f);
-    LLVMFuzzerTestOneInput(buf, len);
-    free(buf);
+    input *v = realloc(g_inputs, (g_ninputs + 1) * sizeof *v);
+    check(v != NULL, "out of memory");
+    g_inputs = v;
+    g_inputs[g_ninputs++] = (input){buf, len};
     return 0;
 }
 
+static int load_path(const char *path)
+{
+    struct stat st;
+    if (stat(path, &st) != 0) {
+        fprintf(stderr, "abci_frame_fuzz: %s: %s\n", path, strerror(errno));
+        return -1;
+    }
+    if (!S_ISDIR(st.st_mode))
+        return load_file(path);
+    DIR *d = opendir(path);
+    if (!d)
+        return -1;
+    int rc = 0;
+    for (struct dirent *e; rc == 0 && (e = readdir(d));) {
+        if (e->d_name[0] == '.')
+            continue;
+        char p[4096];
+        snprintf(p, sizeof p, "%s/%s", path, e->d_name);
+        rc = load_file(p);
+    }
+    closedir(d);
+    return rc;
+}
+
+/* xorshift64: fixed seed, so every ctest run replays the same mutations */
+static uint64_t g_rng = 0x9e3779b97f4a7c15ull;
+static uint64_t rnd(uint64_t n)
+{
+    g_rng ^= g_rng << 13;
+    g_rng ^= g_rng >> 7;
+    g_rng ^= g_rng << 17;
+    return n ? g_rng % n : 0;
+}
+
+/* One mutated copy of a corpus input: byte flips, inserts, deletes, splices. */
+static void run_mutation(void)
+{
+    const input *src = &g_inputs[rnd(g_ninputs)];
+    size_t cap = src->len * 2 + 64, len = src->len;
+    uint8_t *b = malloc(cap);
+    check(b != NULL, "out of memory");
+    memcpy(b, src->p, len);
+    for (uint64_t k = 1 + rnd(8); k > 0; k--) {
+        uint64_t op = rnd(4);
+        if (op == 0 && len) {
+            b[rnd(len)] = (uint8_t)rnd(256);
+        } else if (op == 1 && len + 8 <= cap) {
+            size_t at = (size_t)rnd(len + 1), n = 1 + (size_t)rnd(8);
+            memmove(b + at + n, b + at, len - at);
+            for (size_t i = 0; i < n; i++)
+                b[at + i] = (uint8_t)rnd(256);
+            len += n;
+        } else if (op == 2 && len) {
+            size_t at = (size_t)rnd(len), n = 1 + (size_t)rnd(8);
+            if (n > len - at)
+                n = len - at;
+            memmove(b + at, b + at + n, len - at - n);
+            len -= n;
+        } else {
+            const input *o = &g_inputs[rnd(g_ninputs)];
+            size_t n = o->len < cap - len ? o->len : cap - len;
+            memcpy(b + len, o->p, n);
+            len += n;
+        }
+    }
+    LLVMFuzzerTestOneInput(b, len);
+    free(b);
+}
+
+/* usage: abci_frame_fuzz_replay [--mutations N] FILE_OR_DIR... */
 int main(int argc, char **argv)
 {
-    size_t n = 0;
+    unsigned long long mutations = 0;
     signal(SIGPIPE, SIG_IGN);
-    for (int i = 1; i < argc; i++) {
-        struct stat st;
-        if (stat(argv[i], &st) != 0) {
-            fprintf(stderr, "abci_frame_fuzz: %s: %s\n", argv[i], strerror(errno));
-            return 1;
+    int i = 1;
+    if (argc > 2 && strcmp(argv[1], "--mutations") == 0) {
+        char *end = NULL;
+        mutations = strtoull(argv[2], &end, 10);
+        if (!end || *end) {
+            fprintf(stderr, "abci_frame_fuzz: --mutations wants a number\n");
+            return 2;
         }
-        if (!S_ISDIR(st.st_mode)) {
-            if (replay_file(argv[i]) != 0)
-                return 1;
-            n++;
-            continue;
-        }
-        DIR *d = opendir(argv[i]);
-        if (!d)
-            return 1;
-        for (struct dirent *e; (e = readdir(d));) {
-            if (e->d_name[0] == '.')
-                continue;
-            char path[4096];
-            snprintf(path, sizeof path, "%s/%s", argv[i], e->d_name);
-            if (replay_file(path) != 0) {
-                closedir(d);
-                return 1;
-            }
-            n++;
-        }
-        closedir(d);
+        i = 3;
     }
-    printf("abci_frame_fuzz: replayed %zu inputs, %zu responses checked\n", n, g_responses);
-    return n > 0 ? 0 : 1;
+    for (; i < argc; i++)
+        if (load_path(argv[i]) != 0)
+            return 1;
+    if (g_ninputs == 0) {
+        fprintf(stderr, "abci_frame_fuzz: no inputs\n");
+        return 1;
+    }
+    for (size_t k = 0; k < g_ninputs; k++)
+        LLVMFuzzerTestOneInput(g_inputs[k].p, g_inputs[k].len);
+    for (unsigned long long k = 0; k < mutations; k++)
+        run_mutation();
+    printf("abci_frame_fuzz: replayed %zu inputs and %llu mutations, %zu responses checked\n",
+           g_ninputs, mutations, g_responses);
+    for (size_t k = 0; k < g_ninputs; k++)
+        free(g_inputs[k].p);
+    free(g_inputs);
+    return 0;
 }
 #endif
