@@ -86,7 +86,7 @@ int sb_kubo_block_put(sb_kubo *k, const uint8_t *data, size_t n, char *key, size
                       sb_kubo_err *e);
 
 /* pin/add?arg=<cid>&recursive=false (direct pin; the manifest of SPEC §10). Succeeds when
- * Kubo lists `cid` in the answer's "Pins". */
+ * the answer's "Pins" lists a CID (Kubo may print it in another encoding than `cid`). */
 int sb_kubo_pin_direct(sb_kubo *k, const char *cid, sb_kubo_err *e);
 
 /* Recursive pin with progress watchdog (see the header comment).
