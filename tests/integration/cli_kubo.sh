@@ -6,26 +6,16 @@
 # a Kubo that is down gives exit 3 naming --ipfs.
 # usage: cli_kubo.sh PATH/sleetbubble
 # Ports: Kubo API/gateway/swarm on SB_CLI_KUBO_PORT_BASE (default 36711), +1, +2.
+# shellcheck source=tests/integration/lib.sh
 . "$(dirname "$0")/lib.sh"
+# shellcheck source=tests/integration/cli_lib.sh
+. "$(dirname "$0")/cli_lib.sh"
 SB=$1
 base=${SB_CLI_KUBO_PORT_BASE:-36711}
 api_port=$base gw_port=$((base + 1)) swarm_port=$((base + 2))
 api="http://127.0.0.1:$api_port"
 for p in "$api_port" "$gw_port" "$swarm_port"; do sb_port_free "$p" SB_CLI_KUBO_PORT_BASE; done
 command -v ipfs >/dev/null || fail "ipfs (Kubo) not on PATH; run scripts/bootstrap"
-
-# A PCM WAV (mono, 16-bit, 44.1 kHz) of SECONDS of noise: header by printf, data from urandom.
-make_wav() { # PATH SECONDS
-  local path=$1 secs=$2 rate=44100 data
-  data=$((rate * 2 * secs))
-  le32() { printf "\\x$(printf %02x $(($1 & 255)))\\x$(printf %02x $((($1 >> 8) & 255)))\\x$(printf %02x $((($1 >> 16) & 255)))\\x$(printf %02x $((($1 >> 24) & 255)))"; }
-  le16() { printf "\\x$(printf %02x $(($1 & 255)))\\x$(printf %02x $((($1 >> 8) & 255)))"; }
-  {
-    printf 'RIFF'; le32 $((36 + data)); printf 'WAVEfmt '; le32 16; le16 1; le16 1
-    le32 $rate; le32 $((rate * 2)); le16 2; le16 16; printf 'data'; le32 "$data"
-    head -c "$data" /dev/urandom
-  } >"$path"
-}
 
 export IPFS_PATH=$T/ipfs
 sb_kubo_init "$IPFS_PATH" "$api_port" "$gw_port" "$swarm_port"
@@ -34,8 +24,8 @@ sb_track $!
 sb_wait_for "Kubo API on $api" 60 curl -fsS -X POST "$api/api/v0/id" || fail "Kubo did not start"
 ok "Kubo $(ipfs version --number) up offline on $api"
 
-make_wav "$T/one second.wav" 1     # 88 244 bytes: one raw block
-make_wav "$T/ten.wav" 10           # 882 044 bytes: 4 chunks under a dag-pb root
+cli_make_wav "$T/one second.wav" 1     # 88 244 bytes: one raw block
+cli_make_wav "$T/ten.wav" 10           # 882 044 bytes: 4 chunks under a dag-pb root
 files=("$T/one second.wav" "$T/ten.wav")
 want_ms=(1000 10000)
 for f in /usr/share/games/frozen-bubble/snd/introzik.ogg \
@@ -55,7 +45,7 @@ for i in "${!files[@]}"; do
   ipfs pin ls --type=recursive "$got" >/dev/null 2>&1 || fail "$got is not pinned recursively"
   ms=$(jq -r ".tracks[$i].duration_ms" "$T/playlist.json")
   [ -z "${want_ms[$i]}" ] || expect_eq "$ms" "${want_ms[$i]}" "duration of $(basename "$f")"
-  [ "$ms" -ge 1 ] && [ "$ms" -le 3600000 ] || fail "duration $ms of $f outside [1, 3600000]"
+  if [ "$ms" -lt 1 ] || [ "$ms" -gt 3600000 ]; then fail "duration $ms of $f outside [1, 3600000]"; fi
   ok "$(basename "$f"): $got, ${ms} ms, pinned, same CID as ipfs add --cid-version 1 --raw-leaves"
 done
 case $(jq -r '.tracks[0].cid' "$T/playlist.json") in bafk*) ;; *) fail "1 s WAV should be a raw CID";; esac
