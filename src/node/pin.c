@@ -741,11 +741,17 @@ static int load_manifest(sqlite3 *db, const char *cid, int64_t slot, uint8_t **o
     ret = 0;
     for (int q = 0; q < 2 && ret == 0; q++) {
         while (sqlite3_step(s[q]) == SQLITE_ROW) {
+            const uint8_t *mc = sqlite3_column_blob(s[q], 0);
+            int mclen = sqlite3_column_bytes(s[q], 0);
             const uint8_t *mb = sqlite3_column_blob(s[q], 1);
             size_t ml = (size_t)sqlite3_column_bytes(s[q], 1);
             char str[SB_CID_STR_MAX];
             uint8_t bin[37];
             if (!mb)
+                continue;
+            /* The recorded CID must name the job (cheap), and the bytes must hash to it. */
+            if (!mc || mclen <= 0 || mclen > SB_CID_BIN_MAX ||
+                sb_cid_to_string(mc, (size_t)mclen, str, sizeof(str)) < 0 || strcmp(str, cid))
                 continue;
             sb_cid_dagjson(mb, ml, bin);
             if (sb_cid_to_string(bin, sizeof(bin), str, sizeof(str)) < 0 || strcmp(str, cid))

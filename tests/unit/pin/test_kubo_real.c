@@ -1028,6 +1028,20 @@ static void worker_fails_the_manifest_when_kubo_returns_another_cid(void **state
     fake_stop(fk);
 }
 
+static void worker_fails_a_manifest_whose_stored_bytes_do_not_hash_to_its_cid(void **state)
+{
+    fx *f = *state;
+    kubo_start(1);
+    char m[SB_CID_STR_MAX];
+    add_winner(f, 15, 1, 0, NULL, 0, 1, m, sizeof(m));
+    sql(f, "UPDATE slots SET manifest = x'7b7d' WHERE slot = 15"); /* "{}": not this CID */
+    fx_start(f);
+    wait_state(f, m, "failed", 10000);
+    jobrow r = get_job(f, m);
+    assert_int_equal(strncmp(r.last_error, "manifest_missing:", 17), 0);
+    assert_false(kubo_pinned(m, "direct"));
+}
+
 static void worker_retention_unpins_only_cids_no_kept_slot_references(void **state)
 {
     fx *f = *state;
@@ -1160,6 +1174,7 @@ int main(void)
         W(worker_reconcile_repins_what_was_unpinned_behind_its_back),
         W(worker_reconcile_marks_already_pinned_queued_jobs_pinned),
         W(worker_fails_the_manifest_when_kubo_returns_another_cid),
+        W(worker_fails_a_manifest_whose_stored_bytes_do_not_hash_to_its_cid),
         W(worker_retention_unpins_only_cids_no_kept_slot_references),
         W(worker_backfills_jobs_for_kept_slots_without_jobs),
         W(worker_waits_for_kubo_with_backoff_and_completes_when_it_returns),
