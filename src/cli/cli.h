@@ -59,12 +59,13 @@ void cli_print_json(const cli_ctx *c, struct json_t *v);
 /* Parse a decimal uint64 (digits only, no sign or spaces). 0 / -1. */
 int cli_parse_u64(const char *s, uint64_t *out);
 
-/* Read a whole file into a NUL-terminated malloc'd buffer (caller frees) of at most max
- * bytes. 0, or -1 with a message naming the file in err. */
+/* Read a whole file ("-" = stdin) into a NUL-terminated malloc'd buffer (caller frees) of
+ * at most max bytes. 0, or -1 with a message naming the file in err. */
 int cli_read_file(const char *path, size_t max, char **out, size_t *len, char *err,
                   size_t errlen);
 
-/* Write data[0..len) to path atomically (path.tmp then rename), mode 0644. 0 / -1 + err. */
+/* Write data[0..len) to path atomically (path.tmp.PID, fsync, rename), mode 0644; "-" writes
+ * to stdout. 0 / -1 + err. */
 int cli_write_file(const char *path, const void *data, size_t len, char *err, size_t errlen);
 
 /* Commands (one file each). Each returns an exit status and prints its own messages. */

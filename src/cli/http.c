@@ -45,7 +45,7 @@ void cli_http_res_free(cli_http_res *res) {
 }
 
 int cli_http_post(const cli_http_req *rq, cli_http_res *res, char *err, size_t errlen) {
-  int ret = -1;
+  int ret = CLI_HTTP_FAILED;
   CURL *h = NULL;
   curl_mime *mime = NULL;
   struct curl_slist *hdrs = NULL;
@@ -56,7 +56,7 @@ int cli_http_post(const cli_http_req *rq, cli_http_res *res, char *err, size_t e
   h = curl_easy_init();
   if (!h) {
     snprintf(err, errlen, "cannot start libcurl");
-    goto done;
+    goto fail;
   }
   curl_easy_setopt(h, CURLOPT_URL, rq->url);
   curl_easy_setopt(h, CURLOPT_POST, 1L);
@@ -75,7 +75,7 @@ int cli_http_post(const cli_http_req *rq, cli_http_res *res, char *err, size_t e
     if (!part || curl_mime_name(part, "file") != CURLE_OK ||
         curl_mime_filedata(part, rq->file_path) != CURLE_OK) {
       snprintf(err, errlen, "%s: cannot prepare the upload", rq->file_path);
-      goto done;
+      goto fail;
     }
     curl_easy_setopt(h, CURLOPT_MIMEPOST, mime);
   } else {
@@ -92,27 +92,39 @@ int cli_http_post(const cli_http_req *rq, cli_http_res *res, char *err, size_t e
   CURLcode rc = curl_easy_perform(h);
   if (rc != CURLE_OK) {
     const char *why = cerr[0] ? cerr : curl_easy_strerror(rc);
-    if (rc == CURLE_WRITE_ERROR && res->body.oom)
+    long connected = 0;
+    curl_easy_getinfo(h, CURLINFO_PRIMARY_PORT, &connected);
+    ret = CLI_HTTP_FAILED;
+    if (rc == CURLE_WRITE_ERROR && res->body.oom) {
       snprintf(err, errlen, "%s at %s sent a reply larger than %zu bytes", rq->what, rq->base,
                rq->max_bytes);
-    else if (rc == CURLE_READ_ERROR && rq->file_path)
+    } else if (rc == CURLE_READ_ERROR && rq->file_path) {
       snprintf(err, errlen, "%s: cannot read the file for upload: %s", rq->file_path, why);
-    else
+    } else if (rc == CURLE_OPERATION_TIMEDOUT && connected) {
+      snprintf(err, errlen, "%s at %s did not answer within %ld s", rq->what, rq->base,
+               rq->timeout_s);
+      ret = CLI_HTTP_TIMEOUT;
+    } else {
       snprintf(err, errlen, "cannot reach %s at %s: %s (set %s)", rq->what, rq->base, why,
                rq->flag);
-    goto done;
+      ret = CLI_HTTP_UNREACHABLE;
+    }
+    goto fail;
   }
   curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &res->status);
   /* NUL-terminate without counting it. */
   if (sb_buf_putc(&res->body, 0) < 0) {
     snprintf(err, errlen, "%s at %s sent a reply larger than %zu bytes", rq->what, rq->base,
              rq->max_bytes);
-    goto done;
+    ret = CLI_HTTP_FAILED;
+    goto fail;
   }
   res->body.len--;
   ret = 0;
+  goto done;
+fail:
+  cli_http_res_free(res);
 done:
-  if (ret < 0) cli_http_res_free(res);
   curl_slist_free_all(hdrs);
   curl_mime_free(mime);
   if (h) curl_easy_cleanup(h);

@@ -32,9 +32,16 @@ typedef struct cli_http_res {
   char stream_error[512];
 } cli_http_res;
 
-/* Send rq. 0 when an HTTP reply arrived (any status; *res filled, caller frees it), or -1
- * with err = "cannot reach <what> at <base>: <reason> (set <flag>)" on a connection
- * failure, a timeout, or a reply over max_bytes. */
+/* Failures of cli_http_post. */
+enum {
+  CLI_HTTP_UNREACHABLE = -1, /* no connection: refused, no route, DNS, connect timeout */
+  CLI_HTTP_TIMEOUT = -2,     /* connected, but no complete reply within timeout_s */
+  CLI_HTTP_FAILED = -3       /* reply over max_bytes, upload file unreadable, other */
+};
+
+/* Send rq. 0 when an HTTP reply arrived (any status; *res filled, caller frees it), or one
+ * of the CLI_HTTP_* failures with err = "cannot reach <what> at <base>: <reason> (set
+ * <flag>)" (or "… timed out after N s", "… reply larger than N bytes"). */
 int cli_http_post(const cli_http_req *rq, cli_http_res *res, char *err, size_t errlen);
 
 /* Free the reply body and zero it. */

@@ -45,7 +45,12 @@ static int kubo_post(const char *api, const char *call, const char *file_path, l
   cli_http_req rq = {.url = url, .what = "Kubo RPC", .base = api, .flag = "--ipfs",
                      .file_path = file_path, .timeout_s = timeout_s,
                      .max_bytes = KUBO_MAX_REPLY};
-  if (cli_http_post(&rq, &res, err, errlen) < 0) goto done;
+  int hr = cli_http_post(&rq, &res, err, errlen);
+  if (hr == CLI_HTTP_TIMEOUT) { /* Kubo is up but cannot produce the answer (content missing) */
+    ret = CLI_EXIT_REJECTED;
+    goto done;
+  }
+  if (hr < 0) goto done;
   json_t *o = cli_kubo_last_object((const char *)res.body.data, res.body.len);
   if (res.status != 200 || res.stream_error[0]) {
     const char *msg = res.stream_error[0] ? res.stream_error

@@ -20,8 +20,9 @@ int cli_kubo_add(const char *api, const char *path, long timeout_s,
 
 /* dag/stat?arg=<cid>&progress=false: total size of the DAG in bytes. Works with both reply
  * shapes Kubo has used ({"Size":…} and {"TotalSize":…, "DagStats":[…]}). On a Kubo error
- * (block not found, timeout) returns CLI_EXIT_REJECTED with Kubo's message in err, so the
- * caller can tell "Kubo down" (3) from "Kubo cannot get it" (1). */
+ * (block not found) or no answer within timeout_s (an online Kubo looking for content no
+ * peer has never answers) returns CLI_EXIT_REJECTED with the reason in err, so the caller
+ * can tell "Kubo down" (3) from "Kubo cannot get it" (1). */
 int cli_kubo_dag_size(const char *api, const char *cid, long timeout_s, uint64_t *size,
                       char *err, size_t errlen);
 

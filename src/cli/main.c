@@ -90,7 +90,8 @@ int cli_read_file(const char *path, size_t max, char **out, size_t *len, char *e
   int ret = -1;
   *out = NULL;
   *len = 0;
-  FILE *f = fopen(path, "rb");
+  int is_stdin = strcmp(path, "-") == 0;
+  FILE *f = is_stdin ? stdin : fopen(path, "rb");
   if (!f) {
     snprintf(err, errlen, "%s: %s", path, strerror(errno));
     return -1;
@@ -134,7 +135,7 @@ int cli_read_file(const char *path, size_t max, char **out, size_t *len, char *e
   ret = 0;
 done:
   free(buf);
-  fclose(f);
+  if (!is_stdin) fclose(f);
   return ret;
 }
 
@@ -240,7 +241,9 @@ static void usage(FILE *f) {
           "  keys new NAME | keys show NAME     ed25519 key in HOME/keys/NAME.json (0600)\n"
           "  tracks add FILE... [-o FILE]       duration + tags (libsndfile), add to Kubo,\n"
           "                                     write the playlist JSON (stdout without -o)\n"
-          "  propose --slot N|next --playlist FILE --key NAME [--note TEXT]\n"
+          "  propose --slot N|next --playlist FILE|- --key NAME [--note TEXT]\n"
+          "                                     next = the first slot whose voting is still\n"
+          "                                     open at the last block's time\n"
           "  vote [--slot N] --proposal HEX (--validator-key PATH/priv_validator_key.json |\n"
           "       --vote-key NAME --validator PUBKEY_HEX) [--skip-check]\n"
           "  tune [--slot N|current] [-o FILE.m3u]   winning playlist as extended M3U\n"

@@ -59,7 +59,8 @@ static int read_req(int fd, req *r) {
   r->hdr_end = (size_t)(e - r->buf) + 4;
   if (sscanf(r->buf, "%15s %1023s", r->method, r->target) != 2) return -1;
   const char *ex = header(r, "Expect");
-  if (ex && strstr(ex, "100-continue") && write(fd, "HTTP/1.1 100 Continue\r\n\r\n", 25) != 25)
+  if (ex && strstr(ex, "100-continue") &&
+      send(fd, "HTTP/1.1 100 Continue\r\n\r\n", 25, MSG_NOSIGNAL) != 25)
     return -1;
   const char *cl = header(r, "Content-Length");
   const char *te = header(r, "Transfer-Encoding");
@@ -100,8 +101,9 @@ static void reply(int fd, int status, const char *body) {
                    "HTTP/1.1 %d X\r\nContent-Type: application/json\r\nContent-Length: %zu\r\n"
                    "Connection: close\r\n\r\n",
                    status, strlen(body));
-  if (write(fd, head, (size_t)n) != n) return;
-  if (write(fd, body, strlen(body)) < 0) return;
+  /* MSG_NOSIGNAL: the client may have given up (timeout tests) */
+  if (send(fd, head, (size_t)n, MSG_NOSIGNAL) != n) return;
+  if (send(fd, body, strlen(body), MSG_NOSIGNAL) < 0) return;
 }
 
 static void reply_json(int fd, json_t *result, const char *error) {
@@ -187,6 +189,7 @@ static void serve_kubo(fake_node *f, int fd, req *r) {
                f->add_hash ? f->add_hash : "", r->body_len);
     reply(fd, st, body);
   } else {
+    if (f->kubo_delay_ms) usleep((useconds_t)f->kubo_delay_ms * 1000u);
     reply(fd, st, f->kubo_body ? f->kubo_body : "{}");
   }
 }

@@ -30,6 +30,7 @@ typedef struct fake_node {
   int kubo_status;             /* HTTP status of dag/stat and add (200 default) */
   const char *kubo_body;       /* dag/stat reply body */
   const char *add_hash;        /* add reply Hash */
+  int kubo_delay_ms;           /* dag/stat answers this late (timeout tests) */
   /* recorded */
   int n_requests, n_broadcasts, n_kubo;
   uint8_t last_tx[65536];

@@ -222,6 +222,26 @@ static void propose_next_inside_the_close_lead_takes_the_slot_after(void **s) {
   sb_tx_free(&t);
 }
 
+static void propose_reads_the_playlist_from_stdin_with_a_dash(void **s) {
+  (void)s;
+  uint8_t pub[32];
+  sb_tx t;
+  key_pub("cur", pub);
+  int in = open(pl_path, O_RDONLY), saved = dup(0);
+  assert_true(in >= 0);
+  dup2(in, 0);
+  close(in);
+  int rc = run(NULL, NULL, node_opt, home_opt, "propose", "--slot", "9", "--playlist", "-",
+               "--key", "cur", X);
+  dup2(saved, 0);
+  close(saved);
+  clearerr(stdin);
+  assert_int_equal(rc, 0);
+  last_tx(&t, SB_TX_KIND_PROPOSAL, pub);
+  assert_int_equal(t.proposal->playlist->n_tracks, 2);
+  sb_tx_free(&t);
+}
+
 static void propose_rejected_by_checktx_exits_1_with_the_code_name(void **s) {
   (void)s;
   char *out, *err;
@@ -341,6 +361,19 @@ static void vote_is_refused_when_kubo_cannot_get_a_track_or_it_is_too_big(void *
   assert_int_equal(run(NULL, NULL, node_opt, ipfs_opt, "vote", "--proposal", PID,
                        "--validator-key", pv_path, "--skip-check", X), 0);
   assert_int_equal(F.n_broadcasts, 1);
+}
+
+static void vote_is_refused_when_kubo_does_not_answer_dag_stat_in_time(void **s) {
+  (void)s;
+  char *err;
+  route("/proposal/" PID, 0, "", proposal_json);
+  F.kubo_body = "{\"Size\":10}";
+  F.kubo_delay_ms = 1500; /* an online Kubo searching for content nobody has */
+  assert_int_equal(run(NULL, &err, node_opt, ipfs_opt, "--timeout", "1", "vote", "--proposal",
+                       PID, "--validator-key", pv_path, X), 2);
+  assert_non_null(strstr(err, "did not answer within 1 s"));
+  assert_int_equal(F.n_broadcasts, 0);
+  free(err);
 }
 
 static void vote_with_kubo_unreachable_warns_and_votes(void **s) {
@@ -472,12 +505,14 @@ int main(void) {
   const struct CMUnitTest tests[] = {
       T(propose_next_signs_the_playlist_for_the_next_slot_and_prints_its_id),
       T(propose_next_inside_the_close_lead_takes_the_slot_after),
+      T(propose_reads_the_playlist_from_stdin_with_a_dash),
       T(propose_rejected_by_checktx_exits_1_with_the_code_name),
       T(node_refusing_the_tx_exits_1_and_garbage_exits_3),
       T(vote_with_priv_validator_key_signs_with_the_consensus_key),
       T(vote_with_a_vote_key_names_the_validator_and_signs_with_the_vote_key),
       T(vote_for_an_uncommitted_proposal_prints_the_retry_hint),
       T(vote_is_refused_when_kubo_cannot_get_a_track_or_it_is_too_big),
+      T(vote_is_refused_when_kubo_does_not_answer_dag_stat_in_time),
       T(vote_with_kubo_unreachable_warns_and_votes),
       T(vote_slot_must_match_the_proposals_slot),
       T(query_prints_the_value_and_not_found_exits_1),
