@@ -51,6 +51,18 @@ sb_rpc() {
   curl -fsS --max-time 10 "$url/$method${q:+?$q}"
 }
 
+# sb_tx_code URL METHOD key=value…: the CheckTx code of a broadcast_tx_* call. v0.38 puts it in
+# .result.code; v1.0 answers a rejected tx with a JSON-RPC error whose data says "code=N".
+sb_tx_code() {
+  local url=$1 method=$2; shift 2
+  local q="" kv
+  for kv in "$@"; do q+="${q:+&}$kv"; done
+  curl -sS --max-time 30 "$url/$method${q:+?$q}" |
+    jq -r 'if .result.code != null then .result.code
+           elif .result.check_tx.code != null then .result.check_tx.code
+           else (.error.data // "" | capture("code=(?<c>[0-9]+)").c // "error") end'
+}
+
 sb_height() { sb_rpc "$1" status | jq -r '.result.sync_info.latest_block_height'; }
 sb_height_at_least() { local h; h=$(sb_height "$1") && [ "$h" -ge "$2" ]; }
 sb_wait_height() { sb_wait_for "height $2 at $1" "${3:-60}" sb_height_at_least "$1" "$2"; }
@@ -85,11 +97,16 @@ sb_toml_merge() {
   done <"$tpl"
 }
 
+# The CometBFT binary: $SB_COMETBFT (e.g. "$COMETBFT_V1") or the pinned v0.38 on PATH.
+# (Start long-running nodes with "${SB_COMETBFT:-cometbft}" directly, not through this
+# function: a backgrounded function is a subshell, and its pid is not the node's.)
+sb_cometbft() { "${SB_COMETBFT:-cometbft}" "$@"; }
+
 # sb_cometbft_node HOME RPC_PORT P2P_PORT PROXY_APP [TEMPLATE]: init (once) and configure a
 # CometBFT home on loopback.
 sb_cometbft_node() {
   local home=$1 rpc=$2 p2p=$3 proxy=$4 tpl=${5:-$SLEETBUBBLE_ROOT/cometbft-config/single.toml}
-  [ -f "$home/config/config.toml" ] || cometbft init --home "$home" >/dev/null 2>&1 ||
+  [ -f "$home/config/config.toml" ] || sb_cometbft init --home "$home" >/dev/null 2>&1 ||
     sb_die "cometbft init --home $home failed"
   local cfg=$home/config/config.toml
   sb_toml_merge "$cfg" "$tpl"

@@ -15,7 +15,7 @@ start_app() { # addr
   app_pid=$!; sb_track "$app_pid"
 }
 start_node() {
-  cometbft start --home "$T/cmt" >>"$T/cometbft.log" 2>&1 &
+  "${SB_COMETBFT:-cometbft}" start --home "$T/cmt" >>"$T/cometbft.log" 2>&1 &
   node_pid=$!; sb_track "$node_pid"
 }
 
@@ -49,10 +49,9 @@ for tr in "${transports[@]}"; do
   ok "[$tr] CometBFT connected to the app and makes blocks"
 
   for i in $(seq 1 100); do
-    r=$(sb_rpc "$rpc" broadcast_tx_sync "tx=%22k$i=v$i%22")
-    expect_eq "$(jq -r .result.code <<<"$r")" 0 "[$tr] broadcast_tx_sync k$i"
+    expect_eq "$(sb_tx_code "$rpc" broadcast_tx_sync "tx=%22k$i=v$i%22")" 0 "[$tr] broadcast_tx_sync k$i"
   done
-  bad=$(sb_rpc "$rpc" broadcast_tx_sync "tx=%22nokey%22" | jq -r .result.code)
+  bad=$(sb_tx_code "$rpc" broadcast_tx_sync "tx=%22nokey%22")
   [ "$bad" != 0 ] || fail "[$tr] malformed tx accepted by CheckTx"
   ok "[$tr] 100 txs accepted by CheckTx, a malformed one refused with code $bad"
 

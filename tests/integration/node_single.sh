@@ -23,7 +23,7 @@ CID2=bafkreiebnnniuvhspqeztgcbjxyyx426fnw2zoscrworjv7vo4au4rv7se
 
 sbd_pid="" node_pid=""
 start_sbd() { "$SBD" start --home "$T/sb" >>"$T/sleetbubbled.log" 2>&1 & sbd_pid=$!; sb_track "$sbd_pid"; }
-start_node() { cometbft start --home "$T/cmt" >>"$T/cometbft.log" 2>&1 & node_pid=$!; sb_track "$node_pid"; }
+start_node() { "${SB_COMETBFT:-cometbft}" start --home "$T/cmt" >>"$T/cometbft.log" 2>&1 & node_pid=$!; sb_track "$node_pid"; }
 
 # new_chain APP_STATE_JSON: fresh CometBFT + sleetbubbled homes, both started.
 new_chain() {
@@ -52,7 +52,7 @@ q() { # abci_query PATH -> prints "CODE VALUE_JSON"
   echo
 }
 qv() { q "$1" | cut -d' ' -f2-; }
-sync_code() { sb_rpc "$rpc" broadcast_tx_sync "tx=0x$1" | jq -r .result.code; }
+sync_code() { sb_tx_code "$rpc" broadcast_tx_sync "tx=0x$1"; }
 commit_code() {
   local r; r=$(sb_rpc "$rpc" broadcast_tx_commit "tx=0x$1")
   jq -r '"\(.result.check_tx.code) \(.result.tx_result.code)"' <<<"$r"
