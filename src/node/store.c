@@ -37,7 +37,8 @@ static const char *schema =
     "  cid TEXT PRIMARY KEY, kind INTEGER NOT NULL, slot INTEGER NOT NULL,"
     "  state TEXT NOT NULL DEFAULT 'queued', attempts INTEGER NOT NULL DEFAULT 0,"
     "  next_try_ms INTEGER NOT NULL DEFAULT 0, last_error TEXT, pinned_at_ms INTEGER,"
-    "  bytes INTEGER NOT NULL DEFAULT 0);";
+    "  bytes INTEGER NOT NULL DEFAULT 0);"
+    "CREATE INDEX IF NOT EXISTS pin_jobs_by_state ON pin_jobs(state, next_try_ms);";
 
 static void log_db(sqlite3 *db, const char *what)
 {
