@@ -1,0 +1,414 @@
+# shellcheck shell=bash
+# The 4-validator network of scripts/localnet (SPEC §13): homes, shared genesis, per-process
+# start/stop by pid, status. Source after scripts/env.sh and scripts/lib/common.sh.
+#
+# Layout of a network home DIR:
+#   DIR/network.json        chain id, port base, binaries, per node: ports, power, CometBFT node
+#                           id, Kubo peer id, validator pubkey (written once by ln_init)
+#   DIR/pids                "PID NODE PROC" per running process (PROC: kubo | app | cometbft)
+#   DIR/cli/keys/*.json     the two curator keys (sleetbubble keys format, seed inside, 0600)
+#   DIR/nodeI/{cometbft,sleetbubbled,ipfs}   homes; DIR/nodeI/{kubo,app,cometbft}.log
+# Node I (0..3) has power LN_POWERS[I] and ports SB_LOCALNET_PORT_BASE + 100*I + offset:
+#   p2p +0, CometBFT RPC +1, ABCI +2, sleetbubbled metrics +3, Kubo API +4, gateway +5, swarm +6.
+
+LN_N=4
+LN_POWERS=(40 30 20 10)
+LN_PROCS=(kubo app cometbft)
+LN_CHAIN_ID=${SB_LOCALNET_CHAIN_ID:-sleetbubble-localnet}
+# Short slots so a test sees several finalizations per minute (SPEC §3; 5 s tracks fit).
+LN_APP_SLOT_SECONDS=20
+LN_APP_CLOSE_LEAD=8
+
+ln_port() { # ln_port BASE NODE OFFSET
+  echo $(($1 + 100 * $2 + $3))
+}
+
+# ln_alive PID [COMM]: the process exists, is not a zombie (this machine's pid 1 may not reap
+# orphans) and, when COMM is given, runs that program (guards against a recycled pid).
+ln_alive() {
+  local pid=$1 comm=${2:-} stat state
+  [ -n "$pid" ] && [ -r "/proc/$pid/stat" ] || return 1
+  stat=$(cat "/proc/$pid/stat" 2>/dev/null) || return 1
+  state=${stat##*) }; state=${state%% *}
+  [ "$state" != Z ] && [ "$state" != X ] || return 1
+  if [ -n "$comm" ]; then
+    [ "$(cat "/proc/$pid/comm" 2>/dev/null)" = "$comm" ] || return 1
+  fi
+}
+
+ln_comm_of() { # process name of a PROC
+  case $1 in kubo) echo ipfs ;; app) echo sleetbubbled ;; cometbft) echo cometbft ;; esac
+}
+
+# ln_kill PID COMM SIGNAL: signal a live process (TERM waits up to 20 s, then KILL).
+ln_kill() {
+  local pid=$1 comm=$2 sig=${3:-TERM}
+  ln_alive "$pid" "$comm" || return 0
+  kill -"$sig" "$pid" 2>/dev/null || true
+  local i
+  for ((i = 0; i < 200; i++)); do
+    ln_alive "$pid" "$comm" || { wait "$pid" 2>/dev/null || true; return 0; }
+    sleep 0.1
+  done
+  sb_log "pid $pid ($comm) ignored SIG$sig for 20 s: sending KILL"
+  kill -KILL "$pid" 2>/dev/null || true
+  wait "$pid" 2>/dev/null || true
+}
+
+# ---- pids file ---------------------------------------------------------------------------
+
+ln_pid_of() { # ln_pid_of DIR NODE PROC -> pid or nothing
+  [ -f "$1/pids" ] || return 0
+  awk -v n="$2" -v p="$3" '$2 == n && $3 == p { pid = $1 } END { if (pid) print pid }' "$1/pids"
+}
+
+ln_pid_set() { # ln_pid_set DIR NODE PROC PID ("" removes the entry)
+  local dir=$1 node=$2 proc=$3 pid=$4 tmp
+  tmp=$(mktemp "$dir/.pids.XXXXXX")
+  if [ -f "$dir/pids" ]; then
+    awk -v n="$node" -v p="$proc" '!($2 == n && $3 == p)' "$dir/pids" >"$tmp"
+  fi
+  [ -z "$pid" ] || echo "$pid $node $proc" >>"$tmp"
+  mv "$tmp" "$dir/pids"
+  [ -s "$dir/pids" ] || rm -f "$dir/pids"
+}
+
+# ln_running DIR: prints "PID NODE PROC" of every recorded process still alive.
+ln_running() {
+  local dir=$1 pid node proc
+  [ -f "$dir/pids" ] || return 0
+  while read -r pid node proc; do
+    ln_alive "$pid" "$(ln_comm_of "$proc")" && echo "$pid $node $proc"
+  done <"$dir/pids"
+  return 0
+}
+
+# ---- network description -----------------------------------------------------------------
+
+ln_net() { jq -r "$2" "$1/network.json"; }          # ln_net DIR JQ_FILTER
+ln_nodeq() { jq -r --argjson i "$2" ".nodes[\$i]$3" "$1/network.json"; } # DIR NODE .field
+ln_rpc_url() { echo "http://127.0.0.1:$(ln_nodeq "$1" "$2" .rpc)"; }
+ln_api_url() { echo "http://127.0.0.1:$(ln_nodeq "$1" "$2" .kubo_api)"; }
+
+# ln_find_bins: set SBD and SBCLI (sleetbubbled, sleetbubble) from $SLEETBUBBLED /
+# $SLEETBUBBLE or the usual build dirs; die with what to run when one is missing.
+ln_find_bins() {
+  local root=$SLEETBUBBLE_ROOT d
+  SBD=${SLEETBUBBLED:-} SBCLI=${SLEETBUBBLE:-}
+  for d in build build-e2e; do
+    [ -n "$SBD" ] || { [ -x "$root/$d/src/node/sleetbubbled" ] && SBD=$root/$d/src/node/sleetbubbled; }
+    [ -n "$SBCLI" ] || { [ -x "$root/$d/src/cli/sleetbubble" ] && SBCLI=$root/$d/src/cli/sleetbubble; }
+  done
+  if [ -z "$SBD" ] || [ ! -x "$SBD" ]; then
+    sb_die "sleetbubbled not found${SBD:+ at $SBD}: run scripts/bootstrap, then cmake -S . -B build && cmake --build build --target sleetbubbled sleetbubble (or set SLEETBUBBLED=PATH)"
+  fi
+  if [ -z "$SBCLI" ] || [ ! -x "$SBCLI" ]; then
+    sb_die "sleetbubble (CLI) not found${SBCLI:+ at $SBCLI}: cmake --build build --target sleetbubble (or set SLEETBUBBLE=PATH)"
+  fi
+  command -v "${SB_COMETBFT:-cometbft}" >/dev/null ||
+    sb_die "cometbft $COMETBFT_VERSION not found in $SLEETBUBBLE_TOOLS: run scripts/bootstrap"
+  command -v ipfs >/dev/null || sb_die "ipfs (Kubo $KUBO_VERSION) not found in $SLEETBUBBLE_TOOLS: run scripts/bootstrap"
+  local t
+  for t in jq curl ss awk; do command -v $t >/dev/null || sb_die "$t not found: run scripts/bootstrap"; done
+  SBD=$(readlink -f "$SBD") SBCLI=$(readlink -f "$SBCLI")
+}
+
+# ln_check_ports BASE: every port of the 4 nodes is free, else die naming it.
+ln_check_ports() {
+  local base=$1 i off names=(p2p rpc abci metrics kubo-api gateway swarm)
+  for ((i = 0; i < LN_N; i++)); do
+    for off in 0 1 2 3 4 5 6; do
+      sb_port_free "$(ln_port "$base" $i $off)" \
+        "SB_LOCALNET_PORT_BASE, now $base; node$i ${names[$off]} = base + $((100 * i + off))"
+    done
+  done
+}
+
+hex_of_b64() { base64 -d | od -An -tx1 -v | tr -d ' \n'; }
+
+# ln_init DIR MODE: create the 4 homes and the shared genesis.
+#   MODE localnet: loopback ports from SB_LOCALNET_PORT_BASE.
+#   MODE compose: container addresses (hostnames node0..node3, standard ports inside each
+#   container; see docker-compose.yml), for scripts/localnet compose-config.
+ln_init() {
+  local dir=$1 mode=$2 base=${SB_LOCALNET_PORT_BASE:-38000} i
+  local tpl=$SLEETBUBBLE_ROOT/cometbft-config/$mode.toml
+  [ -f "$tpl" ] || sb_die "template $tpl missing"
+  mkdir -p "$dir"
+  chmod 700 "$dir"
+  export IPFS_TELEMETRY=off
+  local -a p2p rpc abci metrics api gw swarm host nid pid vpub
+  for ((i = 0; i < LN_N; i++)); do
+    if [ "$mode" = compose ]; then
+      host[i]=node$i p2p[i]=26656 rpc[i]=26657 abci[i]=26658 metrics[i]=26670
+      api[i]=5001 gw[i]=8080 swarm[i]=4001
+    else
+      host[i]=127.0.0.1
+      p2p[i]=$(ln_port "$base" $i 0) rpc[i]=$(ln_port "$base" $i 1) abci[i]=$(ln_port "$base" $i 2)
+      metrics[i]=$(ln_port "$base" $i 3) api[i]=$(ln_port "$base" $i 4)
+      gw[i]=$(ln_port "$base" $i 5) swarm[i]=$(ln_port "$base" $i 6)
+    fi
+    local nd=$dir/node$i
+    mkdir -p "$nd"
+    # CometBFT home: loopback (localnet) or 0.0.0.0 inside a container (compose).
+    local bind=127.0.0.1
+    [ "$mode" = compose ] && bind=0.0.0.0
+    sb_cometbft_node "$nd/cometbft" "${rpc[i]}" "${p2p[i]}" "tcp://127.0.0.1:${abci[i]}" "$tpl"
+    local cfg=$nd/cometbft/config/config.toml
+    sb_toml_set "$cfg" rpc laddr "\"tcp://$bind:${rpc[i]}\""
+    sb_toml_set "$cfg" p2p laddr "\"tcp://$bind:${p2p[i]}\""
+    sb_toml_set "$cfg" "" moniker "\"node$i\""
+    nid[i]=$("${SB_COMETBFT:-cometbft}" show-node-id --home "$nd/cometbft") || sb_die "cometbft show-node-id failed"
+    vpub[i]=$(jq -r .pub_key.value "$nd/cometbft/config/priv_validator_key.json" | hex_of_b64)
+    # Kubo: test profile, no bootstrap, AutoConf off (sb_kubo_init), online: peers fetch from
+    # each other over bitswap.
+    sb_kubo_init "$nd/ipfs" "${api[i]}" "${gw[i]}" "${swarm[i]}" >/dev/null
+    if [ "$mode" = compose ]; then
+      IPFS_PATH=$nd/ipfs ipfs config --json Addresses.Swarm '["/ip4/0.0.0.0/tcp/4001"]'
+    fi
+    pid[i]=$(IPFS_PATH=$nd/ipfs ipfs config Identity.PeerID)
+    # sleetbubbled
+    [ -f "$nd/sleetbubbled/config/sleetbubble.toml" ] ||
+      "$SBD" init --home "$nd/sleetbubbled" >/dev/null || sb_die "sleetbubbled init failed"
+    local sc=$nd/sleetbubbled/config/sleetbubble.toml
+    sb_toml_set "$sc" abci laddr "\"tcp://127.0.0.1:${abci[i]}\""
+    sb_toml_set "$sc" metrics laddr "\"$bind:${metrics[i]}\""
+    sb_toml_set "$sc" ipfs api_url "\"http://127.0.0.1:${api[i]}/api/v0/\""
+    sb_toml_set "$sc" ipfs gateway_url "\"http://127.0.0.1:${gw[i]}\""
+  done
+
+  # Peers: CometBFT persistent_peers and Kubo Peering.Peers name the 3 others.
+  for ((i = 0; i < LN_N; i++)); do
+    local peers="" kpeers="[]" j maddr
+    for ((j = 0; j < LN_N; j++)); do
+      ((j == i)) && continue
+      peers+="${peers:+,}${nid[j]}@${host[j]}:${p2p[j]}"
+      if [ "$mode" = compose ]; then maddr=/dns4/${host[j]}/tcp/${swarm[j]}; else maddr=/ip4/127.0.0.1/tcp/${swarm[j]}; fi
+      kpeers=$(jq -c --arg id "${pid[j]}" --arg a "$maddr" '. + [{ID: $id, Addrs: [$a]}]' <<<"$kpeers")
+    done
+    sb_toml_set "$dir/node$i/cometbft/config/config.toml" p2p persistent_peers "\"$peers\""
+    IPFS_PATH=$dir/node$i/ipfs ipfs config --json Peering.Peers "$kpeers"
+  done
+
+  # Curators: two keys in the CLI's format, so `sleetbubble --home DIR/cli propose --key
+  # curator-a` works by hand too.
+  local c
+  for c in curator-a curator-b; do
+    [ -f "$dir/cli/keys/$c.json" ] || "$SBCLI" --home "$dir/cli" keys new "$c" >/dev/null ||
+      sb_die "sleetbubble keys new $c failed"
+  done
+  local ca cb
+  ca=$(jq -r .pubkey "$dir/cli/keys/curator-a.json") cb=$(jq -r .pubkey "$dir/cli/keys/curator-b.json")
+
+  # One genesis for all: the 4 validators with powers 40/30/20/10, short slots, 2 curators.
+  local g=$dir/genesis.json vals="[]"
+  for ((i = 0; i < LN_N; i++)); do
+    vals=$(jq -c --argjson p "${LN_POWERS[i]}" --arg n "node$i" \
+      --slurpfile kk "$dir/node$i/cometbft/config/priv_validator_key.json" \
+      '. + [{address: $kk[0].address, pub_key: $kk[0].pub_key, power: ($p | tostring), name: $n}]' \
+      <<<"$vals")
+  done
+  jq --arg chain "$LN_CHAIN_ID" --argjson vals "$vals" --arg ca "$ca" --arg cb "$cb" \
+    --argjson L "$LN_APP_SLOT_SECONDS" --argjson lead "$LN_APP_CLOSE_LEAD" \
+    --arg now "$(date -u +%Y-%m-%dT%H:%M:%S.%NZ)" \
+    '.chain_id = $chain | .genesis_time = $now | .validators = $vals |
+     .app_state = {slot_seconds: $L, close_lead_seconds: $lead, horizon_slots: 48, curators: [$ca, $cb]}' \
+    "$dir/node0/cometbft/config/genesis.json" >"$g"
+  for ((i = 0; i < LN_N; i++)); do cp "$g" "$dir/node$i/cometbft/config/genesis.json"; done
+
+  # network.json: what every other command (and the tests) read.
+  local nodes="[]"
+  for ((i = 0; i < LN_N; i++)); do
+    nodes=$(jq -c --arg name "node$i" --argjson power "${LN_POWERS[i]}" --arg host "${host[i]}" \
+      --argjson p2p "${p2p[i]}" --argjson rpc "${rpc[i]}" --argjson abci "${abci[i]}" \
+      --argjson metrics "${metrics[i]}" --argjson api "${api[i]}" --argjson gw "${gw[i]}" \
+      --argjson swarm "${swarm[i]}" --arg nid "${nid[i]}" --arg pid "${pid[i]}" --arg vpub "${vpub[i]}" \
+      '. + [{name: $name, power: $power, host: $host, p2p: $p2p, rpc: $rpc, abci: $abci,
+             metrics: $metrics, kubo_api: $api, gateway: $gw, swarm: $swarm, node_id: $nid,
+             kubo_peer_id: $pid, validator_pubkey: $vpub}]' <<<"$nodes")
+  done
+  jq -n --arg mode "$mode" --arg chain "$LN_CHAIN_ID" --argjson base "$base" --argjson nodes "$nodes" \
+    --arg ca "$ca" --arg cb "$cb" \
+    '{mode: $mode, chain_id: $chain, port_base: (if $mode == "compose" then null else $base end),
+      nodes: $nodes,
+      curators: [{name: "curator-a", pubkey: $ca, key_file: "cli/keys/curator-a.json"},
+                 {name: "curator-b", pubkey: $cb, key_file: "cli/keys/curator-b.json"}]}' \
+    >"$dir/network.json"
+}
+
+# ---- processes ---------------------------------------------------------------------------
+
+# ln_start DIR NODE PROC: start one process in the background (appending to its log), record
+# its pid and wait until it serves (Kubo API, ABCI port, CometBFT RPC). Refuses if running.
+ln_start() {
+  local dir=$1 i=$2 proc=$3 nd=$1/node$2 old pid
+  old=$(ln_pid_of "$dir" "$i" "$proc")
+  if [ -n "$old" ] && ln_alive "$old" "$(ln_comm_of "$proc")"; then
+    sb_log "node$i $proc already running (pid $old in $dir/pids)"
+    return 0
+  fi
+  case $proc in
+    kubo)
+      IPFS_PATH=$nd/ipfs IPFS_TELEMETRY=off ipfs daemon >>"$nd/kubo.log" 2>&1 &
+      pid=$! ;;
+    app)
+      "$SBD" start --home "$nd/sleetbubbled" >>"$nd/app.log" 2>&1 &
+      pid=$! ;;
+    cometbft)
+      "${SB_COMETBFT:-cometbft}" start --home "$nd/cometbft" >>"$nd/cometbft.log" 2>&1 &
+      pid=$! ;;
+    *) sb_die "unknown process $proc (kubo, app or cometbft)" ;;
+  esac
+  ln_pid_set "$dir" "$i" "$proc" "$pid"
+  sb_log "node$i $proc started (pid $pid, log $nd/$proc.log)"
+}
+
+ln_ready() { # ln_ready DIR NODE PROC: one readiness probe
+  local dir=$1 i=$2 proc=$3
+  case $proc in
+    kubo) curl -fsS --max-time 5 -X POST "$(ln_api_url "$dir" "$i")/api/v0/id" >/dev/null ;;
+    app) ss -Hltn "sport = :$(ln_nodeq "$dir" "$i" .abci)" | grep -q . ;;
+    cometbft) curl -fsS --max-time 5 "$(ln_rpc_url "$dir" "$i")/status" >/dev/null ;;
+  esac
+}
+
+# ln_wait_ready DIR NODE PROC TIMEOUT_S: poll until ready; fail naming the log if the process
+# died or the time ran out.
+ln_wait_ready() {
+  local dir=$1 i=$2 proc=$3 timeout=${4:-60} pid deadline=$((SECONDS + ${4:-60}))
+  pid=$(ln_pid_of "$dir" "$i" "$proc")
+  until ln_ready "$dir" "$i" "$proc" 2>/dev/null; do
+    ln_alive "$pid" "$(ln_comm_of "$proc")" ||
+      { sb_log "node$i $proc (pid $pid) exited; see $dir/node$i/$proc.log"; tail -n 5 "$dir/node$i/$proc.log" >&2; return 1; }
+    ((SECONDS < deadline)) ||
+      { sb_log "node$i $proc not ready after ${timeout}s; see $dir/node$i/$proc.log"; return 1; }
+    sleep 0.25
+  done
+}
+
+# ln_stop DIR NODE PROC [SIGNAL]: stop one recorded process by pid (TERM by default, KILL for
+# crash tests) and drop it from the pids file.
+ln_stop() {
+  local dir=$1 i=$2 proc=$3 sig=${4:-TERM} pid
+  pid=$(ln_pid_of "$dir" "$i" "$proc")
+  [ -n "$pid" ] || return 0
+  ln_kill "$pid" "$(ln_comm_of "$proc")" "$sig"
+  ln_pid_set "$dir" "$i" "$proc" ""
+}
+
+# ln_start_node DIR NODE [PROC…]: start a node's processes in dependency order (Kubo, app,
+# CometBFT), each waited for.
+ln_start_node() {
+  local dir=$1 i=$2 p; shift 2
+  local procs=("$@")
+  ((${#procs[@]})) || procs=("${LN_PROCS[@]}")
+  for p in kubo app cometbft; do
+    [[ " ${procs[*]} " == *" $p "* ]] || continue
+    ln_start "$dir" "$i" "$p"
+    ln_wait_ready "$dir" "$i" "$p" 90 || return 1
+  done
+}
+
+# ln_stop_node DIR NODE [PROC…]: stop in reverse order (CometBFT first, then the app, Kubo).
+ln_stop_node() {
+  local dir=$1 i=$2 p; shift 2
+  local procs=("$@")
+  ((${#procs[@]})) || procs=("${LN_PROCS[@]}")
+  for p in cometbft app kubo; do
+    [[ " ${procs[*]} " == *" $p "* ]] && ln_stop "$dir" "$i" "$p"
+  done
+  return 0
+}
+
+# ln_up DIR: init (first time) and start the 4 nodes; refuses when something already runs.
+ln_up() {
+  local dir=$1 i running base=${SB_LOCALNET_PORT_BASE:-38000}
+  running=$(ln_running "$dir")
+  if [ -n "$running" ]; then
+    sb_die "the localnet in $dir is already up: $(wc -l <<<"$running") live processes recorded in $dir/pids (stop them with: scripts/localnet down --home $dir)"
+  fi
+  rm -f "$dir/pids"
+  ln_find_bins
+  if [ -f "$dir/network.json" ]; then
+    [ "$(ln_net "$dir" .mode)" = localnet ] || sb_die "$dir holds a $(ln_net "$dir" .mode) network, not a localnet"
+    local was; was=$(ln_net "$dir" .port_base)
+    [ "$was" = "$base" ] || [ -z "${SB_LOCALNET_PORT_BASE:-}" ] ||
+      sb_die "$dir was created with SB_LOCALNET_PORT_BASE=$was (now $base): unset it, or remove $dir first (scripts/localnet clean)"
+    base=$was
+    ln_check_ports "$base"
+    sb_log "restarting the existing network in $dir (chain $(ln_net "$dir" .chain_id))"
+  else
+    ln_check_ports "$base"
+    sb_log "creating a 4-validator network in $dir (port base $base)"
+    ln_init "$dir" localnet
+  fi
+  jq --arg sbd "$SBD" --arg cli "$SBCLI" '.sleetbubbled = $sbd | .sleetbubble = $cli' \
+    "$dir/network.json" >"$dir/network.json.tmp" && mv "$dir/network.json.tmp" "$dir/network.json"
+  # Kubo first (all 4 in parallel), then the apps, then CometBFT (needs > 2/3 power online).
+  for p in kubo app cometbft; do
+    for ((i = 0; i < LN_N; i++)); do ln_start "$dir" $i $p; done
+    for ((i = 0; i < LN_N; i++)); do
+      ln_wait_ready "$dir" $i $p 90 || { ln_down "$dir"; sb_die "node$i $p did not start"; }
+    done
+  done
+  sb_wait_height "$(ln_rpc_url "$dir" 0)" 2 90 ||
+    { ln_down "$dir"; sb_die "the network made no blocks (see $dir/node*/cometbft.log)"; }
+  sb_log "up: 4 validators making blocks; RPC on $(for ((i = 0; i < LN_N; i++)); do printf '%s ' "$(ln_rpc_url "$dir" $i)"; done)"
+}
+
+# ln_down DIR: stop every recorded process by pid (CometBFT, then apps, then Kubo).
+ln_down() {
+  local dir=$1 i p
+  [ -f "$dir/pids" ] || { sb_log "nothing recorded in $dir/pids: already down"; return 0; }
+  for p in cometbft app kubo; do
+    for ((i = 0; i < LN_N; i++)); do ln_stop "$dir" $i $p; done
+  done
+  rm -f "$dir/pids"
+  sb_log "down: every process in $dir stopped"
+}
+
+qval() { # qval RPC_URL PATH -> "CODE JSON"
+  local r
+  r=$(curl -fsS --max-time 5 "$1/abci_query?path=%22$2%22") || return 1
+  printf '%s ' "$(jq -r .result.response.code <<<"$r")"
+  jq -r '.result.response.value // ""' <<<"$r" | base64 -d
+  echo
+}
+
+# ln_status DIR: per node the processes, height, app hash, last finalized slot and its pins.
+ln_status() {
+  local dir=$1 i p pid st
+  [ -f "$dir/network.json" ] || sb_die "no network in $dir (run scripts/localnet up${2:+ --home $dir})"
+  printf 'chain %s in %s\n' "$(ln_net "$dir" .chain_id)" "$dir"
+  for ((i = 0; i < LN_N; i++)); do
+    local pl="" rpc info h hash cur last pins
+    for p in "${LN_PROCS[@]}"; do
+      pid=$(ln_pid_of "$dir" $i "$p")
+      if ln_alive "$pid" "$(ln_comm_of "$p")"; then st="$p:$pid"; else st="$p:down"; fi
+      pl+="$st "
+    done
+    rpc=$(ln_rpc_url "$dir" $i)
+    printf 'node%d power %-2s  %s\n' $i "$(ln_nodeq "$dir" $i .power)" "$pl"
+    if info=$(curl -fsS --max-time 5 "$rpc/abci_info" 2>/dev/null); then
+      h=$(jq -r .result.response.last_block_height <<<"$info")
+      hash=$(jq -r '.result.response.last_block_app_hash // ""' <<<"$info" | hex_of_b64 | tr a-f A-F)
+      cur=$(qval "$rpc" /slot/current | cut -d' ' -f2-)
+      last=$(($(jq -r '.next_to_finalize // 0' <<<"$cur") - 1))
+      if ((last >= 0)); then
+        local w; w=$(qval "$rpc" "/winner/$last" | cut -d' ' -f2-)
+        pins=$(qval "$rpc" "/pins/$last")
+        if [ "${pins%% *}" = 0 ]; then
+          pins=$(jq -r '"\([.cids[] | select(.state == "pinned")] | length)/\(.cids | length) pinned, all_pinned=\(.all_pinned)"' <<<"${pins#* }")
+        else
+          pins="nothing to pin"
+        fi
+        printf '      height %s  app_hash %s  slot %s %s  pins: %s\n' "$h" "$hash" "$last" \
+          "$(jq -r .outcome <<<"$w")" "$pins"
+      else
+        printf '      height %s  app_hash %s  no slot finalized yet\n' "$h" "$hash"
+      fi
+    else
+      printf '      RPC %s not answering\n' "$rpc"
+    fi
+  done
+}
