@@ -7,7 +7,7 @@
 . "$(dirname "$0")/lib.sh"
 KV=$1; shift
 transports=("$@"); [ ${#transports[@]} -gt 0 ] || transports=(tcp unix)
-base=${SB_PORT_BASE:-36600}
+base=${SB_PORT_BASE:-21600}
 
 app_pid=""
 start_app() { # addr

@@ -6,14 +6,14 @@
 # priv_validator_key.json (Kubo dag/stat check on the way); finalization -> SUPERMAJORITY;
 # every query; tune's M3U URLs serve the files' bytes through the gateway; CometBFT down -> 3.
 # usage: cli_chain.sh PATH/sleetbubble PATH/sleetbubbled
-# Ports: SB_CLI_CHAIN_PORT_BASE (default 36714) +0 RPC, +1 p2p, +2 ABCI, +3 metrics;
-# Kubo on SB_CLI_KUBO_PORT_BASE (default 36711) +0 API, +1 gateway, +2 swarm.
+# Ports: SB_CLI_CHAIN_PORT_BASE (default 23714) +0 RPC, +1 p2p, +2 ABCI, +3 metrics;
+# Kubo on SB_CLI_KUBO_PORT_BASE (default 23711) +0 API, +1 gateway, +2 swarm.
 # shellcheck source=tests/integration/lib.sh
 . "$(dirname "$0")/lib.sh"
 # shellcheck source=tests/integration/cli_lib.sh
 . "$(dirname "$0")/cli_lib.sh"
 SB=$1 SBD=$2
-cbase=${SB_CLI_CHAIN_PORT_BASE:-36714} kbase=${SB_CLI_KUBO_PORT_BASE:-36711}
+cbase=${SB_CLI_CHAIN_PORT_BASE:-23714} kbase=${SB_CLI_KUBO_PORT_BASE:-23711}
 rpc_port=$cbase p2p_port=$((cbase + 1)) abci_port=$((cbase + 2)) metrics_port=$((cbase + 3))
 api_port=$kbase gw_port=$((kbase + 1)) swarm_port=$((kbase + 2))
 rpc="http://127.0.0.1:$rpc_port" api="http://127.0.0.1:$api_port" gw="http://127.0.0.1:$gw_port"

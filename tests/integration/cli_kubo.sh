@@ -5,13 +5,13 @@
 # durations come from libsndfile; Kubo's dag/stat reply has the size field `vote` reads; and
 # a Kubo that is down gives exit 3 naming --ipfs.
 # usage: cli_kubo.sh PATH/sleetbubble
-# Ports: Kubo API/gateway/swarm on SB_CLI_KUBO_PORT_BASE (default 36711), +1, +2.
+# Ports: Kubo API/gateway/swarm on SB_CLI_KUBO_PORT_BASE (default 23711), +1, +2.
 # shellcheck source=tests/integration/lib.sh
 . "$(dirname "$0")/lib.sh"
 # shellcheck source=tests/integration/cli_lib.sh
 . "$(dirname "$0")/cli_lib.sh"
 SB=$1
-base=${SB_CLI_KUBO_PORT_BASE:-36711}
+base=${SB_CLI_KUBO_PORT_BASE:-23711}
 api_port=$base gw_port=$((base + 1)) swarm_port=$((base + 2))
 api="http://127.0.0.1:$api_port"
 for p in "$api_port" "$gw_port" "$swarm_port"; do sb_port_free "$p" SB_CLI_KUBO_PORT_BASE; done

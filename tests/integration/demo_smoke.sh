@@ -3,7 +3,7 @@
 # the winner it printed is /winner/0 as CometBFT's RPC serves it and that `ipfs pin ls` on the
 # demo's Kubo holds the manifest (direct) and every track (recursive); then --stop.
 . "$(dirname "$0")/lib.sh"
-export SB_DEMO_PORT_BASE=${SB_DEMO_PORT_BASE:-37656} SB_DEMO_KUBO_BASE=${SB_DEMO_KUBO_BASE:-37001}
+export SB_DEMO_PORT_BASE=${SB_DEMO_PORT_BASE:-22656} SB_DEMO_KUBO_BASE=${SB_DEMO_KUBO_BASE:-22001}
 rpc="http://127.0.0.1:$((SB_DEMO_PORT_BASE + 1))"
 out=$T/demo.log
 home=""

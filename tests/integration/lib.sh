@@ -32,6 +32,8 @@ ok() { PASSED=$((PASSED + 1)); printf 'ok %d - %s\n' "$PASSED" "$*"; }
 fail() { printf 'not ok - %s\n' "$*" >&2; exit 1; }
 expect_eq() { [ "$1" == "$2" ] || fail "$3: expected '$2', got '$1'"; }
 
-# Ports for a test: base from SB_PORT_BASE (default given by the caller) to avoid clashes.
+# Ports: every test listens on its own fixed loopback ports BELOW 32768, outside Linux's
+# ephemeral range (32768-60999): a client connection may otherwise hold the port we want to
+# bind. Bases are overridable per test (SB_PORT_BASE, ...).
 b64d() { printf '%s' "$1" | base64 -d; }
 b64hex() { printf '%s' "$1" | base64 -d | od -An -tx1 -v | tr -d ' \n' | tr 'a-f' 'A-F'; }

@@ -7,7 +7,7 @@
 # usage: node_single.sh PATH/sleetbubbled PATH/sb-txgen
 . "$(dirname "$0")/lib.sh"
 SBD=$1 TXGEN=$2
-base=${SB_PORT_BASE:-36900}
+base=${SB_PORT_BASE:-21900}
 rpc_port=$base p2p_port=$((base + 1)) abci_port=$((base + 2)) metrics_port=$((base + 3))
 rpc="http://127.0.0.1:$rpc_port"
 for p in $rpc_port $p2p_port $abci_port $metrics_port; do sb_port_free "$p" SB_PORT_BASE; done

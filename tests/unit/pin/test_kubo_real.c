@@ -1,7 +1,7 @@
 /* test_kubo_real.c - the Kubo client and the pin worker against a REAL Kubo (SPEC §10).
  *
  * The test starts `ipfs daemon` itself in a temporary test-profile repo on fixed loopback
- * ports (API 36801, gateway 36802, swarm 36803), --offline where a missing block should fail
+ * ports (API 23801, gateway 23802, swarm 23803), --offline where a missing block should fail
  * at once and online with no peers where a pin must hang (stall tests). Every daemon is
  * started with PR_SET_PDEATHSIG and stopped by pid in teardown, atexit and on SIGINT/SIGTERM.
  * A small fake HTTP endpoint on loopback stands in for Kubo only where real Kubo cannot
@@ -49,10 +49,10 @@
 #include "sleetbubble/v1/tx.pb-c.h"
 #include "store.h"
 
-#define API_PORT 36801
-#define GW_PORT 36802
-#define SWARM_PORT 36803
-#define API_URL "http://127.0.0.1:36801/api/v0/"
+#define API_PORT 23801
+#define GW_PORT 23802
+#define SWARM_PORT 23803
+#define API_URL "http://127.0.0.1:23801/api/v0/"
 
 static char tmpdir[256];
 static char repo[300];
