@@ -199,6 +199,18 @@ expect_eq "$(jq -r '[.proposals[].voters | length] | add' <<<"$props")" 1 "votes
 expect_eq "$(qv "/slot/$s2" | jq -r '.proposals | length')" 2 "proposals of slot $s2 after crashes"
 ok "10 x kill -9 of sleetbubbled: replay reaches the same app hash, nothing lost or duplicated"
 
+# ---- graceful stop: SIGTERM -> exit 0, DB closed, state intact on restart --------------------
+sb_stop_pid "$node_pid"
+kill -TERM "$sbd_pid"
+rc=0; wait "$sbd_pid" || rc=$?
+expect_eq "$rc" 0 "sleetbubbled exit status on SIGTERM"
+grep -q 'msg="stopped at height' "$T/sleetbubbled.log" || fail "no shutdown log line"
+start_sbd; start_node
+sb_wait_for "RPC after graceful restart" 60 sb_height "$rpc" || fail "restart after SIGTERM"
+h0=$(sb_height "$rpc"); sb_wait_height "$rpc" $((h0 + 2)) 60 || fail "chain stuck after SIGTERM"
+check_app_hash
+ok "SIGTERM stops sleetbubbled with exit 0; it restarts where it stopped"
+
 # ---- chain 2: open curation -> proposals without votes REPEAT --------------------------------
 new_chain '{"slot_seconds":20,"close_lead_seconds":8,"open_curation":true}'
 s1=$(open_slot)
