@@ -1,5 +1,6 @@
 /* chain.c — shared chain queries for the commands (see chain.h). */
 #include "chain.h"
+#include "rpc.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -26,22 +27,6 @@ int cli_query_value(cli_ctx *c, const cli_rpc *r, const char *path, cli_query *q
   return CLI_EXIT_OK;
 }
 
-/* A decimal string (the app's 64-bit integer form) or a JSON integer. */
-static int get_i64(json_t *v, int64_t *out) {
-  if (json_is_integer(v)) {
-    *out = json_integer_value(v);
-    return 0;
-  }
-  const char *s = json_string_value(v);
-  if (!s || !*s) return -1;
-  char *end;
-  errno = 0;
-  long long x = strtoll(s, &end, 10);
-  if (errno || *end) return -1;
-  *out = x;
-  return 0;
-}
-
 static int get_u64(json_t *v, uint64_t *out) {
   if (json_is_integer(v) && json_integer_value(v) >= 0) {
     *out = (uint64_t)json_integer_value(v);
@@ -54,11 +39,11 @@ static int get_u64(json_t *v, uint64_t *out) {
 int cli_slot_now_parse(json_t *v, cli_slot_now *o) {
   memset(o, 0, sizeof *o);
   if (get_u64(json_object_get(v, "slot"), &o->slot) < 0 ||
-      get_i64(json_object_get(v, "start_ns"), &o->start_ns) < 0 ||
-      get_i64(json_object_get(v, "close_ns"), &o->close_ns) < 0 ||
+      cli_json_i64(json_object_get(v, "start_ns"), &o->start_ns) < 0 ||
+      cli_json_i64(json_object_get(v, "close_ns"), &o->close_ns) < 0 ||
       get_u64(json_object_get(v, "next_slot"), &o->next_slot) < 0 ||
-      get_i64(json_object_get(v, "next_close_ns"), &o->next_close_ns) < 0 ||
-      get_i64(json_object_get(v, "block_time_ns"), &o->block_time_ns) < 0)
+      cli_json_i64(json_object_get(v, "next_close_ns"), &o->next_close_ns) < 0 ||
+      cli_json_i64(json_object_get(v, "block_time_ns"), &o->block_time_ns) < 0)
     return -1;
   /* newer field; absent means "unknown": treat as the current slot */
   if (get_u64(json_object_get(v, "next_to_finalize"), &o->next_to_finalize) < 0)

@@ -90,7 +90,7 @@ done:
 }
 
 /* CometBFT prints int64 as decimal strings; accept plain integers too. 0 / -1. */
-static int get_i64(json_t *v, int64_t *out) {
+int cli_json_i64(json_t *v, int64_t *out) {
   if (json_is_integer(v)) {
     *out = json_integer_value(v);
     return 0;
@@ -116,7 +116,7 @@ int cli_rpc_status(const cli_rpc *r, char *chain_id, size_t chain_id_len, int64_
   json_t *sync = json_object_get(res, "sync_info");
   int64_t h = 0, t = 0;
   const char *ts = json_string_value(json_object_get(sync, "latest_block_time"));
-  if (!net || get_i64(json_object_get(sync, "latest_block_height"), &h) < 0) {
+  if (!net || cli_json_i64(json_object_get(sync, "latest_block_height"), &h) < 0) {
     snprintf(err, errlen, "CometBFT RPC at %s: status reply lacks node_info.network or "
              "sync_info.latest_block_height", r->url);
     goto done;
@@ -168,7 +168,7 @@ int cli_rpc_query(const cli_rpc *r, const char *path, cli_query *q, char *err, s
   q->log = strdup(log ? log : "");
   q->codespace = strdup(cs ? cs : "");
   if (!q->log || !q->codespace) goto done;
-  if (get_i64(json_object_get(resp, "height"), &q->height) < 0) q->height = 0;
+  if (cli_json_i64(json_object_get(resp, "height"), &q->height) < 0) q->height = 0;
   const char *v64 = json_string_value(json_object_get(resp, "value"));
   if (v64 && *v64) {
     size_t n;

@@ -61,4 +61,8 @@ int cli_rpc_broadcast(const cli_rpc *r, const uint8_t *tx, size_t len, cli_broad
 char *cli_b64_encode(const uint8_t *p, size_t n);
 uint8_t *cli_b64_decode(const char *s, size_t *outlen);
 
+/* A JSON 64-bit integer as CometBFT and our queries print it (a decimal string), or a plain
+ * JSON integer. 0, or -1 if v is neither or the string is not a whole int64. */
+int cli_json_i64(json_t *v, int64_t *out);
+
 #endif

@@ -37,3 +37,15 @@ expect_eq() { [ "$1" == "$2" ] || fail "$3: expected '$2', got '$1'"; }
 # bind. Bases are overridable per test (SB_PORT_BASE, ...).
 b64d() { printf '%s' "$1" | base64 -d; }
 b64hex() { printf '%s' "$1" | base64 -d | od -An -tx1 -v | tr -d ' \n' | tr 'a-f' 'A-F'; }
+
+# check_app_hash RPC: the app's committed app hash (abci_info, at height h) must be the one in
+# header h+1, which CometBFT fills with the app hash after block h.
+check_app_hash() {
+  local rpc=$1 info h hash next
+  info=$(sb_rpc "$rpc" abci_info)
+  h=$(jq -r .result.response.last_block_height <<<"$info")
+  hash=$(b64hex "$(jq -r .result.response.last_block_app_hash <<<"$info")")
+  sb_wait_height "$rpc" $((h + 1)) 30 || fail "no block after $h"
+  next=$(sb_rpc "$rpc" block "height=$((h + 1))" | jq -r .result.block.header.app_hash)
+  expect_eq "$next" "$hash" "app hash in header $((h + 1)) vs the app's own at $h"
+}
