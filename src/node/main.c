@@ -207,6 +207,18 @@ static int cmd_start(const opts *o)
         goto done;
 
     sb_app_opts ao = {.pin_enabled = cfg.pin.enabled};
+    const char *fail = getenv("SLEETBUBBLE_FAIL_BEFORE_COMMIT");
+    if (fail && *fail) {
+        char *end;
+        long long h = strtoll(fail, &end, 10);
+        if (*end || h <= 0) {
+            sb_log(SB_LOG_ERROR, "main", "SLEETBUBBLE_FAIL_BEFORE_COMMIT=%s: not a height", fail);
+            goto done;
+        }
+        ao.fail_before_commit = h;
+        sb_log(SB_LOG_WARN, "main", "fault injection armed: SIGKILL before Commit of height %lld",
+               h);
+    }
 #ifdef SB_HAVE_PIN
     if (cfg.pin.enabled) {
         if (!(pin = sb_pin_start(&cfg, path, err, sizeof(err)))) {

@@ -174,6 +174,22 @@ curl -fsS "http://127.0.0.1:$metrics_port/healthz" >/dev/null || fail "/healthz"
 ok "every query path answers; codes 12, 13, 14; /metrics and /healthz served"
 
 # ---- crash: kill -9 at 10 moments, replay, app hash agreement --------------------------------
+# Deterministic: die between FinalizeBlock and Commit of a chosen height, then replay.
+h0=$(sb_height "$rpc")
+sb_stop_pid "$node_pid"; kill -TERM "$sbd_pid"; wait "$sbd_pid" 2>/dev/null || true
+SLEETBUBBLE_FAIL_BEFORE_COMMIT=$((h0 + 3)) "$SBD" start --home "$T/sb" >>"$T/sleetbubbled.log" 2>&1 &
+sbd_pid=$!; sb_track "$sbd_pid"
+start_node
+rc=0; wait "$sbd_pid" || rc=$?
+expect_eq "$rc" 137 "sleetbubbled killed itself before Commit of $((h0 + 3))"
+grep -q "fault injection: SIGKILL before Commit of height $((h0 + 3))" "$T/sleetbubbled.log" || fail "fault log line"
+sb_stop_pid "$node_pid"
+start_sbd; start_node
+sb_wait_for "RPC after the injected crash" 60 sb_height "$rpc" || fail "restart after injected crash"
+sb_wait_height "$rpc" $((h0 + 5)) 60 || fail "chain stuck after the injected crash"
+check_app_hash "$rpc"
+ok "killed between FinalizeBlock and Commit of height $((h0 + 3)): replay reaches the same app hash"
+
 for i in $(seq 1 10); do
   sleep "0.$((RANDOM % 10))$((RANDOM % 10))"
   kill -9 "$sbd_pid"; wait "$sbd_pid" 2>/dev/null || true
