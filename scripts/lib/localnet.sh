@@ -10,6 +10,9 @@
 #   DIR/nodeI/{cometbft,sleetbubbled,ipfs}   homes; DIR/nodeI/{kubo,app,cometbft}.log
 # Node I (0..3) has power LN_POWERS[I] and ports SB_LOCALNET_PORT_BASE + 100*I + offset:
 #   p2p +0, CometBFT RPC +1, ABCI +2, sleetbubbled metrics +3, Kubo API +4, gateway +5, swarm +6.
+# The default base 28000 is below Linux's ephemeral range (32768-60999): a port in that range
+# can be taken as the source port of an outgoing connection (a CometBFT peer link made after a
+# restart lives for hours) and then a restarted node cannot listen on it again.
 
 LN_N=4
 LN_POWERS=(40 30 20 10)
@@ -131,7 +134,7 @@ hex_of_b64() { base64 -d | od -An -tx1 -v | tr -d ' \n'; }
 #   MODE compose: container addresses (hostnames node0..node3, standard ports inside each
 #   container; see docker-compose.yml), for scripts/localnet compose-config.
 ln_init() {
-  local dir=$1 mode=$2 base=${SB_LOCALNET_PORT_BASE:-38000} i
+  local dir=$1 mode=$2 base=${SB_LOCALNET_PORT_BASE:-28000} i
   local tpl=$SLEETBUBBLE_ROOT/cometbft-config/$mode.toml
   [ -f "$tpl" ] || sb_die "template $tpl missing"
   mkdir -p "$dir"
@@ -164,7 +167,9 @@ ln_init() {
     # each other over bitswap.
     sb_kubo_init "$nd/ipfs" "${api[i]}" "${gw[i]}" "${swarm[i]}" >/dev/null
     if [ "$mode" = compose ]; then
+      # Swarm and gateway reachable on the compose network; the API stays container-local.
       IPFS_PATH=$nd/ipfs ipfs config --json Addresses.Swarm '["/ip4/0.0.0.0/tcp/4001"]'
+      IPFS_PATH=$nd/ipfs ipfs config Addresses.Gateway /ip4/0.0.0.0/tcp/8080
     fi
     pid[i]=$(IPFS_PATH=$nd/ipfs ipfs config Identity.PeerID)
     # sleetbubbled
@@ -238,6 +243,36 @@ ln_init() {
 
 # ---- processes ---------------------------------------------------------------------------
 
+ln_ports_of() { # ln_ports_of DIR NODE PROC -> the ports PROC listens on
+  case $3 in
+    kubo) ln_nodeq "$1" "$2" '| "\(.kubo_api) \(.gateway) \(.swarm)"' ;;
+    app) ln_nodeq "$1" "$2" '| "\(.abci) \(.metrics)"' ;;
+    cometbft) ln_nodeq "$1" "$2" '| "\(.p2p) \(.rpc)"' ;;
+  esac
+}
+
+# ln_port_busy PORT: a socket listens on PORT or uses it as the local end of a live connection
+# (TIME-WAIT does not count: the programs bind with SO_REUSEADDR).
+ln_port_busy() {
+  ss -Htan "sport = :$1" 2>/dev/null | awk '$1 != "TIME-WAIT"' | grep -q .
+}
+
+# ln_wait_ports DIR NODE PROC: wait up to 20 s for PROC's ports to be free (a process just
+# stopped may still hold them briefly); fail naming the port and what holds it.
+ln_wait_ports() {
+  local dir=$1 i=$2 proc=$3 port deadline=$((SECONDS + 20))
+  for port in $(ln_ports_of "$dir" "$i" "$proc"); do
+    while ln_port_busy "$port"; do
+      if ((SECONDS >= deadline)); then
+        sb_log "node$i $proc: port $port is in use: $(ss -Htanp "sport = :$port" | head -n 2 | tr -s ' ' | tr '\n' ';')"
+        sb_log "choose another SB_LOCALNET_PORT_BASE (below 32768 avoids the kernel's ephemeral ports)"
+        return 1
+      fi
+      sleep 0.5
+    done
+  done
+}
+
 # ln_start DIR NODE PROC: start one process in the background (appending to its log), record
 # its pid and wait until it serves (Kubo API, ABCI port, CometBFT RPC). Refuses if running.
 ln_start() {
@@ -247,6 +282,7 @@ ln_start() {
     sb_log "node$i $proc already running (pid $old in $dir/pids)"
     return 0
   fi
+  ln_wait_ports "$dir" "$i" "$proc" || return 1
   case $proc in
     kubo)
       IPFS_PATH=$nd/ipfs IPFS_TELEMETRY=off ipfs daemon >>"$nd/kubo.log" 2>&1 &
@@ -304,7 +340,7 @@ ln_start_node() {
   ((${#procs[@]})) || procs=("${LN_PROCS[@]}")
   for p in kubo app cometbft; do
     [[ " ${procs[*]} " == *" $p "* ]] || continue
-    ln_start "$dir" "$i" "$p"
+    ln_start "$dir" "$i" "$p" || return 1
     ln_wait_ready "$dir" "$i" "$p" 90 || return 1
   done
 }
@@ -322,13 +358,18 @@ ln_stop_node() {
 
 # ln_up DIR: init (first time) and start the 4 nodes; refuses when something already runs.
 ln_up() {
-  local dir=$1 i running base=${SB_LOCALNET_PORT_BASE:-38000}
+  local dir=$1 i running base=${SB_LOCALNET_PORT_BASE:-28000}
   running=$(ln_running "$dir")
   if [ -n "$running" ]; then
     sb_die "the localnet in $dir is already up: $(wc -l <<<"$running") live processes recorded in $dir/pids (stop them with: scripts/localnet down --home $dir)"
   fi
   rm -f "$dir/pids"
   ln_find_bins
+  local lo hi
+  read -r lo hi </proc/sys/net/ipv4/ip_local_port_range 2>/dev/null || lo=32768 hi=60999
+  if ((base + 306 >= lo && base <= hi)); then
+    sb_log "warning: ports $base..$((base + 306)) overlap the kernel's ephemeral range $lo-$hi: a restarted node may find its port taken by an outgoing connection"
+  fi
   if [ -f "$dir/network.json" ]; then
     [ "$(ln_net "$dir" .mode)" = localnet ] || sb_die "$dir holds a $(ln_net "$dir" .mode) network, not a localnet"
     local was; was=$(ln_net "$dir" .port_base)
@@ -346,7 +387,9 @@ ln_up() {
     "$dir/network.json" >"$dir/network.json.tmp" && mv "$dir/network.json.tmp" "$dir/network.json"
   # Kubo first (all 4 in parallel), then the apps, then CometBFT (needs > 2/3 power online).
   for p in kubo app cometbft; do
-    for ((i = 0; i < LN_N; i++)); do ln_start "$dir" $i $p; done
+    for ((i = 0; i < LN_N; i++)); do
+      ln_start "$dir" $i $p || { ln_down "$dir"; sb_die "node$i $p did not start"; }
+    done
     for ((i = 0; i < LN_N; i++)); do
       ln_wait_ready "$dir" $i $p 90 || { ln_down "$dir"; sb_die "node$i $p did not start"; }
     done
