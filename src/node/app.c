@@ -538,7 +538,7 @@ static int finalize_slot(sb_app *app, abci_ctx *ctx, uint64_t s, int64_t h,
     sb_buf manifest;
     sb_slot_record prev, rec;
     int ret = -1, have_prev = 0;
-    sb_buf_init(&manifest, 4u << 20);
+    sb_buf_init(&manifest, 0); /* sized from the winner's body below */
 
     if (sb_store_proposal_ids(app->store, 1, s, &ids, &n) < 0)
         goto done;
@@ -569,6 +569,11 @@ static int finalize_slot(sb_app *app, abci_ctx *ctx, uint64_t s, int64_t h,
     if (rec.outcome == SB_OUTCOME_SUPERMAJORITY || rec.outcome == SB_OUTCOME_FALLBACK) {
         if (sb_store_proposal_body(app->store, 1, rec.proposal_id, &body, &blen) != 1)
             goto done;
+        /* The manifest is a function of the body (<= max_tx_size): each track is >= 52 body
+         * bytes and <= 2x its strings + 69 manifest bytes, so 4x the body plus room for the
+         * header is always enough. A fixed cap would fail FinalizeBlock - a chain halt - for
+         * a valid winner under a genesis with large max_tracks / max_tx_size. */
+        sb_buf_init(&manifest, 4 * blen + 65536);
         pb = sleetbubble__v1__proposal_body__unpack(NULL, blen, body);
         if (!pb || sb_manifest_build(pb, rec.proposal_id, &manifest) < 0)
             goto done;
