@@ -2,6 +2,7 @@
  * top of src/core (the same builders the CLI uses). Test tool: not installed.
  *   sb-txgen pubkey SEED                                   -> pubkey hex
  *   sb-txgen proposal CHAIN SLOT SEED CID DURATION_MS [NOTE] -> "TXHEX PROPOSAL_ID"
+ *   sb-txgen playlist CHAIN SLOT SEED CID...               -> "TXHEX PROPOSAL_ID", 1 s per track
  *   sb-txgen vote CHAIN SLOT PROPOSAL_ID VALIDATOR_PUB SEED -> TXHEX
  *   sb-txgen badsig TXHEX                                  -> TXHEX with one signature bit flipped
  *   sb-txgen noncanonical TXHEX                            -> TXHEX with a non-minimal kind varint
@@ -72,6 +73,19 @@ int main(int argc, char **argv)
             return die("bad duration");
         sb_track_in t = {argv[5], (uint32_t)d, "Track", "Artist"};
         if (sb_tx_build_proposal(argv[2], slot, seed, &t, 1, argc == 8 ? argv[7] : "", &b, id) < 0)
+            return die("build failed");
+        print_hex(b.data, b.len);
+        printf(" ");
+        print_hex(id, 32);
+    } else if (strcmp(cmd, "playlist") == 0 && argc >= 6 && argc - 5 <= 64) {
+        char *end;
+        sb_track_in t[64];
+        unsigned long long slot = strtoull(argv[3], &end, 10);
+        if (*end || unhex32(argv[4], seed) < 0)
+            return die("bad slot or seed");
+        for (int i = 5; i < argc; i++)
+            t[i - 5] = (sb_track_in){argv[i], 1000, "Track", "Artist"};
+        if (sb_tx_build_proposal(argv[2], slot, seed, t, (size_t)(argc - 5), "", &b, id) < 0)
             return die("build failed");
         print_hex(b.data, b.len);
         printf(" ");
