@@ -81,11 +81,19 @@ static int overlay_note(sb_overlay *ov, const sb_tx *tx)
     return sb_overlay_add(ov, SB_OV_VOTER, tx->slot, tx->signer);
 }
 
+/* A protobuf Timestamp as int64 nanoseconds (SPEC §3), saturating outside int64's range
+ * (year 1677..2262): CometBFT never sends such times, and saturation keeps the arithmetic
+ * defined and the same on every node. */
 static int64_t ts_ns(const Tendermint__Abci__Timestamp *t)
 {
     if (!t)
         return 0;
-    return (int64_t)t->seconds * NS_PER_S + t->nanos;
+    __int128 v = (__int128)t->seconds * NS_PER_S + t->nanos;
+    if (v > INT64_MAX)
+        return INT64_MAX;
+    if (v < INT64_MIN)
+        return INT64_MIN;
+    return (int64_t)v;
 }
 
 static void short_hash(const uint8_t *tx, size_t len, char out[17])

@@ -409,8 +409,13 @@ int sb_query(sb_app *app, abci_ctx *ctx, const Tendermint__Abci__RequestQuery *r
                                    app->committed.height, req->height);
         return 0;
     }
-    if (!app->have_params) {
-        q_err(&q, SB_NOT_FOUND, "%s", "chain not initialised yet");
+    if (!app->have_params && path[0] == '/' &&
+        (strcmp(path, "/params") == 0 || strcmp(path, "/validators") == 0 ||
+         strncmp(path, "/slot/", 6) == 0 || strncmp(path, "/winner/", 8) == 0 ||
+         strncmp(path, "/proposal/", 10) == 0 || strncmp(path, "/pins/", 6) == 0)) {
+        q_err(&q, SB_NOT_FOUND, "%s", "chain not initialised yet (no InitChain)");
+    } else if (!app->have_params) {
+        q_err(&q, SB_UNKNOWN_PATH, "unknown path \"%s\"", path);
     } else if (strcmp(path, "/params") == 0) {
         rc = q_params(app, &q);
     } else if (strcmp(path, "/slot/current") == 0) {
