@@ -14,8 +14,7 @@
 #include <jansson.h>
 #include <openssl/evp.h>
 
-#include "abci-internal.h" /* abci_ctx_init/reset: drive callbacks in-process */
-#include "app-internal.h"
+#include "app_harness.h"
 #include "params.h"
 #include "sb_buf.h"
 #include "sb_code.h"
@@ -26,49 +25,26 @@
 #endif
 
 typedef struct fx {
-    char dir[256];
-    char db[300];
-    sb_store *store;
-    sb_app *app;
+    app_harness h;
     json_t *vec;
-    struct abci_ctx ctx;
 } fx;
 
 static const abci_app_t *T;
 
-static void open_app(fx *f)
-{
-    char err[256];
-    assert_int_equal(sb_store_open(f->db, &f->store, err, sizeof(err)), 0);
-    sb_app_opts o = {.pin_enabled = 1};
-    f->app = sb_app_new(f->store, &o, err, sizeof(err));
-    assert_non_null(f->app);
-}
-
-static void close_app(fx *f)
-{
-    sb_app_free(f->app);
-    sb_store_close(f->store);
-    f->app = NULL;
-    f->store = NULL;
-}
-
 static int setup(void **state)
 {
     fx *f = calloc(1, sizeof(*f));
-    snprintf(f->dir, sizeof(f->dir), "/tmp/sb-test-app.XXXXXX");
-    if (!mkdtemp(f->dir))
-        return -1;
-    snprintf(f->db, sizeof(f->db), "%s/sleetbubble.db", f->dir);
     json_error_t je;
+    if (!f)
+        return -1;
     f->vec = json_load_file(SB_VECTORS_FILE, 0, &je);
     if (!f->vec) {
         fprintf(stderr, "%s: %s\n", SB_VECTORS_FILE, je.text);
         return -1;
     }
-    abci_ctx_init(&f->ctx, "test");
     T = sb_app_abci();
-    open_app(f);
+    if (app_harness_init(&f->h, "sb-test-app") < 0)
+        return -1;
     *state = f;
     return 0;
 }
@@ -76,15 +52,10 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     fx *f = *state;
-    char cmd[400];
-    close_app(f);
-    abci_ctx_reset(&f->ctx);
+    int rc = app_harness_destroy(&f->h);
     json_decref(f->vec);
-    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", f->dir);
-    if (system(cmd) != 0)
-        return -1;
     free(f);
-    return 0;
+    return rc;
 }
 
 static size_t unhex_alloc(const char *hex, uint8_t **out)
@@ -137,7 +108,7 @@ static void init_chain(fx *f, char h0[65])
     req.app_state_bytes.data = (uint8_t *)as;
     req.app_state_bytes.len = strlen(as);
     req.initial_height = 1;
-    assert_int_equal(T->init_chain(f->app, &f->ctx, &req, &res), 0);
+    assert_int_equal(T->init_chain(f->h.app, &f->h.ctx, &req, &res), 0);
     assert_int_equal(res.app_hash.len, 32);
     hex32(res.app_hash.data, h0);
     free(as);
@@ -172,7 +143,7 @@ static void run_block(fx *f, size_t bi, int commit)
     req.n_txs = n;
     req.height = json_integer_value(json_object_get(b, "height"));
     req.time = &ts;
-    assert_int_equal(T->finalize_block(f->app, &f->ctx, &req, &res), 0);
+    assert_int_equal(T->finalize_block(f->h.app, &f->h.ctx, &req, &res), 0);
 
     json_t *codes = json_object_get(b, "codes");
     assert_int_equal(res.n_tx_results, n);
@@ -213,17 +184,17 @@ static void run_block(fx *f, size_t bi, int commit)
     if (commit) {
         Tendermint__Abci__RequestCommit cr = TENDERMINT__ABCI__REQUEST_COMMIT__INIT;
         Tendermint__Abci__ResponseCommit cres = TENDERMINT__ABCI__RESPONSE_COMMIT__INIT;
-        assert_int_equal(T->commit(f->app, &f->ctx, &cr, &cres), 0);
+        assert_int_equal(T->commit(f->h.app, &f->h.ctx, &cr, &cres), 0);
         assert_int_equal(cres.retain_height, 0);
     }
-    abci_ctx_reset(&f->ctx);
+    abci_ctx_reset(&f->h.ctx);
 }
 
 static void info(fx *f, int64_t *height, char hash[65])
 {
     Tendermint__Abci__RequestInfo req = TENDERMINT__ABCI__REQUEST_INFO__INIT;
     Tendermint__Abci__ResponseInfo res = TENDERMINT__ABCI__RESPONSE_INFO__INIT;
-    assert_int_equal(T->info(f->app, &f->ctx, &req, &res), 0);
+    assert_int_equal(T->info(f->h.app, &f->h.ctx, &req, &res), 0);
     *height = res.last_block_height;
     hash[0] = '\0';
     if (res.last_block_app_hash.len == 32)
@@ -237,11 +208,11 @@ static int query(fx *f, const char *path, int64_t height, char **value)
     Tendermint__Abci__ResponseQuery res = TENDERMINT__ABCI__RESPONSE_QUERY__INIT;
     req.path = (char *)path;
     req.height = height;
-    assert_int_equal(T->query(f->app, &f->ctx, &req, &res), 0);
+    assert_int_equal(T->query(f->h.app, &f->h.ctx, &req, &res), 0);
     if (value)
         *value = res.value.len ? strndup((const char *)res.value.data, res.value.len) : NULL;
     int code = (int)res.code;
-    abci_ctx_reset(&f->ctx);
+    abci_ctx_reset(&f->h.ctx);
     return code;
 }
 
@@ -275,8 +246,8 @@ static void state_survives_restart_after_commit(void **state)
     init_chain(f, h0);
     run_block(f, 0, 1);
     run_block(f, 1, 1);
-    close_app(f);
-    open_app(f);
+    app_harness_close(&f->h);
+    app_harness_open(&f->h);
     info(f, &h, hash);
     assert_int_equal(h, 2);
     assert_string_equal(hash, vblock_hash(f, 1));
@@ -293,8 +264,8 @@ static void crash_between_finalize_and_commit_replays_to_same_hash(void **state)
     init_chain(f, h0);
     run_block(f, 0, 1);
     run_block(f, 1, 0); /* FinalizeBlock 2, then "crash" before Commit */
-    close_app(f);
-    open_app(f);
+    app_harness_close(&f->h);
+    app_harness_open(&f->h);
     info(f, &h, hash);
     assert_int_equal(h, 1);
     assert_string_equal(hash, vblock_hash(f, 0));
@@ -311,8 +282,8 @@ static void crash_before_first_commit_forgets_init_chain(void **state)
     int64_t h;
     init_chain(f, h0);
     run_block(f, 0, 0);
-    close_app(f);
-    open_app(f);
+    app_harness_close(&f->h);
+    app_harness_open(&f->h);
     info(f, &h, hash);
     assert_int_equal(h, 0);
     assert_string_equal(hash, "");
@@ -387,15 +358,15 @@ static void checktx_mempool_view_refuses_duplicates_until_commit(void **state)
     Tendermint__Abci__ResponseCheckTx res = TENDERMINT__ABCI__RESPONSE_CHECK_TX__INIT;
     req.tx.data = a.data;
     req.tx.len = a.len;
-    assert_int_equal(T->check_tx(f->app, &f->ctx, &req, &res), 0);
+    assert_int_equal(T->check_tx(f->h.app, &f->h.ctx, &req, &res), 0);
     assert_int_equal(res.code, 0);
     tendermint__abci__response_check_tx__init(&res);
     req.tx.data = b.data;
     req.tx.len = b.len;
-    assert_int_equal(T->check_tx(f->app, &f->ctx, &req, &res), 0);
+    assert_int_equal(T->check_tx(f->h.app, &f->h.ctx, &req, &res), 0);
     assert_int_equal(res.code, SB_DUPLICATE);
     assert_non_null(strstr(res.log, "DUPLICATE"));
-    abci_ctx_reset(&f->ctx);
+    abci_ctx_reset(&f->h.ctx);
     sb_buf_free(&a);
     sb_buf_free(&b);
 }

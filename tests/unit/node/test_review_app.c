@@ -12,8 +12,7 @@
 
 #include <cmocka.h>
 
-#include "abci-internal.h" /* abci_ctx_init/reset: drive callbacks in-process */
-#include "app-internal.h"
+#include "app_harness.h"
 #include "cid.h"
 #include "ed25519.h"
 #include "sb_buf.h"
@@ -25,51 +24,26 @@
 #define NS 1000000000LL
 
 typedef struct fx {
-    char dir[256];
-    char db[300];
-    sb_store *store;
-    sb_app *app;
-    struct abci_ctx ctx;
+    app_harness h;
     uint8_t val_seed[32], val_pub[32];
     uint8_t cur_seed[32], cur_pub[32];
 } fx;
 
 static const abci_app_t *T;
 
-static void open_app(fx *f)
-{
-    char err[256];
-    assert_int_equal(sb_store_open(f->db, &f->store, err, sizeof(err)), 0);
-    sb_app_opts o = {.pin_enabled = 1};
-    f->app = sb_app_new(f->store, &o, err, sizeof(err));
-    assert_non_null(f->app);
-}
-
-static void close_app(fx *f)
-{
-    sb_app_free(f->app);
-    sb_store_close(f->store);
-    f->app = NULL;
-    f->store = NULL;
-}
-
 static int setup(void **state)
 {
     fx *f = calloc(1, sizeof(*f));
     if (!f)
         return -1;
-    snprintf(f->dir, sizeof(f->dir), "/tmp/sb-test-review.XXXXXX");
-    if (!mkdtemp(f->dir))
-        return -1;
-    snprintf(f->db, sizeof(f->db), "%s/sleetbubble.db", f->dir);
     memset(f->val_seed, 0x11, 32);
     memset(f->cur_seed, 0x22, 32);
     if (sb_ed25519_pubkey(f->val_seed, f->val_pub) < 0 ||
         sb_ed25519_pubkey(f->cur_seed, f->cur_pub) < 0)
         return -1;
-    abci_ctx_init(&f->ctx, "test");
     T = sb_app_abci();
-    open_app(f);
+    if (app_harness_init(&f->h, "sb-test-review") < 0)
+        return -1;
     *state = f;
     return 0;
 }
@@ -77,14 +51,9 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     fx *f = *state;
-    char cmd[400];
-    close_app(f);
-    abci_ctx_reset(&f->ctx);
-    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", f->dir);
-    if (system(cmd) != 0)
-        return -1;
+    int rc = app_harness_destroy(&f->h);
     free(f);
-    return 0;
+    return rc;
 }
 
 /* InitChain: one validator (power 10), genesis time GENESIS_S, app_state = extra JSON members
@@ -111,8 +80,8 @@ static void init_chain(fx *f, const char *extra)
     req.app_state_bytes.data = (uint8_t *)as;
     req.app_state_bytes.len = strlen(as);
     req.initial_height = 1;
-    assert_int_equal(T->init_chain(f->app, &f->ctx, &req, &res), 0);
-    abci_ctx_reset(&f->ctx);
+    assert_int_equal(T->init_chain(f->h.app, &f->h.ctx, &req, &res), 0);
+    abci_ctx_reset(&f->h.ctx);
 }
 
 /* FinalizeBlock (and Commit when it succeeded); returns the FinalizeBlock callback's rc.
@@ -135,7 +104,7 @@ static int finalize(fx *f, int64_t height, int64_t time_ns, const sb_buf *txs, s
     req.n_txs = n;
     req.height = height;
     req.time = &ts;
-    int rc = T->finalize_block(f->app, &f->ctx, &req, &res);
+    int rc = T->finalize_block(f->h.app, &f->h.ctx, &req, &res);
     if (rc == 0) {
         for (size_t i = 0; i < n && codes; i++)
             codes[i] = res.tx_results[i]->code;
@@ -143,9 +112,9 @@ static int finalize(fx *f, int64_t height, int64_t time_ns, const sb_buf *txs, s
             *nslots = res.n_events;
         Tendermint__Abci__RequestCommit cr = TENDERMINT__ABCI__REQUEST_COMMIT__INIT;
         Tendermint__Abci__ResponseCommit cres = TENDERMINT__ABCI__RESPONSE_COMMIT__INIT;
-        assert_int_equal(T->commit(f->app, &f->ctx, &cr, &cres), 0);
+        assert_int_equal(T->commit(f->h.app, &f->h.ctx, &cr, &cres), 0);
     }
-    abci_ctx_reset(&f->ctx);
+    abci_ctx_reset(&f->h.ctx);
     return rc;
 }
 
@@ -190,7 +159,7 @@ static void winner_with_manifest_over_4_mib_is_finalized_not_a_halt(void **state
     assert_int_equal(finalize(f, 2, (GENESIS_S + 1500) * NS, NULL, 0, NULL, &nslots), 0);
     assert_int_equal(nslots, 1);
     sb_slot_record r;
-    assert_int_equal(sb_store_get_slot(f->store, 0, 1, &r), 1);
+    assert_int_equal(sb_store_get_slot(f->h.store, 0, 1, &r), 1);
     assert_int_equal(r.outcome, SB_OUTCOME_FALLBACK);
     assert_memory_equal(r.proposal_id, id, 32);
     assert_int_equal(r.manifest_cid_len, 37);
