@@ -30,4 +30,9 @@ done
 ok "ipfs pin ls holds the manifest and all $(jq -r '.tracks | length' <<<"$w") tracks"
 grep -q '^    ok http://127.0.0.1:.*/ipfs/' "$out" || fail "gateway check missing"
 ok "every M3U URL served the track's exact bytes"
+# A second demo on the same ports must refuse at once, naming the port and the setting.
+if "$SLEETBUBBLE_ROOT/scripts/demo" >"$T/second.log" 2>&1; then fail "second demo on taken ports succeeded"; fi
+grep -qE "port $((SB_DEMO_PORT_BASE)) is already in use \(change it with SB_DEMO_PORT_BASE" "$T/second.log" ||
+  { cat "$T/second.log" >&2; fail "no clear port-taken message"; }
+ok "a demo on taken ports fails naming the port and SB_DEMO_PORT_BASE"
 echo "$PASSED passed, 0 failed"
