@@ -421,7 +421,7 @@ qval() { # qval RPC_URL PATH -> "CODE JSON"
 # ln_status DIR: per node the processes, height, app hash, last finalized slot and its pins.
 ln_status() {
   local dir=$1 i p pid st
-  [ -f "$dir/network.json" ] || sb_die "no network in $dir (run scripts/localnet up${2:+ --home $dir})"
+  [ -f "$dir/network.json" ] || sb_die "no network in $dir (run: scripts/localnet up --home $dir)"
   printf 'chain %s in %s\n' "$(ln_net "$dir" .chain_id)" "$dir"
   for ((i = 0; i < LN_N; i++)); do
     local pl="" rpc info h hash cur last pins
@@ -454,4 +454,22 @@ ln_status() {
       printf '      RPC %s not answering\n' "$rpc"
     fi
   done
+  # Agreement at one height: the lowest latest height among the nodes that answer; the header
+  # of that block carries the app hash after the block before it, the same on every node.
+  local hs=() low hh n=0 distinct
+  for ((i = 0; i < LN_N; i++)); do
+    if h=$(sb_height "$(ln_rpc_url "$dir" $i)" 2>/dev/null); then hs+=("$h"); fi
+  done
+  ((${#hs[@]})) || return 0
+  low=$(printf '%s\n' "${hs[@]}" | sort -n | head -n1)
+  distinct=$(for ((i = 0; i < LN_N; i++)); do
+    hh=$(curl -fsS --max-time 5 "$(ln_rpc_url "$dir" $i)/block?height=$low" 2>/dev/null | jq -r .result.block.header.app_hash) &&
+      echo "$hh"
+  done | sort | uniq -c || true)
+  n=$(wc -l <<<"$distinct")
+  if ((n == 1)); then
+    printf 'agreement: the %s answering nodes have the same app hash in header %s\n' "$(awk '{print $1}' <<<"$distinct")" "$low"
+  else
+    printf 'agreement: DIFFERENT app hashes in header %s:\n%s\n' "$low" "$distinct"
+  fi
 }

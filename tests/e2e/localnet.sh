@@ -242,7 +242,9 @@ ok "no app-hash mismatch: $claims claims over $heights heights, all 4 nodes agre
 status=$(LN status 2>&1)
 while IFS= read -r line; do echo "# $line"; done <<<"$status"
 expect_eq "$(grep -c 'all_pinned=true' <<<"$status")" 4 "scripts/localnet status: nodes with all_pinned=true"
-ok "scripts/localnet status lists the 4 nodes (height, app hash) with the last winner pinned"
+grep -q '^agreement: the 4 answering nodes have the same app hash' <<<"$status" ||
+  fail "scripts/localnet status does not report agreement of the 4 nodes"
+ok "scripts/localnet status lists the 4 nodes (height, app hash, last winner pinned) and their agreement"
 
 # Every finalized slot with a winner, on every node: pinned.
 last=$(($(qv 0 /slot/current | jq -r .next_to_finalize) - 1))
