@@ -9,12 +9,25 @@ sb_die() { sb_log "error: $*"; exit 1; }
 # Record a background process so sb_stop_all kills it by pid.
 sb_track() { SB_PIDS+=("$1"); }
 
+# sb_alive PID [COMM]: the process exists and is not a zombie (this machine's pid 1 may never
+# reap orphans, and kill -0 succeeds on a zombie); with COMM, its /proc comm must match too (a
+# recycled pid is not ours).
+sb_alive() {
+  local pid=$1 comm=${2:-} stat state
+  [ -n "$pid" ] && [ -r "/proc/$pid/stat" ] || return 1
+  stat=$(cat "/proc/$pid/stat" 2>/dev/null) || return 1
+  state=${stat##*) }; state=${state%% *}
+  [ "$state" != Z ] && [ "$state" != X ] || return 1
+  if [ -n "$comm" ]; then
+    [ "$(cat "/proc/$pid/comm" 2>/dev/null)" = "$comm" ] || return 1
+  fi
+}
+
 sb_stop_pid() {
   local pid=$1
-  kill -0 "$pid" 2>/dev/null || return 0
+  sb_alive "$pid" || { wait "$pid" 2>/dev/null || true; return 0; }
   kill -TERM "$pid" 2>/dev/null || true
-  local i
-  for _ in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || return 0; sleep 0.1; done
+  for _ in $(seq 1 50); do sb_alive "$pid" || { wait "$pid" 2>/dev/null || true; return 0; }; sleep 0.1; done
   kill -KILL "$pid" 2>/dev/null || true
   wait "$pid" 2>/dev/null || true
 }

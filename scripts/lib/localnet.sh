@@ -26,19 +26,6 @@ ln_port() { # ln_port BASE NODE OFFSET
   echo $(($1 + 100 * $2 + $3))
 }
 
-# ln_alive PID [COMM]: the process exists, is not a zombie (this machine's pid 1 may not reap
-# orphans) and, when COMM is given, runs that program (guards against a recycled pid).
-ln_alive() {
-  local pid=$1 comm=${2:-} stat state
-  [ -n "$pid" ] && [ -r "/proc/$pid/stat" ] || return 1
-  stat=$(cat "/proc/$pid/stat" 2>/dev/null) || return 1
-  state=${stat##*) }; state=${state%% *}
-  [ "$state" != Z ] && [ "$state" != X ] || return 1
-  if [ -n "$comm" ]; then
-    [ "$(cat "/proc/$pid/comm" 2>/dev/null)" = "$comm" ] || return 1
-  fi
-}
-
 ln_comm_of() { # process name of a PROC
   case $1 in kubo) echo ipfs ;; app) echo sleetbubbled ;; cometbft) echo cometbft ;; esac
 }
@@ -46,11 +33,11 @@ ln_comm_of() { # process name of a PROC
 # ln_kill PID COMM SIGNAL: signal a live process (TERM waits up to 20 s, then KILL).
 ln_kill() {
   local pid=$1 comm=$2 sig=${3:-TERM}
-  ln_alive "$pid" "$comm" || return 0
+  sb_alive "$pid" "$comm" || return 0
   kill -"$sig" "$pid" 2>/dev/null || true
   local i
   for ((i = 0; i < 200; i++)); do
-    ln_alive "$pid" "$comm" || { wait "$pid" 2>/dev/null || true; return 0; }
+    sb_alive "$pid" "$comm" || { wait "$pid" 2>/dev/null || true; return 0; }
     sleep 0.1
   done
   sb_log "pid $pid ($comm) ignored SIG$sig for 20 s: sending KILL"
@@ -81,7 +68,7 @@ ln_running() {
   local dir=$1 pid node proc
   [ -f "$dir/pids" ] || return 0
   while read -r pid node proc; do
-    ln_alive "$pid" "$(ln_comm_of "$proc")" && echo "$pid $node $proc"
+    sb_alive "$pid" "$(ln_comm_of "$proc")" && echo "$pid $node $proc"
   done <"$dir/pids"
   return 0
 }
@@ -278,7 +265,7 @@ ln_wait_ports() {
 ln_start() {
   local dir=$1 i=$2 proc=$3 nd=$1/node$2 old pid
   old=$(ln_pid_of "$dir" "$i" "$proc")
-  if [ -n "$old" ] && ln_alive "$old" "$(ln_comm_of "$proc")"; then
+  if [ -n "$old" ] && sb_alive "$old" "$(ln_comm_of "$proc")"; then
     sb_log "node$i $proc already running (pid $old in $dir/pids)"
     return 0
   fi
@@ -314,7 +301,7 @@ ln_wait_ready() {
   local dir=$1 i=$2 proc=$3 timeout=${4:-60} pid deadline=$((SECONDS + ${4:-60}))
   pid=$(ln_pid_of "$dir" "$i" "$proc")
   until ln_ready "$dir" "$i" "$proc" 2>/dev/null; do
-    ln_alive "$pid" "$(ln_comm_of "$proc")" ||
+    sb_alive "$pid" "$(ln_comm_of "$proc")" ||
       { sb_log "node$i $proc (pid $pid) exited; see $dir/node$i/$proc.log"; tail -n 5 "$dir/node$i/$proc.log" >&2; return 1; }
     ((SECONDS < deadline)) ||
       { sb_log "node$i $proc not ready after ${timeout}s; see $dir/node$i/$proc.log"; return 1; }
@@ -427,7 +414,7 @@ ln_status() {
     local pl="" rpc info h hash cur last pins
     for p in "${LN_PROCS[@]}"; do
       pid=$(ln_pid_of "$dir" $i "$p")
-      if ln_alive "$pid" "$(ln_comm_of "$p")"; then st="$p:$pid"; else st="$p:down"; fi
+      if sb_alive "$pid" "$(ln_comm_of "$p")"; then st="$p:$pid"; else st="$p:down"; fi
       pl+="$st "
     done
     rpc=$(ln_rpc_url "$dir" $i)

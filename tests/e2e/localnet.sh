@@ -155,7 +155,7 @@ expect_no_mismatch() {
   local m; m=$(checker_field mismatches)
   [ "${m:-0}" = 0 ] || fail "app-hash mismatches after $1: $(cat "$T/mismatches.log")"
 }
-dead() { ! ln_alive "$(ln_pid_of "$NET" "$1" "$2")" "$(ln_comm_of "$2")"; }
+dead() { ! sb_alive "$(ln_pid_of "$NET" "$1" "$2")" "$(ln_comm_of "$2")"; }
 
 # F1: kill -9 of node1's sleetbubbled; its CometBFT exits on losing the app; restart both.
 t_f=$SECONDS
