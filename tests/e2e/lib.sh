@@ -38,10 +38,8 @@ e2e_cleanup() {
 trap e2e_cleanup EXIT
 trap 'exit 130' INT TERM
 
-PASSED=0
-ok() { PASSED=$((PASSED + 1)); printf 'ok %d - %s\n' "$PASSED" "$*"; }
-fail() { printf 'not ok - %s\n' "$*" >&2; exit 1; }
-expect_eq() { [ "$1" == "$2" ] || fail "$3: expected '$2', got '$1'"; }
+# shellcheck source=tests/tap.sh
+. "$e2e_lib/../tap.sh"
 note() { printf '# %s\n' "$*"; }
 
 # Per-node helpers (NODE 0..3), after the network exists.

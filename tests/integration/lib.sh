@@ -27,10 +27,8 @@ sb_test_cleanup() {
 trap sb_test_cleanup EXIT
 trap 'exit 130' INT TERM
 
-PASSED=0
-ok() { PASSED=$((PASSED + 1)); printf 'ok %d - %s\n' "$PASSED" "$*"; }
-fail() { printf 'not ok - %s\n' "$*" >&2; exit 1; }
-expect_eq() { [ "$1" == "$2" ] || fail "$3: expected '$2', got '$1'"; }
+# shellcheck source=tests/tap.sh
+. "$here_lib/../tap.sh"
 
 # Ports: every test listens on its own fixed loopback ports BELOW 32768, outside Linux's
 # ephemeral range (32768-60999): a client connection may otherwise hold the port we want to
