@@ -112,6 +112,7 @@ sb_wait_for "missing track back in pinning" 60 bash -c "[ \"\$(curl -fsS '$rpc/a
 kill -9 "$sbd_pid"; wait "$sbd_pid" 2>/dev/null || true
 sb_stop_pid "$node_pid"
 start_sbd; start_node
+sb_wait_for "RPC after restart" 60 sb_height "$rpc" || fail "node did not restart"
 sb_wait_for "t1 re-pinned by reconcile" 60 ipfs pin ls --type=recursive "$t1" || fail "reconcile did not re-pin $t1"
 ok "a CID unpinned behind our back is pinned again at start-up"
 st=$(pin_state "$s1" "$missing")
