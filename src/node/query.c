@@ -162,57 +162,69 @@ static int q_slot_current(sb_app *app, qres *q)
     return 0;
 }
 
+/* Votes of a slot attached to its proposals (the JSON array built by q_slot): voters in
+ * validator order, power_for summed with the genesis powers, as the tally does (SPEC §5). */
+typedef struct slot_votes {
+    const sb_params *params;
+    json_t *props;            /* array of proposal objects with "id" */
+    unsigned __int128 *power; /* one per proposal */
+} slot_votes;
+
+static int attach_vote(void *arg, const uint8_t validator[32], const uint8_t proposal_id[32])
+{
+    slot_votes *sv = arg;
+    char id[65];
+    sb_hex(proposal_id, 32, id);
+    for (size_t i = 0; i < json_array_size(sv->props); i++) {
+        json_t *p = json_array_get(sv->props, i);
+        if (strcmp(json_string_value(json_object_get(p, "id")), id) != 0)
+            continue;
+        const sb_validator *v = sb_params_validator(sv->params, validator);
+        if (v)
+            sv->power[i] += (unsigned __int128)v->power;
+        json_array_append_new(json_object_get(p, "voters"), jhex(validator, 32));
+        break;
+    }
+    return 0;
+}
+
 static int q_slot(sb_app *app, qres *q, uint64_t s)
 {
     sqlite3 *db = sb_store_reader(app->store);
     sqlite3_stmt *st = NULL;
+    unsigned __int128 *power = NULL;
     int ret = -1;
     json_t *o = json_object(), *props = json_array();
     json_object_set_new(o, "slot", ju64(s));
     json_object_set_new(o, "close_ns", ji128(sb_slot_close(&app->params, s)));
     json_object_set_new(o, "proposals", props);
     if (sqlite3_prepare_v2(db,
-                           "SELECT p.id, p.curator, p.n_tracks, p.total_ms, p.height, "
-                           "(SELECT group_concat(hex(v.validator)) FROM votes v "
-                           " WHERE v.slot = p.slot AND v.proposal_id = p.id) "
-                           "FROM proposals p WHERE p.slot = ? ORDER BY p.height, p.idx",
+                           "SELECT id, curator, n_tracks, total_ms, height FROM proposals "
+                           "WHERE slot = ? ORDER BY height, idx",
                            -1, &st, NULL) != SQLITE_OK)
         goto done;
     sqlite3_bind_int64(st, 1, (sqlite3_int64)s);
     int rc;
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
         json_t *p = json_object();
-        unsigned __int128 power = 0;
         json_object_set_new(p, "id", jhex(sqlite3_column_blob(st, 0), 32));
         json_object_set_new(p, "curator", jhex(sqlite3_column_blob(st, 1), 32));
         json_object_set_new(p, "tracks", json_integer(sqlite3_column_int64(st, 2)));
         json_object_set_new(p, "duration_ms", ju64((uint64_t)sqlite3_column_int64(st, 3)));
         json_object_set_new(p, "height", ji64(sqlite3_column_int64(st, 4)));
-        const char *voters = (const char *)sqlite3_column_text(st, 5);
-        json_t *va = json_array();
-        while (voters && *voters) { /* "HEX,HEX" of 64-char upper hex keys */
-            uint8_t k[32];
-            char one[65];
-            if (strlen(voters) < 64)
-                break;
-            memcpy(one, voters, 64);
-            one[64] = '\0';
-            if (sb_unhex(one, k, 32) < 0)
-                break;
-            const sb_validator *v = sb_params_validator(&app->params, k);
-            if (v)
-                power += (unsigned __int128)v->power;
-            json_array_append_new(va, jhex(k, 32));
-            voters += 64;
-            if (*voters == ',')
-                voters++;
-        }
-        json_object_set_new(p, "voters", va);
-        json_object_set_new(p, "power_for", ju64((uint64_t)power));
+        json_object_set_new(p, "voters", json_array());
         json_array_append_new(props, p);
     }
     if (rc != SQLITE_DONE)
         goto done;
+    size_t np = json_array_size(props);
+    if (!(power = calloc(np ? np : 1, sizeof(*power))))
+        goto done;
+    slot_votes sv = {&app->params, props, power};
+    if (sb_store_each_vote(app->store, 0, s, attach_vote, &sv) < 0)
+        goto done;
+    for (size_t i = 0; i < np; i++)
+        json_object_set_new(json_array_get(props, i), "power_for", ju64((uint64_t)power[i]));
     sb_slot_record r;
     int f = sb_store_get_slot(app->store, 0, s, &r);
     if (f < 0)
@@ -224,6 +236,7 @@ static int q_slot(sb_app *app, qres *q, uint64_t s)
     ret = 0;
 done:
     sqlite3_finalize(st);
+    free(power);
     json_decref(o);
     return ret;
 }

@@ -311,6 +311,8 @@ static void queries_answer_every_path_with_spec_codes(void **state)
     assert_int_equal(query(f, "/slot/2", (int64_t)nb, &v), 0);
     assert_non_null(strstr(v, "SUPERMAJORITY"));
     assert_non_null(strstr(v, "95fb34ea900ca1a6ac5c3ade502eae36e194724fc4d695c0206a13251a71cd6e"));
+    /* the winner's vote: validator 1 (power 30) listed, its power summed per proposal */
+    assert_non_null(strstr(v, "\"power_for\":\"30\",\"tracks\":2,\"voters\":[\"d04ab232742bb4ab3a1368bd4615e4e6d0224ab71a016baf8520a332c9778737\"]"));
     free(v);
     assert_int_equal(query(f, "/winner/2", 0, &v), 0);
     assert_non_null(strstr(v, "baguqeera77cdgty5oe3m2xrcn67pe5kqkgxvvuoraf55xi6ntxvfaqoxaqoq"));
