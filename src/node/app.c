@@ -9,6 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <openssl/sha.h>
+
 #include "apphash.h"
 #include "cid.h"
 #include "log.h"
@@ -96,11 +98,18 @@ static int64_t ts_ns(const Tendermint__Abci__Timestamp *t)
     return (int64_t)v;
 }
 
-static void short_hash(const uint8_t *tx, size_t len, char out[17])
+/* The tx hash CometBFT shows a curator (broadcast_tx_* "hash", tx_search): SHA-256 of the tx
+ * bytes in upper-case hex, so a rejection in our log can be matched to the broadcast. */
+static void tx_hash(const uint8_t *tx, size_t len, char out[65])
 {
-    uint8_t id[32];
-    sb_proposal_id(tx, len, id); /* any SHA-256 will do for a log tag */
-    sb_hex(id, 8, out);
+    static const char digits[] = "0123456789ABCDEF";
+    uint8_t h[SHA256_DIGEST_LENGTH];
+    SHA256(tx, len, h);
+    for (size_t i = 0; i < sizeof(h); i++) {
+        out[2 * i] = digits[h[i] >> 4];
+        out[2 * i + 1] = digits[h[i] & 15];
+    }
+    out[64] = '\0';
 }
 
 /* ---- lifecycle --------------------------------------------------------------------- */
@@ -326,8 +335,8 @@ static int on_check_tx(void *arg, abci_ctx *ctx, const Tendermint__Abci__Request
     res->code = (uint32_t)code;
     sb_metrics_checktx(sb_code_name(code));
     if (code != SB_OK) {
-        char h[17];
-        short_hash(req->tx.data, req->tx.len, h);
+        char h[65];
+        tx_hash(req->tx.data, req->tx.len, h);
         res->codespace = SB_CODESPACE;
         res->log = abci_ctx_printf(ctx, "%s: %s", sb_code_name(code), log);
         sb_log(SB_LOG_INFO, "checktx", "%srejected tx %s code=%d %s: %s",
