@@ -56,21 +56,21 @@ sb_wait_for() {
   done
 }
 
-# sb_rpc URL METHOD [key=value…]: CometBFT JSON-RPC over GET; prints the JSON reply.
-sb_rpc() {
+# sb_rpc_url URL METHOD [key=value…]: the GET URL of a CometBFT JSON-RPC call.
+sb_rpc_url() {
   local url=$1 method=$2; shift 2
   local q="" kv
   for kv in "$@"; do q+="${q:+&}$kv"; done
-  curl -fsS --max-time 10 "$url/$method${q:+?$q}"
+  printf '%s/%s%s' "$url" "$method" "${q:+?$q}"
 }
+
+# sb_rpc URL METHOD [key=value…]: CometBFT JSON-RPC over GET; prints the JSON reply.
+sb_rpc() { curl -fsS --max-time 10 "$(sb_rpc_url "$@")"; }
 
 # sb_tx_code URL METHOD key=value…: the CheckTx code of a broadcast_tx_* call. v0.38 puts it in
 # .result.code; v1.0 answers a rejected tx with a JSON-RPC error whose data says "code=N".
 sb_tx_code() {
-  local url=$1 method=$2; shift 2
-  local q="" kv
-  for kv in "$@"; do q+="${q:+&}$kv"; done
-  curl -sS --max-time 30 "$url/$method${q:+?$q}" |
+  curl -sS --max-time 30 "$(sb_rpc_url "$@")" |
     jq -r 'if .result.code != null then .result.code
            elif .result.check_tx.code != null then .result.check_tx.code
            else (.error.data // "" | capture("code=(?<c>[0-9]+)").c // "error") end'
