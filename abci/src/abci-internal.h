@@ -43,7 +43,8 @@ struct abci_conn {
     abci_conn *prev, *next;     /* srv->conns list (open connections only) */
 };
 
-/* Take ownership of an accepted fd and start serving it. Returns 0 or -1 (fd closed). */
+/* Take ownership of an accepted fd and start serving it; beyond opts.max_connections open
+ * connections the fd is closed at once with one log line. Returns 0 or -1 (fd closed). */
 int abci_conn_start(abci_server *srv, int fd, const struct sockaddr *sa, int salen,
                     const char *unix_path);
 /* Close a connection (idempotent). `level`/`fmt` describe why; fmt NULL logs nothing. */

@@ -594,6 +594,14 @@ static void peer_name(char *out, size_t outlen, const struct sockaddr *sa, int s
 int abci_conn_start(abci_server *srv, int fd, const struct sockaddr *sa, int salen,
                     const char *unix_path)
 {
+    if (srv->nconns >= srv->opts.max_connections) {
+        char peer[ABCI_PEER_MAX];
+        peer_name(peer, sizeof peer, sa, salen, unix_path);
+        abci_log(srv, ABCI_LOG_WARN, "refused connection from %s: max_connections %zu reached",
+                 peer, srv->opts.max_connections);
+        evutil_closesocket(fd);
+        return -1;
+    }
     abci_conn *c = calloc(1, sizeof(*c));
     if (!c) {
         abci_log(srv, ABCI_LOG_ERROR, "out of memory accepting a connection");

@@ -89,6 +89,8 @@ abci_server *abci_server_new(struct event_base *base, const abci_app_t *app, voi
         srv->opts.max_frame_bytes = ABCI_DEFAULT_MAX_FRAME_BYTES;
     if (srv->opts.max_output_bytes == 0)
         srv->opts.max_output_bytes = ABCI_DEFAULT_MAX_OUTPUT_BYTES;
+    if (srv->opts.max_connections == 0)
+        srv->opts.max_connections = ABCI_DEFAULT_MAX_CONNECTIONS;
     return srv;
 }
 

@@ -45,6 +45,9 @@ static const key_def keys[] = {
      "Address CometBFT's proxy_app connects to: \"tcp://HOST:PORT\" or \"unix://PATH\"."},
     {"abci", "max_frame_bytes", K_U64, FIELD(abci.max_frame_bytes), 1024, 1024ull * 1024 * 1024,
      NULL, NULL, "Largest ABCI message accepted, in bytes (1024 .. 1073741824)."},
+    {"abci", "max_connections", K_U32, FIELD(abci.max_connections), 1, 1024, NULL, NULL,
+     "ABCI connections served at once (1 .. 1024; CometBFT opens 4); a further one is\n"
+     "# closed at accept with a log line."},
     {"ipfs", "api_url", K_STR, FIELD(ipfs.api_url), 0, 0, check_url, NULL,
      "Kubo HTTP RPC base URL (http:// or https://)."},
     {"ipfs", "gateway_url", K_STR, FIELD(ipfs.gateway_url), 0, 0, check_url, NULL,
@@ -535,6 +538,7 @@ void sb_config_defaults(sb_config *c) {
   memset(c, 0, sizeof *c);
   snprintf(c->abci.laddr, sizeof c->abci.laddr, "%s", SB_CONFIG_DEFAULT_ABCI_LADDR);
   c->abci.max_frame_bytes = SB_CONFIG_DEFAULT_MAX_FRAME_BYTES;
+  c->abci.max_connections = SB_CONFIG_DEFAULT_MAX_CONNECTIONS;
   snprintf(c->ipfs.api_url, sizeof c->ipfs.api_url, "%s", SB_CONFIG_DEFAULT_IPFS_API_URL);
   snprintf(c->ipfs.gateway_url, sizeof c->ipfs.gateway_url, "%s",
            SB_CONFIG_DEFAULT_IPFS_GATEWAY_URL);

@@ -234,6 +234,7 @@ static int cmd_start(const opts *o)
         goto done;
     }
     abci_server_opts so = {.max_frame_bytes = cfg.abci.max_frame_bytes,
+                           .max_connections = cfg.abci.max_connections,
                            .log = sb_log_abci_sink};
     if (!(d.abci = abci_server_new(d.base, sb_app_abci(), app, &so)))
         goto done;

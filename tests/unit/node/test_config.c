@@ -70,6 +70,7 @@ static void defaults_match_spec(void **state) {
   assert_string_equal(c.home, "");
   assert_string_equal(c.abci.laddr, "tcp://127.0.0.1:26658");
   assert_int_equal(c.abci.max_frame_bytes, 64u * 1024 * 1024);
+  assert_int_equal(c.abci.max_connections, 16);
   assert_string_equal(c.ipfs.api_url, "http://127.0.0.1:5001/api/v0/");
   assert_string_equal(c.ipfs.gateway_url, "http://127.0.0.1:8080");
   assert_string_equal(c.ipfs.auth_header_file, "");
@@ -94,6 +95,7 @@ static void full_file_sets_every_key(void **state) {
       "[abci]\n"
       "laddr = \"unix:///run/sb/abci.sock\"  # socket\n"
       "max_frame_bytes = 1048576\n"
+      "max_connections = 1024\n"
       "\n"
       "[ipfs]\n"
       "  api_url = \"https://kubo.example:5001/api/v0/\"\n"
@@ -115,6 +117,7 @@ static void full_file_sets_every_key(void **state) {
   assert_int_equal(load_text(text, &c, err, sizeof err), 0);
   assert_string_equal(c.abci.laddr, "unix:///run/sb/abci.sock");
   assert_int_equal(c.abci.max_frame_bytes, 1048576);
+  assert_int_equal(c.abci.max_connections, 1024);
   assert_string_equal(c.ipfs.api_url, "https://kubo.example:5001/api/v0/");
   assert_string_equal(c.ipfs.gateway_url, "http://127.0.0.1:9090");
   assert_string_equal(c.ipfs.auth_header_file, "/etc/sb/a \"quoted\" \\ name");
@@ -146,7 +149,7 @@ static void absent_keys_keep_defaults(void **state) {
 static void unknown_key_names_file_line_and_key(void **state) {
   (void)state;
   assert_error_at("[abci]\nladdr = \"tcp://127.0.0.1:1\"\n\nlistn = 3\n", 4,
-                  "[abci] listn: unknown key (known: laddr, max_frame_bytes)");
+                  "[abci] listn: unknown key (known: laddr, max_frame_bytes, max_connections)");
 }
 
 static void unknown_section_names_file_line_and_section(void **state) {
@@ -178,6 +181,10 @@ static void out_of_range_int_names_key_and_range(void **state) {
   assert_error_at("[pin]\nconcurrency = 0\n", 2, "[pin] concurrency: 0 outside [1, 64]");
   assert_error_at("[abci]\nmax_frame_bytes = 1023\n", 2,
                   "[abci] max_frame_bytes: 1023 outside [1024, 1073741824]");
+  assert_error_at("[abci]\nmax_connections = 0\n", 2,
+                  "[abci] max_connections: 0 outside [1, 1024]");
+  assert_error_at("[abci]\n\nmax_connections = 1025\n", 3,
+                  "[abci] max_connections: 1025 outside [1, 1024]");
   assert_error_at("[pin]\nmax_attempts = 4294967296\n", 2, "[pin] max_attempts: 4294967296 outside");
   assert_error_at("[pin]\nkeep_slots = 99999999999999999999999\n", 2,
                   "[pin] keep_slots: 99999999999999999999999 outside");
@@ -327,8 +334,8 @@ static void write_default_round_trips_to_defaults(void **state) {
     snprintf(prev, sizeof prev, "%s", line);
   }
   fclose(f);
-  assert_int_equal(keys, 15);
-  assert_int_equal(comments_before_keys, 15);
+  assert_int_equal(keys, 16);
+  assert_int_equal(comments_before_keys, 16);
   /* Loading it gives the defaults exactly. */
   sb_config_defaults(&d);
   memset(&c, 0x5a, sizeof c);
