@@ -669,6 +669,38 @@ done:
     return ret;
 }
 
+/* The one height FinalizeBlock may carry (SPEC §2, §7): the last committed height + 1, or
+ * the genesis initial_height (staged by InitChain until the first Commit) when nothing is
+ * committed. A staged-but-uncommitted block does not move it: CometBFT may send that height
+ * again, and a restarted process has nothing staged anyway. */
+static int64_t expected_height(const sb_app *app)
+{
+    if (app->committed.height > 0)
+        return app->committed.height + 1;
+    int64_t ih = app->pending ? app->staged.initial_height : app->committed.initial_height;
+    return ih > 0 ? ih : 1;
+}
+
+/* 1 (with one error line) when FinalizeBlock at height h must be refused, state untouched:
+ * the connection then closes and CometBFT halts, the right answer to a skipped or already
+ * committed block (applying it would fork the state). */
+static int finalize_refused(const sb_app *app, int64_t h)
+{
+    if (!app->have_params || !app->have_base) {
+        sb_log(SB_LOG_ERROR, "app", "finalize_block %" PRId64 " before InitChain", h);
+        return 1;
+    }
+    int64_t want = expected_height(app);
+    if (h != want) {
+        sb_log(SB_LOG_ERROR, "app",
+               "finalize_block refused: expected height %" PRId64 ", got %" PRId64
+               " (last committed %" PRId64 ")",
+               want, h, app->committed.height);
+        return 1;
+    }
+    return 0;
+}
+
 static int on_finalize_block(void *arg, abci_ctx *ctx,
                              const Tendermint__Abci__RequestFinalizeBlock *req,
                              Tendermint__Abci__ResponseFinalizeBlock *res)
@@ -679,10 +711,8 @@ static int on_finalize_block(void *arg, abci_ctx *ctx,
     size_t nslots = 0, cap = 4;
     sb_metrics_abci_request("finalize_block");
 
-    if (!app->have_params || !app->have_base) {
-        sb_log(SB_LOG_ERROR, "app", "finalize_block %" PRId64 " before InitChain", h);
+    if (finalize_refused(app, h))
         return -1;
-    }
     if (app->pending && app->staged.height != 0) {
         /* A FinalizeBlock without the Commit of the previous one: start over from the
          * committed state (CometBFT replays after a crash; SPEC §2 crash contract). */
