@@ -4,6 +4,7 @@
 
 #include "app.h"
 #include "overlay.h"
+#include "rejlog.h"
 
 struct sb_app {
     sb_store *store;
@@ -21,6 +22,7 @@ struct sb_app {
     sb_meta staged;
 
     sb_overlay mempool; /* this node's mempool view (SPEC §4), cleared at Commit */
+    sb_rejlog rejected; /* rejected CheckTx summary at info (node-local logging) */
 };
 
 /* Answer abci_query (SPEC §8). Never fails for bad input: codes 12-14 in res. Returns -1 only

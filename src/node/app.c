@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <openssl/sha.h>
 
@@ -110,6 +111,26 @@ static void tx_hash(const uint8_t *tx, size_t len, char out[65])
         out[2 * i + 1] = digits[h[i] & 15];
     }
     out[64] = '\0';
+}
+
+/* Monotonic milliseconds for the rejected-CheckTx summary only: node-local logging, never
+ * consensus (SPEC §3 keeps the wall clock out of state). */
+static uint64_t mono_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+/* Log the rejected-CheckTx summary when one is due (at most one line per 10 s). */
+static void rejected_summary(sb_app *app, int code, int rejected)
+{
+    char line[SB_REJLOG_LINE_MAX];
+    uint64_t now = mono_ms();
+    int due = rejected ? sb_rejlog_note(&app->rejected, code, now, line, sizeof(line))
+                       : sb_rejlog_tick(&app->rejected, now, line, sizeof(line));
+    if (due)
+        sb_log(SB_LOG_INFO, "checktx", "%s", line);
 }
 
 /* ---- lifecycle --------------------------------------------------------------------- */
@@ -335,12 +356,17 @@ static int on_check_tx(void *arg, abci_ctx *ctx, const Tendermint__Abci__Request
     res->code = (uint32_t)code;
     sb_metrics_checktx(sb_code_name(code));
     if (code != SB_OK) {
-        char h[65];
-        tx_hash(req->tx.data, req->tx.len, h);
         res->codespace = SB_CODESPACE;
         res->log = abci_ctx_printf(ctx, "%s: %s", sb_code_name(code), log);
-        sb_log(SB_LOG_INFO, "checktx", "%srejected tx %s code=%d %s: %s",
-               recheck ? "recheck " : "", h, code, sb_code_name(code), log);
+        /* one line per tx at debug only: a peer flooding bad txs must not grow the log
+         * faster than the summary below (issue 10 item 5) */
+        if (sb_log_enabled(SB_LOG_DEBUG)) {
+            char h[65];
+            tx_hash(req->tx.data, req->tx.len, h);
+            sb_log(SB_LOG_DEBUG, "checktx", "%srejected tx %s code=%d %s: %s",
+                   recheck ? "recheck " : "", h, code, sb_code_name(code), log);
+        }
+        rejected_summary(app, code, 1);
     }
     return 0;
 }
@@ -810,6 +836,7 @@ static int on_commit(void *arg, abci_ctx *ctx, const Tendermint__Abci__RequestCo
     memcpy(app->base_hash, app->staged.app_hash, 32);
     app->healthy = 1;
     sb_overlay_clear(&app->mempool); /* rebuilt by the RECHECKs that follow (SPEC §4) */
+    rejected_summary(app, 0, 0);     /* a burst followed by silence is still reported */
     sb_metrics_set_height(app->committed.height);
     if (app->opts.on_commit)
         app->opts.on_commit(app->opts.on_commit_arg, app->committed.height);

@@ -1,7 +1,8 @@
-/* test_app_guard.c - the FinalizeBlock height guard (SPEC §2, §7; issue 10 item 4): only the
- * expected height (initial_height while nothing is committed, else last committed + 1) is
- * applied; any other is refused with one error line naming both heights and the state left
- * as it was. Drives the callbacks in-process over a real SQLite store. */
+/* test_app_guard.c - the app's guards against bad input (issue 10 items 4, 5). FinalizeBlock
+ * height (SPEC §2, §7): only the expected height (initial_height while nothing is committed,
+ * else last committed + 1) is applied; any other is refused with one error line naming both
+ * heights and the state left as it was. Rejected CheckTx: one line per tx at debug only.
+ * Drives the callbacks in-process over a real SQLite store. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -17,6 +18,7 @@
 #include "ed25519.h"
 #include "log.h"
 #include "sb_buf.h"
+#include "sb_code.h"
 
 #define CHAIN "guard-chain"
 #define GENESIS_S 1700000000LL
@@ -233,6 +235,34 @@ static void before_first_commit_only_initial_height_is_accepted(void **state)
     assert_int_equal(sb_app_height(f->h.app), 6);
 }
 
+static uint32_t check_tx(fx *f, const char *tx)
+{
+    Tendermint__Abci__RequestCheckTx req = TENDERMINT__ABCI__REQUEST_CHECK_TX__INIT;
+    Tendermint__Abci__ResponseCheckTx res = TENDERMINT__ABCI__RESPONSE_CHECK_TX__INIT;
+    req.tx.data = (uint8_t *)tx;
+    req.tx.len = strlen(tx);
+    assert_int_equal(T->check_tx(f->h.app, &f->h.ctx, &req, &res), 0);
+    uint32_t code = res.code;
+    abci_ctx_reset(&f->h.ctx);
+    return code;
+}
+
+static void rejected_check_tx_is_logged_per_tx_at_debug_only(void **state)
+{
+    fx *f = *state;
+    init_chain(f, 1);
+    run_blocks(f, 1, 1);
+    sb_log_setup(SB_LOG_INFO, 0);
+    for (int i = 0; i < 100; i++)
+        assert_int_equal(check_tx(f, "not a tx"), SB_ENCODING);
+    assert_int_equal(log_count(f, "rejected tx"), 0);
+    sb_log_setup(SB_LOG_DEBUG, 0);
+    assert_int_equal(check_tx(f, "not a tx"), SB_ENCODING);
+    sb_log_setup(SB_LOG_INFO, 0);
+    assert_int_equal(log_count(f, "level=debug module=checktx msg=\"rejected tx "), 1);
+    assert_int_equal(log_count(f, "code=1 ENCODING"), 1);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -244,6 +274,8 @@ int main(void)
             uncommitted_height_is_accepted_again_in_process_and_after_restart, setup, teardown),
         cmocka_unit_test_setup_teardown(before_first_commit_only_initial_height_is_accepted,
                                         setup, teardown),
+        cmocka_unit_test_setup_teardown(rejected_check_tx_is_logged_per_tx_at_debug_only, setup,
+                                        teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
