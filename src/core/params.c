@@ -468,7 +468,7 @@ int sb_params_from_json(const char *json, sb_params *out, char *err, size_t errl
   static const char P[] = "params.";
   int rc = -1;
   json_error_t jerr;
-  uint64_t v;
+  uint64_t v = 0; /* always set by get_uint before use; -O3 cannot see it */
   memset(out, 0, sizeof *out);
   json_t *root = json_loads(json ? json : "", JSON_REJECT_DUPLICATES, &jerr);
   if (!root || !json_is_object(root)) {
