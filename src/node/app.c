@@ -4,13 +4,16 @@
 #include "app-internal.h"
 
 #include <inttypes.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 #include <openssl/sha.h>
+
+#ifdef SB_FAULT_HOOKS
+#include <signal.h> /* raise(SIGKILL): fault injection, test builds only */
+#endif
 
 #include "apphash.h"
 #include "cid.h"
@@ -816,11 +819,13 @@ static int on_commit(void *arg, abci_ctx *ctx, const Tendermint__Abci__RequestCo
     res->retain_height = 0; /* keep every block (SPEC §7) */
     if (!app->pending)
         return 0;
+#ifdef SB_FAULT_HOOKS
     if (app->opts.fail_before_commit && app->opts.fail_before_commit == app->staged.height) {
         sb_log(SB_LOG_WARN, "app", "fault injection: SIGKILL before Commit of height %" PRId64,
                app->staged.height);
         raise(SIGKILL);
     }
+#endif
     if (sb_store_commit(app->store) < 0) {
         app->healthy = 0;
         sb_log(SB_LOG_ERROR, "app", "commit of height %" PRId64 " failed", app->staged.height);

@@ -19,12 +19,14 @@ typedef struct sb_app_opts {
     int pin_enabled;            /* queue pin jobs for new winners (SPEC §10) */
     sb_app_commit_fn on_commit; /* may be NULL */
     void *on_commit_arg;
-    /* Fault injection for crash tests (0 = off): when the Commit of this height arrives, the
-     * process kills itself with SIGKILL before making the block durable - a deterministic
-     * "crash between FinalizeBlock and Commit" (SPEC §2 crash contract). Set by sleetbubbled
-     * from $SLEETBUBBLE_FAIL_BEFORE_COMMIT, as CometBFT's own crash tests do with
-     * FAIL_TEST_INDEX. */
+#ifdef SB_FAULT_HOOKS
+    /* Fault injection for crash tests (0 = off), built only with the CMake option
+     * SLEETBUBBLE_FAULT_HOOKS: when the Commit of this height arrives, the process kills
+     * itself with SIGKILL before making the block durable - a deterministic "crash between
+     * FinalizeBlock and Commit" (SPEC §2 crash contract). Set by sleetbubbled from
+     * $SLEETBUBBLE_FAIL_BEFORE_COMMIT, as CometBFT's own crash tests do with FAIL_TEST_INDEX. */
     int64_t fail_before_commit;
+#endif
 } sb_app_opts;
 
 /* Create the app over an open store (borrowed; must outlive the app). Loads the committed

@@ -150,6 +150,29 @@ static void on_signal(evutil_socket_t sig, short what, void *arg)
 static void wake_pins(void *arg, int64_t height) { sb_pin_notify(arg, height); }
 #endif
 
+#ifdef SB_FAULT_HOOKS
+/* Test builds only (CMake SLEETBUBBLE_FAULT_HOOKS): $SLEETBUBBLE_FAIL_BEFORE_COMMIT=H makes
+ * the app SIGKILL itself before the Commit of height H. 0, or -1 after logging a bad value. */
+static int arm_fault_hooks(sb_app_opts *ao)
+{
+    const char *fail = getenv("SLEETBUBBLE_FAIL_BEFORE_COMMIT");
+    if (!fail || !*fail)
+        return 0;
+    char *end;
+    long long h = strtoll(fail, &end, 10);
+    if (*end || h <= 0) {
+        sb_log(SB_LOG_ERROR, "main", "SLEETBUBBLE_FAIL_BEFORE_COMMIT=%s: not a height", fail);
+        return -1;
+    }
+    ao->fail_before_commit = h;
+    sb_log(SB_LOG_WARN, "main", "fault injection armed: SIGKILL before Commit of height %lld", h);
+    return 0;
+}
+#define SB_BUILD_NOTE " (fault hooks)"
+#else
+#define SB_BUILD_NOTE ""
+#endif
+
 static int cmd_start(const opts *o)
 {
     sb_config cfg;
@@ -207,18 +230,10 @@ static int cmd_start(const opts *o)
         goto done;
 
     sb_app_opts ao = {.pin_enabled = cfg.pin.enabled};
-    const char *fail = getenv("SLEETBUBBLE_FAIL_BEFORE_COMMIT");
-    if (fail && *fail) {
-        char *end;
-        long long h = strtoll(fail, &end, 10);
-        if (*end || h <= 0) {
-            sb_log(SB_LOG_ERROR, "main", "SLEETBUBBLE_FAIL_BEFORE_COMMIT=%s: not a height", fail);
-            goto done;
-        }
-        ao.fail_before_commit = h;
-        sb_log(SB_LOG_WARN, "main", "fault injection armed: SIGKILL before Commit of height %lld",
-               h);
-    }
+#ifdef SB_FAULT_HOOKS
+    if (arm_fault_hooks(&ao) < 0)
+        goto done;
+#endif
 #ifdef SB_HAVE_PIN
     if (cfg.pin.enabled) {
         if (!(pin = sb_pin_start(&cfg, path, err, sizeof(err)))) {
@@ -285,7 +300,7 @@ int main(int argc, char **argv)
     }
     const char *cmd = argv[1];
     if (strcmp(cmd, "version") == 0 || strcmp(cmd, "--version") == 0) {
-        printf("sleetbubbled %s\n", SLEETBUBBLE_VERSION);
+        printf("sleetbubbled %s%s\n", SLEETBUBBLE_VERSION, SB_BUILD_NOTE);
         return 0;
     }
     if (strcmp(cmd, "-h") == 0 || strcmp(cmd, "--help") == 0 || strcmp(cmd, "help") == 0) {

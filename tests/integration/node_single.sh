@@ -7,6 +7,10 @@
 # usage: node_single.sh PATH/sleetbubbled PATH/sb-txgen
 . "$(dirname "$0")/lib.sh"
 SBD=$1 TXGEN=$2
+# The crash test below needs SLEETBUBBLE_FAIL_BEFORE_COMMIT, which exists only in a build
+# configured with -DSLEETBUBBLE_FAULT_HOOKS=ON: without it, fail now instead of skipping.
+"$SBD" version | grep -qF '(fault hooks)' ||
+  fail "$SBD lacks fault hooks (SLEETBUBBLE_FAIL_BEFORE_COMMIT): configure with -DSLEETBUBBLE_FAULT_HOOKS=ON"
 base=${SB_PORT_BASE:-21900}
 rpc_port=$base p2p_port=$((base + 1)) abci_port=$((base + 2)) metrics_port=$((base + 3))
 rpc="http://127.0.0.1:$rpc_port"
