@@ -91,8 +91,10 @@ int main(int argc, char **argv)
         fprintf(stderr, "commit-bench: %s\n", err);
         return 1;
     }
-    /* The store creates the schema; the worker opens its own connection to it. */
-    sb_pin *pin = sb_pin_start(&cfg, db, err, sizeof(err));
+    /* The worker reads the store read-only and keeps its progress in its own file. */
+    char pins[4200];
+    snprintf(pins, sizeof(pins), "%s.pins", db);
+    sb_pin *pin = sb_pin_start(&cfg, db, pins, err, sizeof(err));
     if (!pin) {
         fprintf(stderr, "commit-bench: pin worker: %s\n", err);
         return 1;

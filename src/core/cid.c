@@ -137,6 +137,19 @@ int sb_cid_to_string(const uint8_t *bin, size_t n, char *out, size_t outlen) {
   return -1;
 }
 
+int sb_cid_parse_manifest(const char *s, uint8_t bin[37]) {
+  static const uint8_t prefix[5] = {0x01, 0xa9, 0x02, 0x12, 0x20};
+  uint8_t tmp[SB_CID_BIN_MAX];
+  char back[SB_CID_STR_MAX];
+  size_t len = 0, n = s ? strlen(s) : 0;
+  if (n < 2 || n >= SB_CID_STR_MAX || s[0] != 'b') return -1;
+  if (b32_decode(s + 1, n - 1, tmp, sizeof tmp, &len) < 0 || len != 37) return -1;
+  if (memcmp(tmp, prefix, sizeof prefix) != 0) return -1;
+  if (b32_encode(tmp, len, back, sizeof back) < 0 || strcmp(back, s) != 0) return -1;
+  memcpy(bin, tmp, 37);
+  return 0;
+}
+
 void sb_cid_dagjson(const uint8_t *data, size_t n, uint8_t bin[37]) {
   static const uint8_t prefix[5] = {0x01, 0xa9, 0x02, 0x12, 0x20};
   memcpy(bin, prefix, sizeof prefix);

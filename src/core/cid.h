@@ -28,4 +28,9 @@ int sb_cid_to_string(const uint8_t *bin, size_t n, char *out, size_t outlen);
  * 37 bytes into bin (the manifest_cid of SPEC §6; string form starts "baguqeera"). */
 void sb_cid_dagjson(const uint8_t *data, size_t n, uint8_t bin[37]);
 
+/* Parse a manifest CID string (NUL-terminated): 'b' + base32 lower of exactly the 37 bytes
+ * sb_cid_dagjson makes (01 a9 02 12 20 || digest), re-encoding to the same string (SPEC §6).
+ * Writes bin; 0, or -1 for anything else. */
+int sb_cid_parse_manifest(const char *s, uint8_t bin[37]);
+
 #endif

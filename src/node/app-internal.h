@@ -23,6 +23,7 @@ struct sb_app {
 
     sb_overlay mempool; /* this node's mempool view (SPEC §4), cleared at Commit */
     sb_rejlog rejected; /* rejected CheckTx summary at info (node-local logging) */
+    struct sb_pinstore *pins_view; /* read-only view of data/pins.db for /pins, opened lazily */
 };
 
 /* Answer abci_query (SPEC §8). Never fails for bad input: codes 12-14 in res. Returns -1 only

@@ -2,6 +2,7 @@
  * FinalizeBlock (rules, tally, manifest, app hash), Commit (durability), InitChain, Info,
  * Query (SPEC §2-§9). Runs on the ABCI loop thread only. */
 #include "app-internal.h"
+#include "pin_store.h"
 
 #include <inttypes.h>
 #include <stdio.h>
@@ -186,6 +187,7 @@ void sb_app_free(sb_app *app)
     if (app->have_params)
         sb_params_free(&app->params);
     sb_overlay_free(&app->mempool);
+    sb_pinstore_close(app->pins_view);
     free(app);
 }
 
@@ -554,24 +556,6 @@ static int acc_vote(void *arg, const uint8_t validator[32], const uint8_t propos
     return 0;
 }
 
-/* Queue pin jobs for a new winner (SPEC §10): manifest first, then every track. Node-local,
- * but staged in the block's transaction so "what to pin" commits with the state. */
-static int queue_pins(sb_app *app, const sb_slot_record *r,
-                      const Sleetbubble__V1__ProposalBody *body)
-{
-    char cid[SB_CID_STR_MAX];
-    if (!app->opts.pin_enabled)
-        return 0;
-    if (sb_cid_to_string(r->manifest_cid, r->manifest_cid_len, cid, sizeof(cid)) < 0 ||
-        sb_store_queue_pin(app->store, r->slot, SB_PIN_MANIFEST, cid) < 0)
-        return -1;
-    for (size_t i = 0; body->playlist && i < body->playlist->n_tracks; i++)
-        if (sb_store_queue_pin(app->store, r->slot, SB_PIN_TRACK,
-                               body->playlist->tracks[i]->cid) < 0)
-            return -1;
-    return 0;
-}
-
 /* Finalize slot s in block h (SPEC §5, §6); adds the record to the app hash and an event. */
 static int finalize_slot(sb_app *app, abci_ctx *ctx, uint64_t s, int64_t h,
                          sb_apphash_ctx *hc, Tendermint__Abci__Event **ev)
@@ -629,8 +613,6 @@ static int finalize_slot(sb_app *app, abci_ctx *ctx, uint64_t s, int64_t h,
     if (sb_store_add_slot(app->store, &rec, manifest.len ? manifest.data : NULL, manifest.len) <
             0 ||
         sb_apphash_add_slot(hc, &rec) < 0)
-        goto done;
-    if (pb && queue_pins(app, &rec, pb) < 0)
         goto done;
     if (!(*ev = slot_event(ctx, &rec)))
         goto done;

@@ -16,7 +16,9 @@ typedef struct sb_app sb_app;
 typedef void (*sb_app_commit_fn)(void *arg, int64_t height);
 
 typedef struct sb_app_opts {
-    int pin_enabled;            /* queue pin jobs for new winners (SPEC §10) */
+    int pin_enabled;            /* this node pins winners (SPEC §10; /pins says so) */
+    const char *pin_db_path;    /* the pin worker's database (data/pins.db), read by /pins;
+                                   borrowed, must outlive the app; NULL = none */
     sb_app_commit_fn on_commit; /* may be NULL */
     void *on_commit_arg;
 #ifdef SB_FAULT_HOOKS

@@ -615,6 +615,8 @@ static int on_ls(call *c, json_t *o)
         call_fail(c, SB_KUBO_E_PROTOCOL, "%s: line without \"Cid\"", c->what);
         return c->fail;
     }
+    c->nodes++; /* the watchdog's progress: one more pin listed */
+    c->grew_ms = mono_ms();
     if (c->ls_fn && c->ls_fn(c->ls_arg, json_string_value(cid)) != 0) {
         call_fail(c, SB_KUBO_E_CANCELLED, "%s: stopped by the caller", c->what);
         return c->fail;
@@ -622,8 +624,8 @@ static int on_ls(call *c, json_t *o)
     return 0;
 }
 
-int sb_kubo_pin_ls(sb_kubo *k, const char *type, sb_kubo_cid_fn fn, void *arg,
-                   sb_kubo_err *e)
+int sb_kubo_pin_ls(sb_kubo *k, const char *type, uint32_t stall_seconds, sb_kubo_cid_fn fn,
+                   void *arg, sb_kubo_err *e)
 {
     char cmd[128];
     call c;
@@ -636,7 +638,11 @@ int sb_kubo_pin_ls(sb_kubo *k, const char *type, sb_kubo_cid_fn fn, void *arg,
     call_init(&c, k, "pin/ls", on_ls);
     c.ls_fn = fn;
     c.ls_arg = arg;
-    int ret = run(&c, cmd, NULL, 0, e);
+    /* Streamed: a node with a million pins lists for longer than any total timeout, so the
+     * call is watched for stalls (no new line for stall_seconds) like pin/add. */
+    c.watch = stall_seconds != 0;
+    c.stall_s = stall_seconds;
+    int ret = run(&c, cmd, NULL, c.watch, e);
     call_free(&c);
     return ret;
 }

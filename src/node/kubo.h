@@ -101,10 +101,13 @@ int sb_kubo_pin_recursive(sb_kubo *k, const char *cid, const sb_kubo_pin_limits 
 
 /* pin/ls?type=<type>&stream=true: calls fn(arg, cid) for every pin of `type` ("recursive",
  * "direct", "indirect" or "all"). fn returns 0 to go on, non-zero to stop (the call then
- * returns SB_KUBO_E_CANCELLED). */
+ * returns SB_KUBO_E_CANCELLED). stall_seconds > 0: the listing is not cut by the total
+ * ipfs.timeout_seconds but fails as SB_KUBO_E_STALLED when no line arrives for that long
+ * (and SB_KUBO_E_TIMEOUT when none at all arrives within the timeout); 0: the total timeout
+ * applies (SPEC §10). */
 typedef int (*sb_kubo_cid_fn)(void *arg, const char *cid);
-int sb_kubo_pin_ls(sb_kubo *k, const char *type, sb_kubo_cid_fn fn, void *arg,
-                   sb_kubo_err *e);
+int sb_kubo_pin_ls(sb_kubo *k, const char *type, uint32_t stall_seconds, sb_kubo_cid_fn fn,
+                   void *arg, sb_kubo_err *e);
 
 /* pin/rm?arg=<cid> (recursive=true, which also removes a direct pin). A CID that is not
  * pinned counts as success; *was_pinned (may be NULL) says which case it was. */

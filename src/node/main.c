@@ -16,9 +16,7 @@
 #include "metrics.h"
 #include "store.h"
 
-#ifdef SB_HAVE_PIN
 #include "pin.h"
-#endif
 
 static void usage(FILE *f)
 {
@@ -146,9 +144,8 @@ static void on_signal(evutil_socket_t sig, short what, void *arg)
     event_base_loopexit(d->base, NULL);
 }
 
-#ifdef SB_HAVE_PIN
-static void wake_pins(void *arg, int64_t height) { sb_pin_notify(arg, height); }
-#endif
+/* arg: the daemon's sb_pin * slot (NULL until the worker started, or with pinning off). */
+static void wake_pins(void *arg, int64_t height) { sb_pin_notify(*(sb_pin **)arg, height); }
 
 #ifdef SB_FAULT_HOOKS
 /* Test builds only (CMake SLEETBUBBLE_FAULT_HOOKS): $SLEETBUBBLE_FAIL_BEFORE_COMMIT=H makes
@@ -183,9 +180,8 @@ static int cmd_start(const opts *o)
     daemon_t d = {0};
     sb_metrics_server *ms = NULL;
     struct event *sigterm = NULL, *sigint = NULL;
-#ifdef SB_HAVE_PIN
     sb_pin *pin = NULL;
-#endif
+    char pin_path[4200];
 
     sb_config_defaults(&cfg);
     if (resolve_home(o, cfg.home, sizeof(cfg.home)) < 0) {
@@ -234,16 +230,10 @@ static int cmd_start(const opts *o)
     if (arm_fault_hooks(&ao) < 0)
         goto done;
 #endif
-#ifdef SB_HAVE_PIN
-    if (cfg.pin.enabled) {
-        if (!(pin = sb_pin_start(&cfg, path, err, sizeof(err)))) {
-            sb_log(SB_LOG_ERROR, "main", "pin worker: %s", err);
-            goto done;
-        }
-        ao.on_commit = wake_pins;
-        ao.on_commit_arg = pin;
-    }
-#endif
+    snprintf(pin_path, sizeof(pin_path), "%s/data/pins.db", cfg.home);
+    ao.pin_db_path = pin_path;
+    ao.on_commit = wake_pins;
+    ao.on_commit_arg = &pin;
     if (!(app = sb_app_new(store, &ao, err, sizeof(err)))) {
         sb_log(SB_LOG_ERROR, "main", "state: %s", err);
         goto done;
@@ -255,6 +245,14 @@ static int cmd_start(const opts *o)
         goto done;
     if (abci_server_listen(d.abci, cfg.abci.laddr, err, sizeof(err)) < 0) {
         sb_log(SB_LOG_ERROR, "main", "[abci] laddr = \"%s\": %s", cfg.abci.laddr, err);
+        goto done;
+    }
+    sb_log(SB_LOG_INFO, "main", "abci: listening on %s at height %lld", cfg.abci.laddr,
+           (long long)sb_app_height(app));
+    /* Only after the ABCI socket listens: the worker's ingest of history, reconcile and
+     * retention run on its threads and never delay CometBFT's connection (SPEC §10). */
+    if (cfg.pin.enabled && !(pin = sb_pin_start(&cfg, path, pin_path, err, sizeof(err)))) {
+        sb_log(SB_LOG_ERROR, "main", "pin worker: %s", err);
         goto done;
     }
     if (cfg.metrics.laddr[0] &&
@@ -281,9 +279,7 @@ done:
         event_free(sigint);
     sb_metrics_server_free(ms);
     abci_server_free(d.abci);
-#ifdef SB_HAVE_PIN
     sb_pin_stop(pin);
-#endif
     sb_app_free(app);
     sb_store_close(store);
     if (d.base)

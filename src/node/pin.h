@@ -1,17 +1,20 @@
 /* pin.h - the IPFS pinning worker of sleetbubbled (SPEC §10): node-local, never blocks
  * consensus.
  *
- * Commit stages pin jobs in the pin_jobs table (store.c, same transaction as the block); the
- * worker drains them in the background against Kubo (kubo.h):
- *   manifest (kind 1): block/put of slots.manifest (the returned CID must equal the job's CID,
- *                      else the job fails as "cid_mismatch", no retry) then a direct pin;
+ * What to pin is the committed `slots` rows of the consensus database (written by Commit,
+ * whatever pin.enabled says). The worker reads them through a read-only connection and keeps
+ * its own progress - jobs, attempts, errors, refs, a high-water slot - in its own SQLite file
+ * (pin_store.h), so the consensus database has one writer and FinalizeBlock/Commit never
+ * wait on the worker. Jobs:
+ *   manifest (kind 1): block/put of the slot's manifest (the returned CID must equal the
+ *                      job's CID, else the job fails as "cid_mismatch", no retry) then a
+ *                      direct pin;
  *   track    (kind 2): recursive pin with a progress watchdog (stalled / too_large).
  *
- * Threads (see STYLE "Threads"): pin.concurrency worker threads, each with its own blocking
- * libcurl handle and its own SQLite connection, plus one housekeeping thread (start-up
- * reconcile with pin/ls, retention). They share one in-process mutex for claiming jobs, and
- * never touch libevent objects. The loop thread only calls sb_pin_notify (a condition
- * variable broadcast under a mutex no thread holds across I/O).
+ * Threads: pin.concurrency workers, each with its own blocking libcurl handle, plus one
+ * housekeeping thread (start-up reconcile with pin/ls, retention). Ingest of committed slots,
+ * back-fill, reconcile and retention all run on these threads in bounded batches, after
+ * sb_pin_start has returned. The loop thread only calls sb_pin_notify.
  *
  * Job states: queued -> pinning -> pinned | failed (sb_pin_transition below is the whole
  * state machine). At start-up pinning -> queued; reconcile then re-queues pinned jobs whose
@@ -27,13 +30,20 @@
 
 typedef struct sb_pin sb_pin;
 
-/* Start the worker over the store's database at db_path (schema already created by
- * sb_store_open). Synchronously: reads ipfs.auth_header_file, opens the worker's SQLite
- * connections (WAL, busy_timeout), moves pinning -> queued, back-fills jobs for every kept
- * finalized SUPERMAJORITY / FALLBACK / REPEAT slot whose CIDs have no job, then starts the
- * threads. Kubo need not be up. cfg is copied. Returns the worker (free with sb_pin_stop), or
- * NULL with a reason in err[0..errlen) (never containing the auth header). */
-sb_pin *sb_pin_start(const sb_config *cfg, const char *db_path, char *err, size_t errlen);
+/* Start the worker: reads ipfs.auth_header_file, opens (creating) its own database at
+ * pin_db_path (normally <home>/data/pins.db) and the consensus database db_path read-only,
+ * moves the jobs the last run was pinning back to queued (at most pin.concurrency rows),
+ * starts the threads and returns; ingest of history, reconcile and retention happen on the
+ * threads afterwards. Kubo need not be up. cfg is copied. Returns the worker (free with
+ * sb_pin_stop), or NULL with a reason in err[0..errlen) (never containing the auth header).*/
+sb_pin *sb_pin_start(const sb_config *cfg, const char *db_path, const char *pin_db_path,
+                     char *err, size_t errlen);
+
+/* The database half of one retention pass, run by the caller's thread (benchmarks and tests;
+ * the housekeeper runs the same code): expire every ingested winner slot older than the
+ * newest pin.keep_slots, in bounded batches, dooming CIDs nothing kept references; no Kubo
+ * call. *expired: slots expired; *doomed: CIDs newly doomed. 0 or -1. */
+int sb_pin_expire_pass(sb_pin *p, size_t *expired, size_t *doomed);
 
 /* Wake the worker after Commit at `height` (new jobs may be queued). Loop thread; cheap,
  * never blocks on I/O. NULL is a no-op. */
@@ -64,7 +74,7 @@ typedef enum {
     SB_PIN_NSTATES
 } sb_pin_state;
 
-/* "queued" "pinning" "pinned" "failed" (the pin_jobs.state values); "?" otherwise. */
+/* "queued" "pinning" "pinned" "failed" (the jobs.state values in pins.db); "?" otherwise. */
 const char *sb_pin_state_name(sb_pin_state s);
 /* Reverse; -1 for anything else. */
 int sb_pin_state_parse(const char *name);

@@ -6,10 +6,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <jansson.h>
 
 #include "app-internal.h"
+#include "pin_store.h"
 #include "cid.h"
 #include "log.h"
 #include "sb_buf.h"
@@ -353,13 +355,13 @@ static int q_pins(sb_app *app, qres *q, uint64_t s)
     json_object_set_new(o, "note", json_string("pin status of this node only; not consensus state"));
     json_object_set_new(o, "pinning_enabled", json_boolean(app->opts.pin_enabled));
     json_object_set_new(o, "cids", a);
-    sqlite3_stmt *st = NULL;
     int ret = -1, all = 1;
-    if (sqlite3_prepare_v2(sb_store_reader(app->store),
-                           "SELECT state, attempts, last_error, pinned_at_ms, bytes, "
-                           "next_try_ms FROM pin_jobs WHERE cid = ?",
-                           -1, &st, NULL) != SQLITE_OK)
-        goto done;
+    if (!app->pins_view && app->opts.pin_db_path && access(app->opts.pin_db_path, F_OK) == 0) {
+        char err[256];
+        if (sb_pinstore_open(app->opts.pin_db_path, NULL, &app->pins_view, err,
+                             sizeof(err)) < 0)
+            sb_log(SB_LOG_WARN, "query", "/pins: %s", err);
+    }
     size_t ntr = b->playlist ? b->playlist->n_tracks : 0;
     for (size_t i = 0; i <= ntr; i++) {
         char mc[SB_CID_STR_MAX];
@@ -374,20 +376,18 @@ static int q_pins(sb_app *app, qres *q, uint64_t s)
         json_t *e = json_object();
         json_object_set_new(e, "cid", json_string(cid));
         json_object_set_new(e, "kind", json_string(i == 0 ? "manifest" : "track"));
-        sqlite3_reset(st);
-        sqlite3_bind_text(st, 1, cid, -1, SQLITE_STATIC);
-        if (sqlite3_step(st) == SQLITE_ROW) {
-            const char *state = (const char *)sqlite3_column_text(st, 0);
-            all &= state && strcmp(state, "pinned") == 0;
-            json_object_set_new(e, "state", json_string(state ? state : "?"));
-            json_object_set_new(e, "attempts", json_integer(sqlite3_column_int64(st, 1)));
-            const char *le = (const char *)sqlite3_column_text(st, 2);
-            json_object_set_new(e, "last_error", le ? json_string(le) : json_null());
-            json_object_set_new(e, "pinned_at_ms", sqlite3_column_type(st, 3) == SQLITE_NULL
-                                                       ? json_null()
-                                                       : ji64(sqlite3_column_int64(st, 3)));
-            json_object_set_new(e, "bytes", ji64(sqlite3_column_int64(st, 4)));
-            json_object_set_new(e, "next_try_ms", ji64(sqlite3_column_int64(st, 5)));
+        sb_pin_job_info ji;
+        int found = app->pins_view ? sb_pinstore_job(app->pins_view, cid, &ji) : 0;
+        if (found == 1) {
+            all &= strcmp(ji.state, "pinned") == 0;
+            json_object_set_new(e, "state", json_string(ji.state));
+            json_object_set_new(e, "attempts", json_integer(ji.attempts));
+            json_object_set_new(e, "last_error",
+                                ji.last_error[0] ? json_string(ji.last_error) : json_null());
+            json_object_set_new(e, "pinned_at_ms",
+                                ji.pinned_at_null ? json_null() : ji64(ji.pinned_at_ms));
+            json_object_set_new(e, "bytes", ji64(ji.bytes));
+            json_object_set_new(e, "next_try_ms", ji64(ji.next_try_ms));
         } else {
             all = 0;
             json_object_set_new(e, "state", json_string("not_queued"));
@@ -399,7 +399,6 @@ static int q_pins(sb_app *app, qres *q, uint64_t s)
     o = NULL;
     ret = 0;
 done:
-    sqlite3_finalize(st);
     json_decref(o);
     sleetbubble__v1__proposal_body__free_unpacked(b, NULL);
     return ret;

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "db.h"
 #include "log.h"
 
 struct sb_store {
@@ -32,13 +33,14 @@ static const char *schema =
     "  slot INTEGER PRIMARY KEY, outcome INTEGER NOT NULL, proposal_id BLOB,"
     "  power_for INTEGER NOT NULL, total INTEGER NOT NULL, manifest_cid BLOB,"
     "  manifest BLOB, height INTEGER NOT NULL);"
-    /* Node-local (SPEC §10): never enters the app hash. */
-    "CREATE TABLE IF NOT EXISTS pin_jobs ("
-    "  cid TEXT PRIMARY KEY, kind INTEGER NOT NULL, slot INTEGER NOT NULL,"
-    "  state TEXT NOT NULL DEFAULT 'queued', attempts INTEGER NOT NULL DEFAULT 0,"
-    "  next_try_ms INTEGER NOT NULL DEFAULT 0, last_error TEXT, pinned_at_ms INTEGER,"
-    "  bytes INTEGER NOT NULL DEFAULT 0);"
-    "CREATE INDEX IF NOT EXISTS pin_jobs_by_state ON pin_jobs(state, next_try_ms);";
+    /* The pin worker resolves a REPEAT's manifest bytes by CID (SPEC §10), and finds the
+     * newest kept winners, without scanning history. */
+    "CREATE INDEX IF NOT EXISTS slots_by_manifest ON slots(manifest_cid) "
+    "  WHERE manifest IS NOT NULL;"
+    "CREATE INDEX IF NOT EXISTS slots_with_winner ON slots(slot) WHERE outcome IN (1, 2, 3);"
+    /* v1 kept pin jobs here; they now live in the worker's own file (data/pins.db), which
+     * back-fills from `slots` and reconciles with Kubo, so nothing is lost by dropping it. */
+    "DROP TABLE IF EXISTS pin_jobs;";
 
 static void log_db(sqlite3 *db, const char *what)
 {
@@ -56,19 +58,9 @@ static int exec(sqlite3 *db, const char *sql)
     return 0;
 }
 
-static int open_conn(const char *path, sqlite3 **db, int readonly, char *err, size_t errlen)
-{
-    int flags = readonly ? SQLITE_OPEN_READONLY : (SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE);
-    flags |= SQLITE_OPEN_NOMUTEX;
-    if (sqlite3_open_v2(path, db, flags, NULL) != SQLITE_OK) {
-        snprintf(err, errlen, "%s: %s", path, *db ? sqlite3_errmsg(*db) : "out of memory");
-        sqlite3_close(*db);
-        *db = NULL;
-        return -1;
-    }
-    sqlite3_busy_timeout(*db, 5000);
-    return 0;
-}
+/* Busy timeout of the store's connections, ms. The consensus file has one writer (this
+ * store) and its readers never block it in WAL mode, so it only matters for a checkpoint. */
+#define STORE_BUSY_MS 5000
 
 int sb_store_open(const char *path, sb_store **out, char *err, size_t errlen)
 {
@@ -78,7 +70,7 @@ int sb_store_open(const char *path, sb_store **out, char *err, size_t errlen)
         free(st);
         return -1;
     }
-    if (open_conn(path, &st->w, 0, err, errlen) < 0)
+    if (sb_db_open(path, 1, STORE_BUSY_MS, &st->w, err, errlen) < 0)
         goto err;
     if (exec(st->w, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=OFF;") <
             0 ||
@@ -86,7 +78,7 @@ int sb_store_open(const char *path, sb_store **out, char *err, size_t errlen)
         snprintf(err, errlen, "%s: cannot set up schema: %s", path, sqlite3_errmsg(st->w));
         goto err;
     }
-    if (open_conn(path, &st->r, 1, err, errlen) < 0)
+    if (sb_db_open(path, 0, STORE_BUSY_MS, &st->r, err, errlen) < 0)
         goto err;
     *out = st;
     return 0;
@@ -190,7 +182,7 @@ int sb_store_commit(sb_store *st)
 int sb_store_wipe(sb_store *st)
 {
     return exec(st->w, "DELETE FROM meta; DELETE FROM proposals; DELETE FROM votes;"
-                       "DELETE FROM slots; DELETE FROM pin_jobs;");
+                       "DELETE FROM slots;");
 }
 
 /* Step a write statement to completion and finalize it. */
@@ -241,21 +233,6 @@ int sb_store_set_head(sb_store *st, int64_t height, const uint8_t app_hash[32],
         return -1;
     }
     return 0;
-}
-
-int sb_store_queue_pin(sb_store *st, uint64_t slot, int kind, const char *cid)
-{
-    sqlite3_stmt *s = prep(st->w,
-                           "INSERT INTO pin_jobs (cid, kind, slot) VALUES (?, ?, ?) "
-                           "ON CONFLICT(cid) DO UPDATE SET state = 'queued', attempts = 0, "
-                           "next_try_ms = 0, last_error = NULL, slot = excluded.slot "
-                           "WHERE pin_jobs.state = 'failed'");
-    if (!s)
-        return -1;
-    sqlite3_bind_text(s, 1, cid, -1, SQLITE_TRANSIENT);
-    sqlite3_bind_int(s, 2, kind);
-    sqlite3_bind_int64(s, 3, (sqlite3_int64)slot);
-    return step_done(st->w, s, "queue pin");
 }
 
 int sb_store_add_proposal(sb_store *st, const uint8_t id[32], uint64_t slot,

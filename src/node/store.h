@@ -72,12 +72,6 @@ int sb_store_add_vote(sb_store *st, uint64_t slot, const uint8_t validator[32],
 int sb_store_add_slot(sb_store *st, const sb_slot_record *r, const uint8_t *manifest,
                       size_t manifest_len);
 
-/* Pin job kinds (SPEC §10). */
-enum { SB_PIN_MANIFEST = 1, SB_PIN_TRACK = 2 };
-/* Stage a pin job for `cid` (a CID string) of winner `slot`: new jobs start `queued`; a job
- * that had `failed` is queued again with its attempts reset; queued/pinning/pinned ones are
- * left alone. Node-local: never part of the app hash. */
-int sb_store_queue_pin(sb_store *st, uint64_t slot, int kind, const char *cid);
 
 /* Lookups for the tx rules: 1 yes, 0 no, -1 error. */
 int sb_store_proposal_exists(sb_store *st, int staged, uint64_t slot, const uint8_t id[32]);

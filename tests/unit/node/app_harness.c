@@ -14,7 +14,7 @@ void app_harness_open(app_harness *h)
 {
     char err[256];
     assert_int_equal(sb_store_open(h->db, &h->store, err, sizeof(err)), 0);
-    sb_app_opts o = {.pin_enabled = 1};
+    sb_app_opts o = {.pin_enabled = 1, .pin_db_path = h->pins};
     h->app = sb_app_new(h->store, &o, err, sizeof(err));
     assert_non_null(h->app);
 }
@@ -33,6 +33,7 @@ int app_harness_init(app_harness *h, const char *prefix)
     if (!mkdtemp(h->dir))
         return -1;
     snprintf(h->db, sizeof(h->db), "%s/sleetbubble.db", h->dir);
+    snprintf(h->pins, sizeof(h->pins), "%s/pins.db", h->dir);
     abci_ctx_init(&h->ctx, "test");
     app_harness_open(h);
     return 0;

@@ -9,6 +9,7 @@
 typedef struct app_harness {
     char dir[256];       /* temp dir, removed by app_harness_destroy */
     char db[300];        /* dir/sleetbubble.db */
+    char pins[300];      /* dir/pins.db: the pin worker's file, read by /pins */
     sb_store *store;
     sb_app *app;         /* pin_enabled = 1 */
     struct abci_ctx ctx; /* response arena; reset between calls */

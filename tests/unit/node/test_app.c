@@ -15,6 +15,7 @@
 #include <openssl/evp.h>
 
 #include "app_harness.h"
+#include "pin_store.h"
 #include "params.h"
 #include "sb_buf.h"
 #include "sb_code.h"
@@ -328,9 +329,23 @@ static void queries_answer_every_path_with_spec_codes(void **state)
     assert_int_equal(query(f, "/validators", 0, &v), 0);
     assert_non_null(strstr(v, "\"total_power\":\"40\""));
     free(v);
-    assert_int_equal(query(f, "/pins/2", 0, &v), 0);
+    assert_int_equal(query(f, "/pins/2", 0, &v), 0); /* no worker has run: nothing queued */
     assert_non_null(strstr(v, "\"node_local\":true"));
+    assert_non_null(strstr(v, "\"state\":\"not_queued\""));
+    assert_null(strstr(v, "\"state\":\"queued\""));
+    free(v);
+    { /* the pin worker ingests the committed slots into its own file; /pins reads it */
+        char err[256];
+        sb_pinstore *ps = NULL;
+        size_t ns = 0, nj = 0;
+        assert_int_equal(sb_pinstore_open(f->h.pins, f->h.db, &ps, err, sizeof(err)), 0);
+        assert_int_equal(sb_pinstore_ingest(ps, 0, 64, &ns, &nj), 0);
+        assert_true(nj > 0);
+        sb_pinstore_close(ps);
+    }
+    assert_int_equal(query(f, "/pins/2", 0, &v), 0);
     assert_non_null(strstr(v, "\"state\":\"queued\""));
+    assert_null(strstr(v, "not_queued"));
     free(v);
 
     assert_int_equal(query(f, "/winner/99", 0, NULL), SB_NOT_FOUND);

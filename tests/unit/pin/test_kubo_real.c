@@ -7,9 +7,10 @@
  * A small fake HTTP endpoint on loopback stands in for Kubo only where real Kubo cannot
  * produce the case: a block/put answering with a wrong CID, an X-Stream-Error trailer, and
  * checking the auth header on the wire.
- * The worker runs over a temporary database created by sb_store_open (the store's schema);
- * the test writes slots / proposals / pin_jobs rows as Commit would.
- * Exit 77 (skipped) when `ipfs` is not on PATH (source scripts/env.sh). */
+ * The worker runs over a temporary consensus database created by sb_store_open (the store's
+ * schema); the test writes slots / proposals rows as Commit would, and reads the worker's
+ * progress from its own file (pins.db). Without `ipfs` on PATH (source scripts/env.sh) the
+ * test FAILS, unless SB_ALLOW_SKIP=1 (never set in CI) lets it skip (77). */
 #define _GNU_SOURCE /* strcasestr */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -47,6 +48,7 @@
 #include "metrics.h"
 #include "pin.h"
 #include "sleetbubble/v1/tx.pb-c.h"
+#include "pin_store.h"
 #include "store.h"
 
 #define API_PORT 23801
@@ -290,7 +292,7 @@ static int kubo_pinned(const char *cid, const char *type)
     sb_kubo *k = client(API_URL, NULL, 10);
     find_ctx f = {cid, 0};
     sb_kubo_err e;
-    int rc = sb_kubo_pin_ls(k, type, find_cb, &f, &e);
+    int rc = sb_kubo_pin_ls(k, type, 10, find_cb, &f, &e);
     sb_kubo_free(k);
     if (rc != SB_KUBO_OK)
         fail_msg("pin/ls: %s", e.msg);
@@ -301,7 +303,9 @@ static int kubo_pinned(const char *cid, const char *type)
 
 typedef struct fx {
     char db_path[400];
-    sqlite3 *db;
+    char pins_path[400];
+    sqlite3 *db;      /* the consensus database, written as Commit would */
+    sqlite3 *pdb;     /* the worker's pins.db, read by the checks */
     sb_config cfg;
     sb_pin *pin;
 } fx;
@@ -313,6 +317,7 @@ static void fx_db(fx *f)
     char err[256];
     sb_store *st = NULL;
     snprintf(f->db_path, sizeof(f->db_path), "%s/state-%d.db", tmpdir, ++db_seq);
+    snprintf(f->pins_path, sizeof(f->pins_path), "%s/pins-%d.db", tmpdir, db_seq);
     if (sb_store_open(f->db_path, &st, err, sizeof(err)) < 0)
         fail_msg("sb_store_open: %s", err);
     sb_store_close(st);
@@ -329,7 +334,7 @@ static void fx_db(fx *f)
 static void fx_start(fx *f)
 {
     char err[512];
-    f->pin = sb_pin_start(&f->cfg, f->db_path, err, sizeof(err));
+    f->pin = sb_pin_start(&f->cfg, f->db_path, f->pins_path, err, sizeof(err));
     if (!f->pin)
         fail_msg("sb_pin_start: %s", err);
 }
@@ -346,7 +351,9 @@ static int teardown_fx(void **state)
     if (f) {
         fx_stop(f);
         sqlite3_close(f->db);
+        sqlite3_close(f->pdb);
         unlink(f->db_path);
+        unlink(f->pins_path);
         free(f);
     }
     *state = NULL;
@@ -369,11 +376,11 @@ static void sql(fx *f, const char *q)
         fail_msg("%s: %s", q, msg ? msg : "?");
 }
 
-/* A finalized winner as Commit writes it: proposals + slots rows; queue: pin_jobs rows
- * (manifest first, then tracks) like sb_store_queue_pin. outcome 3 (REPEAT) copies the
- * record of slot `copy_of` (manifest bytes not stored). Writes the manifest CID string. */
+/* A finalized winner as Commit writes it: proposals + slots rows (the worker ingests them).
+ * outcome 3 (REPEAT) copies the record of slot `copy_of` (manifest bytes not stored). Writes
+ * the manifest CID string. */
 static void add_winner(fx *f, int64_t slot, int outcome, int64_t copy_of, const char **tracks,
-                       size_t n, int queue, char *mcid, size_t mcidlen)
+                       size_t n, char *mcid, size_t mcidlen)
 {
     sqlite3_stmt *s;
     if (outcome == 3) {
@@ -386,6 +393,8 @@ static void add_winner(fx *f, int64_t slot, int outcome, int64_t copy_of, const 
         assert_int_equal(sqlite3_step(s), SQLITE_DONE);
         assert_int_equal(sqlite3_changes(f->db), 1);
         sqlite3_finalize(s);
+        if (f->pin)
+            sb_pin_notify(f->pin, slot);
         return;
     }
     uint8_t pid[32] = {0};
@@ -444,20 +453,6 @@ static void add_winner(fx *f, int64_t slot, int outcome, int64_t copy_of, const 
     sqlite3_bind_blob(s, 5, manifest, (int)ml, SQLITE_TRANSIENT);
     assert_int_equal(sqlite3_step(s), SQLITE_DONE);
     sqlite3_finalize(s);
-    if (queue) {
-        assert_int_equal(sqlite3_prepare_v2(f->db,
-            "INSERT INTO pin_jobs (cid, kind, slot) VALUES (?, ?, ?) ON CONFLICT(cid) DO "
-            "UPDATE SET state = 'queued', attempts = 0, next_try_ms = 0, last_error = NULL, "
-            "slot = excluded.slot WHERE pin_jobs.state = 'failed'", -1, &s, NULL), SQLITE_OK);
-        for (size_t i = 0; i <= n; i++) {
-            sqlite3_reset(s);
-            sqlite3_bind_text(s, 1, i ? tracks[i - 1] : cid, -1, SQLITE_TRANSIENT);
-            sqlite3_bind_int(s, 2, i ? 2 : 1);
-            sqlite3_bind_int64(s, 3, slot);
-            assert_int_equal(sqlite3_step(s), SQLITE_DONE);
-        }
-        sqlite3_finalize(s);
-    }
     sql(f, "COMMIT");
     if (f->pin)
         sb_pin_notify(f->pin, slot);
@@ -470,13 +465,24 @@ typedef struct jobrow {
     char last_error[400];
 } jobrow;
 
+/* The worker's database, opened once it exists. */
+static sqlite3 *pins_db(fx *f)
+{
+    if (!f->pdb) {
+        assert_int_equal(access(f->pins_path, F_OK), 0);
+        assert_int_equal(sqlite3_open(f->pins_path, &f->pdb), SQLITE_OK);
+        sqlite3_busy_timeout(f->pdb, 10000);
+    }
+    return f->pdb;
+}
+
 static jobrow get_job(fx *f, const char *cid)
 {
     jobrow r = {0};
     sqlite3_stmt *s;
-    assert_int_equal(sqlite3_prepare_v2(f->db,
+    assert_int_equal(sqlite3_prepare_v2(pins_db(f),
         "SELECT state, attempts, next_try_ms, bytes, coalesce(pinned_at_ms, 0), "
-        "coalesce(last_error, '') FROM pin_jobs WHERE cid = ?", -1, &s, NULL), SQLITE_OK);
+        "coalesce(last_error, '') FROM jobs WHERE cid = ?", -1, &s, NULL), SQLITE_OK);
     sqlite3_bind_text(s, 1, cid, -1, SQLITE_TRANSIENT);
     if (sqlite3_step(s) == SQLITE_ROW) {
         r.exists = 1;
@@ -514,8 +520,8 @@ static int64_t count_jobs(fx *f, const char *where)
 {
     char q[256];
     sqlite3_stmt *s;
-    snprintf(q, sizeof(q), "SELECT count(*) FROM pin_jobs WHERE %s", where);
-    assert_int_equal(sqlite3_prepare_v2(f->db, q, -1, &s, NULL), SQLITE_OK);
+    snprintf(q, sizeof(q), "SELECT count(*) FROM jobs WHERE %s", where);
+    assert_int_equal(sqlite3_prepare_v2(pins_db(f), q, -1, &s, NULL), SQLITE_OK);
     assert_int_equal(sqlite3_step(s), SQLITE_ROW);
     int64_t n = sqlite3_column_int64(s, 0);
     sqlite3_finalize(s);
@@ -740,9 +746,8 @@ static void client_stalled_pin_is_cancelled_after_stall_seconds(void **state)
     int64_t t0 = mono_ms();
     assert_int_equal(sb_kubo_pin_recursive(k, cid, &lim, NULL, &e), SB_KUBO_E_STALLED);
     int64_t took = mono_ms() - t0;
-    assert_true(took >= 2900);
-    assert_true(took < 6000);
-    assert_non_null(strstr(e.msg, "stall_seconds"));
+    assert_true(took >= 2900); /* never before stall_seconds (a lower bound, not a speed) */
+    assert_non_null(strstr(e.msg, "no progress for pin.stall_seconds = 3"));
     sb_kubo_free(k);
 }
 
@@ -754,9 +759,8 @@ static void client_no_progress_at_all_hits_timeout_when_shorter_than_stall(void 
     char cid[SB_CID_STR_MAX];
     unknown_cid(cid, sizeof(cid));
     sb_kubo_pin_limits lim = {.stall_seconds = 60};
-    int64_t t0 = mono_ms();
     assert_int_equal(sb_kubo_pin_recursive(k, cid, &lim, NULL, &e), SB_KUBO_E_TIMEOUT);
-    assert_true(mono_ms() - t0 < 5000);
+    assert_non_null(strstr(e.msg, "no progress at all within ipfs.timeout_seconds = 2"));
     sb_kubo_free(k);
 }
 
@@ -826,10 +830,10 @@ static void worker_pins_manifest_and_tracks_of_a_winner(void **state)
     fx_start(f);
     sleep_ms(300); /* idle: only sb_pin_notify can wake it before its 60 s nap ends */
     const char *tr[] = {t1, t2};
-    add_winner(f, 7, 1, 0, tr, 2, 1, m, sizeof(m));
-    assert_true(wait_state(f, m, "pinned", 20000) < 5000);
-    assert_true(wait_state(f, t1, "pinned", 20000) < 5000);
-    assert_true(wait_state(f, t2, "pinned", 20000) < 5000);
+    add_winner(f, 7, 1, 0, tr, 2, m, sizeof(m));
+    wait_state(f, m, "pinned", 20000);
+    wait_state(f, t1, "pinned", 20000);
+    wait_state(f, t2, "pinned", 20000);
     assert_true(kubo_pinned(m, "direct"));
     assert_true(kubo_pinned(t1, "recursive"));
     assert_true(kubo_pinned(t2, "recursive"));
@@ -859,15 +863,13 @@ static void worker_cancels_a_stalled_track_within_stall_seconds(void **state)
     f->cfg.pin.max_attempts = 1;
     f->cfg.pin.stall_seconds = 3;
     const char *tr[] = {t};
-    add_winner(f, 8, 2, 0, tr, 1, 1, m, sizeof(m));
-    int64_t t0 = mono_ms();
+    add_winner(f, 8, 2, 0, tr, 1, m, sizeof(m));
     fx_start(f);
-    wait_state(f, t, "failed", 15000);
-    int64_t took = mono_ms() - t0;
+    wait_state(f, t, "failed", 30000);
     jobrow r = get_job(f, t);
     assert_int_equal(strncmp(r.last_error, "stalled:", 8), 0);
+    assert_non_null(strstr(r.last_error, "pin.stall_seconds = 3"));
     assert_int_equal(r.attempts, 1);
-    assert_true(took < 3000 + 3000);
     /* The manifest of the same winner is unaffected. */
     wait_state(f, m, "pinned", 10000);
 }
@@ -881,13 +883,11 @@ static void worker_stop_interrupts_a_stalled_pin_and_requeues_it(void **state)
     f->cfg.pin.stall_seconds = 600;
     f->cfg.ipfs.timeout_seconds = 600;
     const char *tr[] = {t};
-    add_winner(f, 9, 1, 0, tr, 1, 1, NULL, 0);
+    add_winner(f, 9, 1, 0, tr, 1, NULL, 0);
     fx_start(f);
     wait_state(f, t, "pinning", 10000);
     sleep_ms(500);
-    int64_t t0 = mono_ms();
-    fx_stop(f);
-    assert_true(mono_ms() - t0 < 3000);
+    fx_stop(f); /* returns only once every thread has ended; the pin was mid-flight */
     jobrow r = get_job(f, t);
     assert_string_equal(r.state, "queued");
     assert_int_equal(r.attempts, 0);
@@ -901,7 +901,7 @@ static void worker_fails_a_too_large_track_without_retry(void **state)
     add_random_file(3000000, t, sizeof(t));
     f->cfg.pin.max_track_bytes = 100000;
     const char *tr[] = {t};
-    add_winner(f, 10, 1, 0, tr, 1, 1, NULL, 0);
+    add_winner(f, 10, 1, 0, tr, 1, NULL, 0);
     fx_start(f);
     wait_state(f, t, "failed", 20000);
     jobrow r = get_job(f, t);
@@ -922,7 +922,7 @@ static void worker_reconcile_repins_what_was_unpinned_behind_its_back(void **sta
     char t[128], m[SB_CID_STR_MAX];
     add_random_file(5000, t, sizeof(t));
     const char *tr[] = {t};
-    add_winner(f, 11, 1, 0, tr, 1, 1, m, sizeof(m));
+    add_winner(f, 11, 1, 0, tr, 1, m, sizeof(m));
     fx_start(f);
     wait_state(f, t, "pinned", 20000);
     wait_state(f, m, "pinned", 20000);
@@ -957,11 +957,19 @@ static void worker_reconcile_marks_already_pinned_queued_jobs_pinned(void **stat
     assert_int_equal(run(argv, NULL, 0), 0);
     /* Queued, but not due for an hour: only reconcile can mark it. */
     const char *tr[] = {t};
-    add_winner(f, 12, 1, 0, tr, 1, 1, NULL, 0);
-    char q[512];
-    snprintf(q, sizeof(q), "UPDATE pin_jobs SET next_try_ms = %lld WHERE cid = '%s'",
+    add_winner(f, 12, 1, 0, tr, 1, NULL, 0);
+    /* A previous run ingested it and left it queued, not due for an hour. */
+    char err[256], q[512];
+    sb_pinstore *ps = NULL;
+    size_t ns = 0, nj = 0;
+    if (sb_pinstore_open(f->pins_path, f->db_path, &ps, err, sizeof(err)) < 0)
+        fail_msg("%s", err);
+    assert_int_equal(sb_pinstore_ingest(ps, 0, 16, &ns, &nj), 0);
+    assert_int_equal(nj, 2);
+    sb_pinstore_close(ps);
+    snprintf(q, sizeof(q), "UPDATE jobs SET next_try_ms = %lld WHERE cid = '%s'",
              (long long)real_ms() + 3600000, t);
-    sql(f, q);
+    assert_int_equal(sqlite3_exec(pins_db(f), q, NULL, NULL, NULL), SQLITE_OK);
     fx_start(f);
     wait_state(f, t, "pinned", 20000);
     assert_int_equal(get_job(f, t).attempts, 0);
@@ -975,27 +983,31 @@ static void worker_waits_for_kubo_with_backoff_and_completes_when_it_returns(voi
     add_random_file(20000, t, sizeof(t));
     kubo_stop();
     const char *tr[] = {t};
-    add_winner(f, 13, 1, 0, tr, 1, 1, m, sizeof(m));
+    add_winner(f, 13, 1, 0, tr, 1, m, sizeof(m));
+    int64_t started = real_ms();
     fx_start(f);
-    /* Attempts grow and the delay grows with them. */
+    /* Attempts grow and the stored delay grows with them: attempt 1 fails at T1 >= started
+     * and stores next1 = T1 + [1600, 2400]; attempt 2 runs at T2 >= next1 and stores
+     * next2 = T2 + [3200, 4800] (SPEC §10 backoff, ±20 %): so next2 - next1 >= 3200
+     * whatever the machine's speed. */
     int64_t t0 = mono_ms();
     jobrow r;
-    int64_t gap1 = 0, gap2 = 0;
+    int64_t next1 = 0, next2 = 0;
     for (;;) {
         r = get_job(f, t);
-        if (r.attempts == 1 && !gap1 && strcmp(r.state, "queued") == 0)
-            gap1 = r.next_try_ms - real_ms();
+        if (r.attempts == 1 && !next1 && strcmp(r.state, "queued") == 0)
+            next1 = r.next_try_ms;
         if (r.attempts == 2 && strcmp(r.state, "queued") == 0) {
-            gap2 = r.next_try_ms - real_ms();
+            next2 = r.next_try_ms;
             break;
         }
-        if (mono_ms() - t0 > 15000)
-            fail_msg("attempts %lld state %s after 15 s", (long long)r.attempts, r.state);
-        sleep_ms(50);
+        if (mono_ms() - t0 > 30000)
+            fail_msg("attempts %lld state %s after 30 s", (long long)r.attempts, r.state);
+        sleep_ms(20);
     }
     assert_int_equal(strncmp(r.last_error, "unreachable:", 12), 0);
-    assert_true(gap1 > 0 && gap1 <= 2400);
-    assert_true(gap2 > 2400 && gap2 <= 4800);
+    assert_true(next1 >= started + 1600);
+    assert_true(next2 - next1 >= 3200);
     kubo_start(1);
     wait_state(f, t, "pinned", 30000);
     wait_state(f, m, "pinned", 30000);
@@ -1012,7 +1024,7 @@ static void worker_fails_the_manifest_when_kubo_returns_another_cid(void **state
     snprintf(f->cfg.ipfs.api_url, sizeof(f->cfg.ipfs.api_url), "http://127.0.0.1:%d/api/v0/",
              fk->port);
     char m[SB_CID_STR_MAX];
-    add_winner(f, 14, 1, 0, NULL, 0, 1, m, sizeof(m));
+    add_winner(f, 14, 1, 0, NULL, 0, m, sizeof(m));
     fx_start(f);
     wait_state(f, m, "failed", 10000);
     fx_stop(f);
@@ -1033,7 +1045,7 @@ static void worker_fails_a_manifest_whose_stored_bytes_do_not_hash_to_its_cid(vo
     fx *f = *state;
     kubo_start(1);
     char m[SB_CID_STR_MAX];
-    add_winner(f, 15, 1, 0, NULL, 0, 1, m, sizeof(m));
+    add_winner(f, 15, 1, 0, NULL, 0, m, sizeof(m));
     sql(f, "UPDATE slots SET manifest = x'7b7d' WHERE slot = 15"); /* "{}": not this CID */
     fx_start(f);
     wait_state(f, m, "failed", 10000);
@@ -1055,10 +1067,10 @@ static void worker_retention_unpins_only_cids_no_kept_slot_references(void **sta
     f->cfg.pin.keep_slots = 2;
     fx_start(f);
     const char *s1[] = {a, b}, *s2[] = {b, c}, *s4[] = {d};
-    add_winner(f, 1, 1, 0, s1, 2, 1, m1, sizeof(m1));
+    add_winner(f, 1, 1, 0, s1, 2, m1, sizeof(m1));
     wait_state(f, a, "pinned", 20000);
     wait_state(f, m1, "pinned", 20000);
-    add_winner(f, 2, 1, 0, s2, 2, 1, m2, sizeof(m2));
+    add_winner(f, 2, 1, 0, s2, 2, m2, sizeof(m2));
     wait_state(f, c, "pinned", 20000);
     wait_state(f, m2, "pinned", 20000);
     sleep_ms(500);
@@ -1066,8 +1078,8 @@ static void worker_retention_unpins_only_cids_no_kept_slot_references(void **sta
     assert_true(kubo_pinned(a, "recursive"));
     assert_true(kubo_pinned(m1, "direct"));
     /* Slot 3 repeats slot 2; slot 4 is new: kept {4, 3}; 3 references slot 2's CIDs. */
-    add_winner(f, 3, 3, 2, NULL, 0, 0, NULL, 0);
-    add_winner(f, 4, 2, 0, s4, 1, 1, m4, sizeof(m4));
+    add_winner(f, 3, 3, 2, NULL, 0, NULL, 0);
+    add_winner(f, 4, 2, 0, s4, 1, m4, sizeof(m4));
     wait_state(f, d, "pinned", 20000);
     wait_state(f, m4, "pinned", 20000);
     int64_t t0 = mono_ms();
@@ -1097,11 +1109,11 @@ static void worker_backfills_jobs_for_kept_slots_without_jobs(void **state)
     add_random_file(2000, b, sizeof(b));
     const char *s1[] = {a}, *s2[] = {b};
     /* Finalized while pinning was off: no jobs. */
-    add_winner(f, 20, 1, 0, s1, 1, 0, m1, sizeof(m1));
-    add_winner(f, 21, 1, 0, s2, 1, 0, m2, sizeof(m2));
-    add_winner(f, 22, 3, 21, NULL, 0, 0, NULL, 0);
+    add_winner(f, 20, 1, 0, s1, 1, m1, sizeof(m1));
+    add_winner(f, 21, 1, 0, s2, 1, m2, sizeof(m2));
+    add_winner(f, 22, 3, 21, NULL, 0, NULL, 0);
     sql(f, "INSERT INTO slots (slot, outcome, power_for, total, height) VALUES (23, 4, 0, 10, 1)");
-    assert_int_equal(count_jobs(f, "1"), 0);
+    assert_int_not_equal(access(f->pins_path, F_OK), 0); /* no progress yet: nothing pinned */
     f->cfg.pin.keep_slots = 2; /* kept: 22 (REPEAT of 21) and 21; NONE is not counted */
     fx_start(f);
     wait_state(f, b, "pinned", 20000);
@@ -1152,8 +1164,11 @@ int main(void)
 {
     char *which[] = {"sh", "-c", "command -v ipfs", NULL};
     if (run(which, NULL, 0) != 0) {
-        fprintf(stderr, "ipfs not on PATH (source scripts/env.sh): skipped\n");
-        return 77;
+        const char *allow = getenv("SB_ALLOW_SKIP");
+        int skip = allow && strcmp(allow, "1") == 0;
+        fprintf(stderr, "ipfs not on PATH (run scripts/bootstrap, source scripts/env.sh): %s\n",
+                skip ? "skipped (SB_ALLOW_SKIP=1)" : "FAILED (set SB_ALLOW_SKIP=1 to skip)");
+        return skip ? 77 : 1;
     }
     atexit(kubo_stop);
     signal(SIGINT, on_signal);
