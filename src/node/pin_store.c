@@ -35,7 +35,8 @@ static const char *schema =
     "CREATE TABLE IF NOT EXISTS refs (slot INTEGER NOT NULL, cid TEXT NOT NULL,"
     "  PRIMARY KEY (slot, cid)) WITHOUT ROWID;"
     "CREATE INDEX IF NOT EXISTS refs_by_cid ON refs(cid);"
-    "CREATE TABLE IF NOT EXISTS winners (slot INTEGER PRIMARY KEY);"
+    /* n: ingest order, so "all but the newest keep_slots" is a range, not an OFFSET scan. */
+    "CREATE TABLE IF NOT EXISTS winners (n INTEGER PRIMARY KEY, slot INTEGER NOT NULL UNIQUE);"
     "CREATE TABLE IF NOT EXISTS doomed (cid TEXT PRIMARY KEY) WITHOUT ROWID;"
     "CREATE TABLE IF NOT EXISTS progress (id INTEGER PRIMARY KEY CHECK (id = 1),"
     "  high_water INTEGER NOT NULL);"
@@ -204,25 +205,41 @@ static int winner_cids(sqlite3 *st, sqlite3_stmt *body, int64_t slot, const void
     return bad ? -1 : 0;
 }
 
-/* Where a first ingest starts: below the newest keep_slots winners (0: everything). */
+/* Where a first ingest starts: below the newest keep_slots winners (0: everything). Walks
+ * the slots_with_winner index down from the top in ranges (no OFFSET scan); runs once in the
+ * worker's life, O(keep_slots). */
 static int first_high_water(sb_pinstore *ps, uint64_t keep, int64_t *hw)
 {
+    int64_t below = INT64_MAX, oldest = -1;
+    uint64_t seen = 0;
+    int rc = SQLITE_DONE;
     *hw = -1;
     if (!keep)
         return 0;
     sqlite3_stmt *s = sb_db_prep(ps->state, M, "SELECT slot FROM slots WHERE outcome IN "
-                                               "(1, 2, 3) ORDER BY slot DESC LIMIT 1 OFFSET ?");
+                                               "(1, 2, 3) AND slot < ? ORDER BY slot DESC "
+                                               "LIMIT 256");
     if (!s)
         return -1;
-    sqlite3_bind_int64(s, 1, keep > INT64_MAX ? INT64_MAX : (int64_t)keep - 1);
-    int rc = sqlite3_step(s);
-    if (rc == SQLITE_ROW)
-        *hw = sqlite3_column_int64(s, 0) - 1;
+    while (seen < keep) {
+        size_t got = 0;
+        sqlite3_bind_int64(s, 1, below);
+        while (seen < keep && (rc = sqlite3_step(s)) == SQLITE_ROW) {
+            oldest = below = sqlite3_column_int64(s, 0);
+            seen++;
+            got++;
+        }
+        sqlite3_reset(s);
+        if ((rc != SQLITE_ROW && rc != SQLITE_DONE) || got < 256)
+            break;
+    }
     sqlite3_finalize(s);
     if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
         log_db(ps->state, "kept winners");
         return -1;
     }
+    if (seen == keep)
+        *hw = oldest - 1;
     return 0;
 }
 
@@ -279,7 +296,8 @@ static int write_batch(sb_pinstore *ps, const items *it, int64_t last, int first
         "state = 'queued', attempts = 0, next_try_ms = 0, slot = excluded.slot "
         "WHERE jobs.state = 'failed'");
     sqlite3_stmt *r = sb_db_prep(db, M, "INSERT OR IGNORE INTO refs (slot, cid) VALUES (?, ?)");
-    sqlite3_stmt *w = sb_db_prep(db, M, "INSERT OR IGNORE INTO winners (slot) VALUES (?)");
+    sqlite3_stmt *w = sb_db_prep(db, M, "INSERT OR IGNORE INTO winners (n, slot) VALUES "
+                                        "(coalesce((SELECT max(n) FROM winners), 0) + 1, ?)");
     sqlite3_stmt *h = sb_db_prep(db, M, first ? "INSERT INTO progress (id, high_water) "
                                                 "VALUES (1, ?)"
                                               : "UPDATE progress SET high_water = ? WHERE id = 1");
@@ -510,7 +528,8 @@ int sb_pinstore_counts(sb_pinstore *ps, int64_t n[SB_PIN_NSTATES])
     int ret = -1;
     memset(n, 0, sizeof(*n) * SB_PIN_NSTATES);
     lock(ps);
-    sqlite3_stmt *s = sb_db_prep(ps->db, M, "SELECT state, n FROM job_counts");
+    sqlite3_stmt *s = sb_db_prep(ps->db, M, "SELECT state, n FROM job_counts WHERE state IN "
+                                            "('queued', 'pinning', 'pinned', 'failed')");
     if (s) {
         int rc;
         while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
@@ -537,7 +556,7 @@ int sb_pinstore_page(sb_pinstore *ps, const char *after, sb_pin_snap *v, size_t 
     *n = 0;
     lock(ps);
     sqlite3_stmt *s = sb_db_prep(ps->db, M, "SELECT cid, kind, state, pinned_at_ms FROM jobs "
-                                            "WHERE cid > ? AND state IN ('pinned', 'queued') "
+                                            "WHERE cid > ? AND +state IN ('pinned', 'queued') "
                                             "ORDER BY cid LIMIT ?");
     if (!s)
         goto done;
@@ -679,10 +698,9 @@ int sb_pinstore_expire(sb_pinstore *ps, uint64_t keep_slots, size_t max_slots,
     if (!(old = malloc(max_slots * sizeof(*old))))
         return -1;
     lock(ps);
-    sqlite3_stmt *cut = sb_db_prep(ps->db, M, "SELECT slot FROM winners ORDER BY slot DESC "
-                                              "LIMIT 1 OFFSET ?");
-    sqlite3_stmt *olds = sb_db_prep(ps->db, M, "SELECT slot FROM winners WHERE slot < ? "
-                                               "ORDER BY slot LIMIT ?");
+    sqlite3_stmt *cut = sb_db_prep(ps->db, M, "SELECT max(n) FROM winners");
+    sqlite3_stmt *olds = sb_db_prep(ps->db, M, "SELECT slot FROM winners WHERE n <= ? "
+                                               "ORDER BY n LIMIT ?");
     sqlite3_stmt *sel = sb_db_prep(ps->db, M, "SELECT cid FROM refs WHERE slot = ?");
     sqlite3_stmt *del = sb_db_prep(ps->db, M, "DELETE FROM refs WHERE slot = ?");
     sqlite3_stmt *any = sb_db_prep(ps->db, M, "SELECT 1 FROM refs WHERE cid = ? LIMIT 1");
@@ -691,12 +709,12 @@ int sb_pinstore_expire(sb_pinstore *ps, uint64_t keep_slots, size_t max_slots,
     if (!cut || !olds || !sel || !del || !any || !doom || !delw ||
         sb_db_exec(ps->db, M, "BEGIN IMMEDIATE") < 0)
         goto done;
-    /* The newest keep_slots winners are kept: the one at offset keep_slots - 1 is the oldest
-     * kept; nothing to do while there are fewer. */
-    sqlite3_bind_int64(cut, 1, keep_slots > INT64_MAX ? INT64_MAX : (int64_t)keep_slots - 1);
+    /* Winners are numbered in ingest (= slot) order: the newest keep_slots are kept, every
+     * n <= max(n) - keep_slots goes; nothing to do while there are fewer. */
     rc = sqlite3_step(cut);
-    if (rc == SQLITE_ROW) {
-        sqlite3_bind_int64(olds, 1, sqlite3_column_int64(cut, 0));
+    int64_t top = rc == SQLITE_ROW ? sqlite3_column_int64(cut, 0) : 0;
+    if (rc == SQLITE_ROW && keep_slots < (uint64_t)INT64_MAX && top > (int64_t)keep_slots) {
+        sqlite3_bind_int64(olds, 1, top - (int64_t)keep_slots);
         sqlite3_bind_int64(olds, 2, (sqlite3_int64)max_slots);
         while ((rc = sqlite3_step(olds)) == SQLITE_ROW && nold < max_slots)
             old[nold++] = sqlite3_column_int64(olds, 0);
