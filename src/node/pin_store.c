@@ -24,7 +24,8 @@ struct sb_pinstore {
 };
 
 static const char *schema =
-    "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"
+    /* One transaction: a kill -9 during the first start leaves all of it or none. */
+    "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; BEGIN IMMEDIATE;"
     "CREATE TABLE IF NOT EXISTS jobs ("
     "  cid TEXT PRIMARY KEY, kind INTEGER NOT NULL, slot INTEGER NOT NULL,"
     "  state TEXT NOT NULL DEFAULT 'queued', attempts INTEGER NOT NULL DEFAULT 0,"
@@ -51,7 +52,8 @@ static const char *schema =
     "  WHEN old.state != new.state BEGIN"
     "  UPDATE job_counts SET n = n - 1 WHERE state = old.state;"
     "  INSERT INTO job_counts (state, n) VALUES (new.state, 1)"
-    "    ON CONFLICT(state) DO UPDATE SET n = n + 1; END;";
+    "    ON CONFLICT(state) DO UPDATE SET n = n + 1; END;"
+    "COMMIT;";
 
 #define M "pin"
 
@@ -92,6 +94,7 @@ int sb_pinstore_open(const char *pins_path, const char *state_path, sb_pinstore 
         if (sqlite3_exec(ps->db, schema, NULL, NULL, &msg) != SQLITE_OK) {
             snprintf(err, errlen, "%s: cannot set up schema: %s", pins_path, msg ? msg : "?");
             sqlite3_free(msg);
+            sb_db_rollback(ps->db);
             goto fail;
         }
         if (sb_db_open(state_path, 0, PS_BUSY_MS, &ps->state, err, errlen) < 0)
