@@ -111,13 +111,22 @@ sb_wait_for "missing track back in pinning" 60 bash -c "[ \"\$(curl -fsS '$rpc/a
   fail "missing track never pinning again"
 kill -9 "$sbd_pid"; wait "$sbd_pid" 2>/dev/null || true
 sb_stop_pid "$node_pid"
+log_from=$(($(wc -l <"$T/sleetbubbled.log") + 1))
 start_sbd; start_node
 sb_wait_for "RPC after restart" 60 sb_height "$rpc" || fail "node did not restart"
 sb_wait_for "t1 re-pinned by reconcile" 60 ipfs pin ls --type=recursive "$t1" || fail "reconcile did not re-pin $t1"
 ok "a CID unpinned behind our back is pinned again at start-up"
+# Start-up order (SPEC §10): the ABCI address listens before the pin worker does anything.
+tail -n +"$log_from" "$T/sleetbubbled.log" >"$T/restart.log"
+l_abci=$(grep -n -m1 'msg="abci: listening' "$T/restart.log" | cut -d: -f1)
+l_pin=$(grep -n -m1 'module=pin' "$T/restart.log" | cut -d: -f1)
+[ -n "$l_abci" ] && [ -n "$l_pin" ] || fail "restart log lacks the abci/pin lines: $(cat "$T/restart.log")"
+((l_abci < l_pin)) || fail "pin worker logged (line $l_pin) before ABCI listened (line $l_abci)"
+grep -q 'module=pin msg="reconcile with Kubo' "$T/restart.log" || fail "no reconcile after restart"
+ok "after restart ABCI listens (log line $l_abci) before the pin worker starts (line $l_pin)"
 st=$(pin_state "$s1" "$missing")
 [[ $st == queued || $st == pinning ]] || fail "missing track state after kill -9: $st"
-n=$(sqlite3 "$T/sb/data/sleetbubble.db" "SELECT count(*) FROM pin_jobs")
+n=$(sqlite3 "$T/sb/data/pins.db" "SELECT count(*) FROM jobs")
 expect_eq "$n" 5 "pin jobs after kill -9 (manifest + 4 tracks, none duplicated)"
 ok "kill -9 while a job was pinning: it resumes ($st), nothing lost or duplicated"
 
