@@ -47,7 +47,7 @@ enum {
 };
 
 /* Short, stable token for a result code, used as a metrics label and as the prefix of
- * pin_jobs.last_error: "ok", "unreachable", "timeout", "kubo_error", "protocol", "stalled",
+ * jobs.last_error (pins.db): "ok", "unreachable", "timeout", "kubo_error", "protocol", "stalled",
  * "too_large", "cancelled", "nomem", "bad_argument". Static string. */
 const char *sb_kubo_reason(int code);
 
