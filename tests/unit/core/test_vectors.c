@@ -1,4 +1,4 @@
-/* test_vectors.c — the SPEC test vectors (../shared/vectors/sleetbubble-v1.json) and our
+/* test_vectors.c — the SPEC test vectors (tests/vectors/sleetbubble-v1.json) and our
  * published extras (tests/vectors/sleetbubble-extra.json) through src/core alone. */
 #include <setjmp.h>
 #include <stdarg.h>
