@@ -7,26 +7,11 @@
 #include <string.h>
 
 #include <cmocka.h>
-#include <openssl/evp.h>
 
+#include "core_test_util.h"
 #include "tally.h"
 
 static const uint8_t H[32] = {0xab, 0xcd};
-
-/* The SPEC §5 tie-break hash computed here from its preimage, independently of
- * sb_tally_tiebreak: SHA-256("sleetbubble/v1/tiebreak\0" || H_{h-1} || be64(s) || proposal_id). */
-static void ref_tiebreak(const uint8_t prev[32], uint64_t slot, const uint8_t id[32],
-                         uint8_t out[32]) {
-  uint8_t pre[24 + 32 + 8 + 32];
-  memcpy(pre, "sleetbubble/v1/tiebreak", 23);
-  pre[23] = 0;
-  memcpy(pre + 24, prev, 32);
-  for (int i = 0; i < 8; i++) pre[56 + i] = (uint8_t)(slot >> (8 * (7 - i)));
-  memcpy(pre + 64, id, 32);
-  unsigned l = 0;
-  assert_int_equal(EVP_Digest(pre, sizeof pre, out, &l, EVP_sha256(), NULL), 1);
-  assert_int_equal(l, 32);
-}
 
 static void unhex32(const char *hex, uint8_t out[32]) {
   assert_int_equal(strlen(hex), 64);
@@ -94,7 +79,7 @@ static void ties_are_broken_by_hash_whatever_the_candidate_order(void **state) {
   uint8_t best[32], tb[32], bestid[32];
   memset(best, 0xff, 32);
   for (int i = 0; i < 3; i++) {
-    ref_tiebreak(H, 11, base[i].id, tb);
+    tu_tiebreak_ref(H, 11, base[i].id, tb);
     if (memcmp(tb, best, 32) < 0) {
       memcpy(best, tb, 32);
       memcpy(bestid, base[i].id, 32);
@@ -140,7 +125,7 @@ static void tiebreak_hash_is_domain_separated_sha256(void **state) {
  *   { printf 'sleetbubble/v1/tiebreak\000'; printf '%s%016x%s' \
  *       000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f 72623859790382856 \
  *       3333333333333333333333333333333333333333333333333333333333333333 | xxd -r -p; } | sha256sum
- * and EVP SHA-256 of the preimage for every byte position that matters. */
+ * and EVP SHA-256 of the preimage (tu_tiebreak_ref) for every byte position that matters. */
 static void tiebreak_hash_matches_the_spec_preimage(void **state) {
   uint8_t prev[32], id[32], got[32], want[32];
   kat_prev(prev);
@@ -156,7 +141,7 @@ static void tiebreak_hash_matches_the_spec_preimage(void **state) {
       p[pos] = (uint8_t)(0x80 | pos);
       q[31 - pos] = (uint8_t)(k + 1);
       sb_tally_tiebreak(p, slots[k], q, got);
-      ref_tiebreak(p, slots[k], q, want);
+      tu_tiebreak_ref(p, slots[k], q, want);
       assert_memory_equal(got, want, 32);
     }
 }
@@ -196,8 +181,8 @@ static void curated_slot_without_votes_falls_back_to_all_proposals(void **state)
   assert_int_equal(r.outcome, SB_OUTCOME_FALLBACK);
   assert_int_equal(r.power_for, 0);
   uint8_t t1[32], t2[32];
-  ref_tiebreak(H, 3, c[0].id, t1);
-  ref_tiebreak(H, 3, c[1].id, t2);
+  tu_tiebreak_ref(H, 3, c[0].id, t1);
+  tu_tiebreak_ref(H, 3, c[1].id, t2);
   assert_memory_equal(r.proposal_id, memcmp(t1, t2, 32) < 0 ? c[0].id : c[1].id, 32);
 }
 
