@@ -126,8 +126,15 @@ w=$(qv 0 "/winner/$((s + 2))")
 expect_eq "$(jq -r .outcome <<<"$w")" FALLBACK "slot $((s + 2)) outcome"
 h=$(jq -r .height <<<"$w")
 prev=$(sb_rpc "$(rpc 0)" block "height=$h" | jq -r .result.block.header.app_hash | tr A-F a-f)
-t1=$("$TXGEN" tiebreak "$prev" $((s + 2)) "$pc1")
-t2=$("$TXGEN" tiebreak "$prev" $((s + 2)) "$pc2")
+# SPEC §5 tie-break hash from its preimage with sha256sum, not with the code under test:
+# SHA-256("sleetbubble/v1/tiebreak\0" || H_{h-1} || be64(s) || proposal_id)
+tiebreak_ref() {
+  { printf 'sleetbubble/v1/tiebreak\000'
+    printf '%b' "$(printf '%s%016x%s' "$1" "$2" "$3" | sed 's/../\\x&/g')"; } | sha256sum | cut -d' ' -f1
+}
+expect_eq "${#prev}" 64 "app hash of block $h (H_{h-1})"
+t1=$(tiebreak_ref "$prev" $((s + 2)) "$pc1")
+t2=$(tiebreak_ref "$prev" $((s + 2)) "$pc2")
 if [[ $t1 < $t2 ]]; then want_c=$pc1; else want_c=$pc2; fi
 expect_eq "$(jq -r .winner <<<"$w")" "$want_c" "slot $((s + 2)) tie-break winner"
 same_winner_everywhere $((s + 2))
