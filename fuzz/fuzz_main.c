@@ -3,10 +3,11 @@
  *
  *   <target>_replay --corpus DIR [--mutations N] FILE...
  *
- * 1. Every FILE is run through LLVMFuzzerTestOneInput in the order given (fuzz/CMakeLists.txt
- *    lists them sorted; the list, not a directory scan, is the source of truth, so a renamed
- *    or deleted seed is an error, not a quietly smaller run). DIR must hold exactly the listed
- *    files: a seed added to the corpus but not to the list also fails.
+ * 1. Every FILE is run through LLVMFuzzerTestOneInput, sorted by name whatever the order of
+ *    the arguments (reproducible). The list (fuzz/CMakeLists.txt), not a directory scan, is
+ *    the source of truth, so a renamed or deleted seed is an error, not a quietly smaller
+ *    run; DIR must hold exactly the listed files, so a seed added to the corpus but not to
+ *    the list fails too.
  * 2. fuzz_replay_check() (optional, weak) runs extra per-seed checks a target defines.
  * 3. N mutations (default given by --mutations) drawn with a fixed-seed PRNG: through the
  *    target's LLVMFuzzerCustomMutator when it has one, else byte flips/inserts/deletes/splices.
@@ -111,6 +112,11 @@ static int load(const char *path)
     return 0;
 }
 
+static int by_name(const void *a, const void *b)
+{
+    return strcmp(((const input *)a)->name, ((const input *)b)->name);
+}
+
 /* DIR must hold exactly the listed files (dot files aside). */
 static int check_dir(const char *dir)
 {
@@ -191,6 +197,7 @@ int main(int argc, char **argv)
             return 1;
     if (g_n == 0 || check_dir(dir) != 0)
         return 1;
+    qsort(g_in, g_n, sizeof(*g_in), by_name);
 
     for (size_t k = 0; k < g_n; k++) {
         LLVMFuzzerTestOneInput(g_in[k].p, g_in[k].len);
