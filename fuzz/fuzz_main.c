@@ -15,15 +15,19 @@
  * It fails (exit 1) on a missing, unreadable or unlisted file, on an empty list, and when
  * SB_FUZZ_ROUNDS asks for fewer mutations than the default, unless SB_ALLOW_SKIP=1 (issue 15
  * item 8: nothing in CI runs fewer cases without saying so). SB_FUZZ_ROUNDS may ask for more.
- * Invariant violations abort() inside the target, as under libFuzzer. */
+ * Invariant violations abort() inside the target, as under libFuzzer; the input that was
+ * running is then saved as ./replay-crash (the test's working directory) to be added to the
+ * corpus as a regression seed. */
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "fuzz_common.h"
 
@@ -42,6 +46,32 @@ typedef struct input {
 
 static input *g_in;
 static size_t g_n;
+
+/* The input under test, saved by on_abort. */
+static const uint8_t *g_cur;
+static size_t g_cur_len;
+
+static void on_abort(int sig)
+{
+    static const char msg[] = "fuzz replay: the failing input is saved as ./replay-crash\n";
+    int fd = open("replay-crash", O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (fd >= 0 && g_cur) {
+        ssize_t w = write(fd, g_cur, g_cur_len);
+        w = write(2, msg, sizeof(msg) - 1);
+        (void)w;
+    }
+    if (fd >= 0)
+        close(fd);
+    signal(sig, SIG_DFL);
+    raise(sig);
+}
+
+static void run(const uint8_t *p, size_t len)
+{
+    g_cur = p;
+    g_cur_len = len;
+    LLVMFuzzerTestOneInput(p, len);
+}
 
 /* xorshift64, fixed seed: every run replays the same mutations. */
 static uint64_t g_rng = 0x9e3779b97f4a7c15ull;
@@ -154,6 +184,7 @@ int main(int argc, char **argv)
     unsigned long long mutations = 0;
     int i = 1;
     signal(SIGPIPE, SIG_IGN);
+    signal(SIGABRT, on_abort);
     if (LLVMFuzzerInitialize)
         LLVMFuzzerInitialize(&argc, &argv);
     for (; i + 1 < argc && argv[i][0] == '-' && argv[i][1] == '-'; i += 2) {
@@ -200,7 +231,7 @@ int main(int argc, char **argv)
     qsort(g_in, g_n, sizeof(*g_in), by_name);
 
     for (size_t k = 0; k < g_n; k++) {
-        LLVMFuzzerTestOneInput(g_in[k].p, g_in[k].len);
+        run(g_in[k].p, g_in[k].len);
         if (fuzz_replay_check)
             fuzz_replay_check(g_in[k].name, g_in[k].p, g_in[k].len);
     }
@@ -215,7 +246,7 @@ int main(int argc, char **argv)
             len = LLVMFuzzerCustomMutator(m, len, FUZZ_MAX_INPUT, (unsigned)rnd(UINT32_MAX));
         else
             len = LLVMFuzzerMutate(m, len, len + 64 < FUZZ_MAX_INPUT ? len + 64 : FUZZ_MAX_INPUT);
-        LLVMFuzzerTestOneInput(m, len);
+        run(m, len);
     }
     free(m);
     printf("%s: %zu corpus inputs and %llu mutations, no invariant broken%s\n", argv[0], g_n,
