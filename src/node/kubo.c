@@ -30,6 +30,7 @@ struct sb_kubo {
     struct curl_slist *hdrs;   /* "Expect:" and the auth header, if any */
     uint32_t timeout_s;
     const atomic_int *cancel;
+    const sb_kubo_canned *canned; /* test/fuzz seam: answer calls with this, no network */
     char curl_err[CURL_ERROR_SIZE];
 };
 
@@ -262,6 +263,41 @@ static int on_progress(void *ud, curl_off_t dltotal, curl_off_t dlnow, curl_off_
 
 /* ---- running a call ------------------------------------------------------------------ */
 
+/* Hand header lines ('\n'-terminated pieces of h[0..n)) to on_header as libcurl would. */
+static int canned_headers(call *c, const char *h, size_t n)
+{
+    while (n) {
+        const char *nl = memchr(h, '\n', n);
+        size_t l = nl ? (size_t)(nl - h) + 1 : n;
+        if (on_header((char *)h, 1, l, c) != l)
+            return -1;
+        h += l;
+        n -= l;
+    }
+    return 0;
+}
+
+/* The transfer of a canned answer (sb_kubo_set_canned): headers, the body in pieces, then
+ * the trailers, through the same callbacks a real transfer uses; a callback that refuses
+ * data ends it as libcurl does (CURLE_WRITE_ERROR). */
+static CURLcode replay_canned(call *c, const sb_kubo_canned *a, long *status)
+{
+    *status = a->status;
+    if (canned_headers(c, a->headers, a->headers_len) < 0)
+        return CURLE_WRITE_ERROR;
+    size_t step = a->chunk ? a->chunk : a->body_len;
+    for (size_t off = 0; off < a->body_len; off += step) {
+        size_t n = a->body_len - off < step ? a->body_len - off : step;
+        if (on_write((char *)a->body + off, 1, n, c) != n)
+            return CURLE_WRITE_ERROR;
+    }
+    if (a->transport_error)
+        return CURLE_RECV_ERROR;
+    if (canned_headers(c, a->trailers, a->trailers_len) < 0)
+        return CURLE_WRITE_ERROR;
+    return CURLE_OK;
+}
+
 /* POST base+cmd (cmd includes the query string). mime: multipart body or NULL (empty body).
  * streaming: no total timeout (the watchdog in on_progress applies when c->watch). */
 static int run(call *c, const char *cmd, curl_mime *mime, int streaming, sb_kubo_err *e)
@@ -298,9 +334,14 @@ static int run(call *c, const char *cmd, curl_mime *mime, int streaming, sb_kubo
     curl_easy_setopt(k->h, CURLOPT_NOPROGRESS, 0L);
 
     c->start_ms = c->grew_ms = mono_ms();
-    CURLcode res = curl_easy_perform(k->h);
+    CURLcode res;
     long status = 0;
-    curl_easy_getinfo(k->h, CURLINFO_RESPONSE_CODE, &status);
+    if (k->canned) {
+        res = replay_canned(c, k->canned, &status);
+    } else {
+        res = curl_easy_perform(k->h);
+        curl_easy_getinfo(k->h, CURLINFO_RESPONSE_CODE, &status);
+    }
     if (res == CURLE_OK && !c->fail && c->len) /* last value without a newline */
         (void)handle_line(c, c->line, c->len);
     c->len = 0;
@@ -394,6 +435,8 @@ fail:
     sb_kubo_free(k);
     return NULL;
 }
+
+void sb_kubo_set_canned(sb_kubo *k, const sb_kubo_canned *a) { k->canned = a; }
 
 void sb_kubo_free(sb_kubo *k)
 {

@@ -117,4 +117,24 @@ int sb_kubo_pin_rm(sb_kubo *k, const char *cid, int *was_pinned, sb_kubo_err *e)
  * not /version). */
 int sb_kubo_health(sb_kubo *k, sb_kubo_err *e);
 
+/* Test and fuzz seam (fuzz/kubo_fuzz.c): every later call of k gets this canned answer
+ * instead of a network transfer, handled by the same code as a real one (line splitter,
+ * JSON handlers, X-Stream-Error trailer, HTTP status rules, each command's checks). headers
+ * and trailers are '\n'-separated lines handed to the header callback before and after the
+ * body; the body arrives in pieces of `chunk` bytes (0 = one piece); transport_error != 0
+ * ends the transfer after the body as a broken connection would. The answer is borrowed
+ * until the next call returns; NULL restores the network. */
+typedef struct sb_kubo_canned {
+    long status;
+    const char *headers;
+    size_t headers_len;
+    const uint8_t *body;
+    size_t body_len;
+    size_t chunk;
+    int transport_error;
+    const char *trailers;
+    size_t trailers_len;
+} sb_kubo_canned;
+void sb_kubo_set_canned(sb_kubo *k, const sb_kubo_canned *a);
+
 #endif /* SB_NODE_KUBO_H */
