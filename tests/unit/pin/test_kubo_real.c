@@ -10,7 +10,7 @@
  * The worker runs over a temporary consensus database created by sb_store_open (the store's
  * schema); the test writes slots / proposals rows as Commit would, and reads the worker's
  * progress from its own file (pins.db). Without `ipfs` on PATH (source scripts/env.sh) the
- * test FAILS, unless SB_ALLOW_SKIP=1 (never set in CI) lets it skip (77). */
+ * test FAILS, unless SB_ALLOW_SKIP=1 (never set in CI) lets it skip, saying so. */
 #define _GNU_SOURCE /* strcasestr */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -60,6 +60,8 @@ static char tmpdir[256];
 static char repo[300];
 static volatile pid_t kubo_pid = -1;
 static int kubo_offline = -1;
+/* While the daemon runs with API.Authorizations: the header the test's own checks send. */
+static const char *kubo_auth = NULL;
 
 /* ---- processes ------------------------------------------------------------------------ */
 
@@ -171,7 +173,7 @@ static int port_in_use(int port)
 static int kubo_healthy(void)
 {
     char err[128];
-    sb_kubo_opts o = {.api_url = API_URL, .timeout_seconds = 2};
+    sb_kubo_opts o = {.api_url = API_URL, .auth_header = kubo_auth, .timeout_seconds = 2};
     sb_kubo *k = sb_kubo_new(&o, err, sizeof(err));
     sb_kubo_err e;
     int ok = k && sb_kubo_health(k, &e) == SB_KUBO_OK;
@@ -224,6 +226,27 @@ static int ipfs_cfg(const char *key, const char *json)
     return run(argv, NULL, 0);
 }
 
+/* Restart the daemon (offline) with API.Authorizations = one bearer token; `header` is what a
+ * client must send ("Authorization: Bearer <token>"). kubo_start_noauth() undoes it. */
+static void kubo_start_auth(const char *token, const char *header)
+{
+    char json[256];
+    kubo_stop();
+    snprintf(json, sizeof(json),
+             "{\"sb-test\":{\"AuthSecret\":\"bearer:%s\",\"AllowedPaths\":[\"/api/v0\"]}}",
+             token);
+    assert_int_equal(ipfs_cfg("API.Authorizations", json), 0);
+    kubo_auth = header;
+    kubo_start(1);
+}
+
+static void kubo_start_noauth(void)
+{
+    kubo_stop();
+    kubo_auth = NULL;
+    assert_int_equal(ipfs_cfg("API.Authorizations", "{}"), 0);
+}
+
 /* Add `n` random bytes as a file (not pinned); CID into cid: CIDv1 with raw leaves, or a
  * CIDv0 ("Qm…") if v0. */
 static void add_random_file_v(size_t n, char *cid, size_t cidlen, int v0)
@@ -266,7 +289,8 @@ static void unknown_cid(char *cid, size_t cidlen)
 static sb_kubo *client(const char *url, const char *auth, uint32_t timeout)
 {
     char err[256];
-    sb_kubo_opts o = {.api_url = url, .auth_header = auth, .timeout_seconds = timeout};
+    sb_kubo_opts o = {.api_url = url, .auth_header = auth ? auth : kubo_auth,
+                      .timeout_seconds = timeout};
     sb_kubo *k = sb_kubo_new(&o, err, sizeof(err));
     if (!k)
         fail_msg("sb_kubo_new: %s", err);
@@ -539,7 +563,6 @@ typedef struct fake {
     char put_key[128];        /* Key answered by block/put */
     int stream_error;         /* pin/add answers 200 + X-Stream-Error trailer */
     int puts, pin_adds;
-    char last_auth[256];
     char last_path[512];
 } fake;
 
@@ -598,12 +621,6 @@ static void *fake_main(void *arg)
         char *sp2 = sp ? strchr(sp + 1, ' ') : NULL;
         if (sp && sp2)
             snprintf(fk->last_path, sizeof(fk->last_path), "%.*s", (int)(sp2 - sp - 1), sp + 1);
-        char *au = strcasestr(req, "\r\nAuthorization:");
-        if (au) {
-            char *e = strstr(au + 2, "\r\n");
-            snprintf(fk->last_auth, sizeof(fk->last_auth), "%.*s", e ? (int)(e - au - 2) : 0,
-                     au + 2);
-        }
         if (strstr(fk->last_path, "/block/put")) {
             char body[256];
             fk->puts++;
@@ -615,8 +632,8 @@ static void *fake_main(void *arg)
                 fake_answer(c, "200 OK", "{\"Progress\":1,\"Bytes\":10}\n",
                             "context canceled by test");
             else
-                fake_answer(c, "401 Unauthorized",
-                            "{\"Message\":\"no pin for you\",\"Code\":0,\"Type\":\"error\"}\n",
+                fake_answer(c, "500 Internal Server Error",
+                            "{\"Message\":\"fake: no pin/add here\",\"Code\":0,\"Type\":\"error\"}\n",
                             NULL);
         } else if (strstr(fk->last_path, "/pin/ls")) {
             fake_answer(c, "200 OK", "", NULL);
@@ -712,9 +729,8 @@ static void client_kubo_error_message_comes_back(void **state)
     char cid[SB_CID_STR_MAX];
     unknown_cid(cid, sizeof(cid));
     sb_kubo_pin_limits lim = {.stall_seconds = 5};
-    int64_t t0 = mono_ms();
+    /* Kubo's own error (E_API), not our stall watchdog (E_STALLED) nor the timeout. */
     assert_int_equal(sb_kubo_pin_recursive(k, cid, &lim, NULL, &e), SB_KUBO_E_API);
-    assert_true(mono_ms() - t0 < 4000);
     assert_non_null(strstr(e.msg, "pin/add"));
     assert_true(strlen(e.msg) > 30);
     /* Not a CID at all: Kubo's 500 + JSON Message. */
@@ -746,7 +762,9 @@ static void client_stalled_pin_is_cancelled_after_stall_seconds(void **state)
     int64_t t0 = mono_ms();
     assert_int_equal(sb_kubo_pin_recursive(k, cid, &lim, NULL, &e), SB_KUBO_E_STALLED);
     int64_t took = mono_ms() - t0;
-    assert_true(took >= 2900); /* never before stall_seconds (a lower bound, not a speed) */
+    /* Never cancelled before stall_seconds: a lower bound that follows from the contract and
+     * holds however slow the machine is (not a speed; no upper bound). */
+    assert_true(took >= 3000);
     assert_non_null(strstr(e.msg, "no progress for pin.stall_seconds = 3"));
     sb_kubo_free(k);
 }
@@ -783,11 +801,11 @@ static void client_stream_error_trailer_is_an_api_error(void **state)
     assert_int_equal(bytes, 10);
 }
 
-static void client_sends_auth_header_and_never_echoes_it(void **state)
+static void client_auth_header_against_kubo_with_api_authorizations(void **state)
 {
-    fake *fk = fake_start();
-    char url[128], path[400], hdr[256], err[256];
-    snprintf(url, sizeof(url), "http://127.0.0.1:%d/api/v0", fk->port);
+    /* Real Kubo with API.Authorizations: 200 with the right bearer token, 401 without it or
+     * with a wrong one; the token never appears in an error message. */
+    char path[400], hdr[256], err[256];
     snprintf(path, sizeof(path), "%s/auth", tmpdir);
     FILE *f = fopen(path, "w");
     assert_non_null(f);
@@ -795,18 +813,35 @@ static void client_sends_auth_header_and_never_echoes_it(void **state)
     fclose(f);
     assert_int_equal(sb_kubo_read_auth_header(path, hdr, sizeof(hdr), err, sizeof(err)), 0);
     assert_string_equal(hdr, "Authorization: Bearer s3cr3t-t0ken");
-    sb_kubo *k = client(url, hdr, 5);
+    kubo_start_auth("s3cr3t-t0ken", hdr); /* waits for /id to answer 200 with hdr */
+
     sb_kubo_err e;
-    assert_int_equal(sb_kubo_pin_direct(k, "bafkqaaa", &e), SB_KUBO_E_API);
-    assert_int_equal(e.http_status, 401);
-    assert_non_null(strstr(e.msg, "no pin for you"));
-    assert_null(strstr(e.msg, "s3cr3t"));
+    char manifest[128], key[128];
+    snprintf(manifest, sizeof(manifest), "{\"auth\":%lld}", (long long)real_ms());
+    sb_kubo *k = client(API_URL, hdr, 10);
+    assert_int_equal(sb_kubo_health(k, &e), SB_KUBO_OK);
+    assert_int_equal(sb_kubo_block_put(k, (const uint8_t *)manifest, strlen(manifest), key,
+                                       sizeof(key), &e), SB_KUBO_OK);
+    assert_int_equal(sb_kubo_pin_direct(k, key, &e), SB_KUBO_OK);
+    assert_true(kubo_pinned(key, "direct")); /* the check's client sends hdr too */
     sb_kubo_free(k);
-    pthread_mutex_lock(&fk->mu);
-    assert_string_equal(fk->last_auth, "Authorization: Bearer s3cr3t-t0ken");
-    assert_non_null(strstr(fk->last_path, "/api/v0/pin/add?arg=bafkqaaa&recursive=false"));
-    pthread_mutex_unlock(&fk->mu);
-    fake_stop(fk);
+
+    const char *wrong[] = {"Authorization: Bearer wr0ng-t0ken", ""};
+    for (size_t i = 0; i < 2; i++) {
+        char o_err[256];
+        sb_kubo_opts o = {.api_url = API_URL, .auth_header = wrong[i], .timeout_seconds = 10};
+        sb_kubo *b = sb_kubo_new(&o, o_err, sizeof(o_err));
+        assert_non_null(b);
+        assert_int_equal(sb_kubo_health(b, &e), SB_KUBO_E_API);
+        assert_int_equal(e.http_status, 401);
+        assert_int_equal(sb_kubo_pin_direct(b, key, &e), SB_KUBO_E_API);
+        assert_int_equal(e.http_status, 401);
+        assert_non_null(strstr(e.msg, "pin/add"));
+        assert_null(strstr(e.msg, "t0ken"));
+        sb_kubo_free(b);
+    }
+    kubo_start_noauth();
+
     /* A malformed file is refused without quoting it. */
     f = fopen(path, "w");
     assert_non_null(f);
@@ -827,6 +862,7 @@ static void worker_pins_manifest_and_tracks_of_a_winner(void **state)
     add_random_file(200000, t1, sizeof(t1));
     add_random_file_v(1000, t2, sizeof(t2), 1); /* a CIDv0 track */
     sb_metrics_reset();
+    int64_t before = real_ms();
     fx_start(f);
     sleep_ms(300); /* idle: only sb_pin_notify can wake it before its 60 s nap ends */
     const char *tr[] = {t1, t2};
@@ -840,7 +876,7 @@ static void worker_pins_manifest_and_tracks_of_a_winner(void **state)
     jobrow r = get_job(f, t1);
     assert_true(r.bytes >= 200000);
     assert_int_equal(r.attempts, 1);
-    assert_true(r.pinned_at > real_ms() - 60000);
+    assert_true(r.pinned_at >= before && r.pinned_at <= real_ms()); /* ms of the real clock */
     assert_string_equal(r.last_error, "");
     fx_stop(f);
     char *txt = NULL;
@@ -1167,8 +1203,9 @@ int main(void)
         const char *allow = getenv("SB_ALLOW_SKIP");
         int skip = allow && strcmp(allow, "1") == 0;
         fprintf(stderr, "ipfs not on PATH (run scripts/bootstrap, source scripts/env.sh): %s\n",
-                skip ? "skipped (SB_ALLOW_SKIP=1)" : "FAILED (set SB_ALLOW_SKIP=1 to skip)");
-        return skip ? 77 : 1;
+                skip ? "SKIPPED, 0 of the real-Kubo tests ran (SB_ALLOW_SKIP=1)"
+                     : "FAILED (set SB_ALLOW_SKIP=1 to skip)");
+        return skip ? 0 : 1;
     }
     atexit(kubo_stop);
     signal(SIGINT, on_signal);
@@ -1183,7 +1220,7 @@ int main(void)
         cmocka_unit_test(client_kubo_error_message_comes_back),
         cmocka_unit_test(client_unreachable_kubo_is_reported_as_unreachable),
         cmocka_unit_test(client_stream_error_trailer_is_an_api_error),
-        cmocka_unit_test(client_sends_auth_header_and_never_echoes_it),
+        cmocka_unit_test(client_auth_header_against_kubo_with_api_authorizations),
         W(worker_pins_manifest_and_tracks_of_a_winner),
         W(worker_fails_a_too_large_track_without_retry),
         W(worker_reconcile_repins_what_was_unpinned_behind_its_back),
