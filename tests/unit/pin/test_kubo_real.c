@@ -4,9 +4,11 @@
  * ports (API 23801, gateway 23802, swarm 23803), --offline where a missing block should fail
  * at once and online with no peers where a pin must hang (stall tests). Every daemon is
  * started with PR_SET_PDEATHSIG and stopped by pid in teardown, atexit and on SIGINT/SIGTERM.
- * A small fake HTTP endpoint on loopback stands in for Kubo only where real Kubo cannot
- * produce the case: a block/put answering with a wrong CID, an X-Stream-Error trailer, and
- * checking the auth header on the wire.
+ * The auth header is tested against a real Kubo with API.Authorizations (200 / 403). The
+ * X-Stream-Error trailer comes from real Kubo too: a pin/add with a `timeout` option ends
+ * that way, and a small relay adds the option our client never sends. A fake HTTP endpoint
+ * on loopback stands in for Kubo in one case only, which real Kubo cannot produce: a
+ * block/put answering with a CID other than the one its bytes hash to.
  * The worker runs over a temporary consensus database created by sb_store_open (the store's
  * schema); the test writes slots / proposals rows as Commit would, and reads the worker's
  * progress from its own file (pins.db). Without `ipfs` on PATH (source scripts/env.sh) the
@@ -552,7 +554,8 @@ static int64_t count_jobs(fx *f, const char *where)
     return n;
 }
 
-/* ---- a fake Kubo endpoint (only for what real Kubo cannot do) ------------------------- */
+/* ---- a fake Kubo endpoint: a block/put answering a wrong CID (real Kubo cannot), and a relay
+ * to the real Kubo that adds timeout=2s to pin/add (X-Stream-Error from Kubo itself) -------- */
 
 typedef struct fake {
     int lfd;
@@ -561,28 +564,48 @@ typedef struct fake {
     atomic_int stop;
     pthread_mutex_t mu;
     char put_key[128];        /* Key answered by block/put */
-    int stream_error;         /* pin/add answers 200 + X-Stream-Error trailer */
+    int relay_timeout;        /* pin/add is relayed to the real Kubo with timeout=2s added */
     int puts, pin_adds;
     char last_path[512];
 } fake;
 
-static void fake_answer(int c, const char *status, const char *body, const char *trailer)
+static void fake_answer(int c, const char *status, const char *body)
 {
     char h[1024];
-    if (trailer) {
-        int n = snprintf(h, sizeof(h),
-                         "HTTP/1.1 %s\r\nContent-Type: application/json\r\n"
-                         "Trailer: X-Stream-Error\r\nTransfer-Encoding: chunked\r\n"
-                         "Connection: close\r\n\r\n%zx\r\n%s\r\n0\r\nX-Stream-Error: %s\r\n\r\n",
-                         status, strlen(body), body, trailer);
-        (void)!write(c, h, (size_t)n);
-        return;
-    }
     int n = snprintf(h, sizeof(h),
                      "HTTP/1.1 %s\r\nContent-Type: application/json\r\nContent-Length: %zu\r\n"
                      "Connection: close\r\n\r\n%s",
                      status, strlen(body), body);
     (void)!write(c, h, (size_t)n);
+}
+
+/* Forward one request to the real Kubo with "timeout=2s&" added to its query (and
+ * "Connection: close"), then copy Kubo's answer back byte for byte until Kubo closes. */
+static void relay_with_timeout(int c, const char *req, size_t n)
+{
+    const char *q = memchr(req, '?', n), *eol = strstr(req, "\r\n");
+    if (!q || !eol || q > eol)
+        return;
+    int k = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons(API_PORT)};
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (k < 0 || connect(k, (struct sockaddr *)&a, sizeof(a)) != 0) {
+        if (k >= 0)
+            close(k);
+        return;
+    }
+    static const char add_q[] = "timeout=2s&", add_h[] = "\r\nConnection: close";
+    (void)!write(k, req, (size_t)(q + 1 - req));
+    (void)!write(k, add_q, sizeof(add_q) - 1);
+    (void)!write(k, q + 1, (size_t)(eol - q - 1));
+    (void)!write(k, add_h, sizeof(add_h) - 1);
+    (void)!write(k, eol, n - (size_t)(eol - req));
+    char buf[4096];
+    ssize_t r;
+    while ((r = read(k, buf, sizeof(buf))) > 0)
+        if (write(c, buf, (size_t)r) != r)
+            break;
+    close(k);
 }
 
 static void *fake_main(void *arg)
@@ -621,24 +644,22 @@ static void *fake_main(void *arg)
         char *sp2 = sp ? strchr(sp + 1, ' ') : NULL;
         if (sp && sp2)
             snprintf(fk->last_path, sizeof(fk->last_path), "%.*s", (int)(sp2 - sp - 1), sp + 1);
-        if (strstr(fk->last_path, "/block/put")) {
+        if (fk->relay_timeout && strstr(fk->last_path, "/pin/add?")) {
+            fk->pin_adds++;
+            relay_with_timeout(c, req, n);
+        } else if (strstr(fk->last_path, "/block/put")) {
             char body[256];
             fk->puts++;
             snprintf(body, sizeof(body), "{\"Key\":\"%s\",\"Size\":10}\n", fk->put_key);
-            fake_answer(c, "200 OK", body, NULL);
+            fake_answer(c, "200 OK", body);
         } else if (strstr(fk->last_path, "/pin/add")) {
             fk->pin_adds++;
-            if (fk->stream_error)
-                fake_answer(c, "200 OK", "{\"Progress\":1,\"Bytes\":10}\n",
-                            "context canceled by test");
-            else
-                fake_answer(c, "500 Internal Server Error",
-                            "{\"Message\":\"fake: no pin/add here\",\"Code\":0,\"Type\":\"error\"}\n",
-                            NULL);
+            fake_answer(c, "500 Internal Server Error",
+                        "{\"Message\":\"fake: no pin/add here\",\"Code\":0,\"Type\":\"error\"}\n");
         } else if (strstr(fk->last_path, "/pin/ls")) {
-            fake_answer(c, "200 OK", "", NULL);
+            fake_answer(c, "200 OK", "");
         } else {
-            fake_answer(c, "200 OK", "{\"ID\":\"fake\"}\n", NULL);
+            fake_answer(c, "200 OK", "{\"ID\":\"fake\"}\n");
         }
         pthread_mutex_unlock(&fk->mu);
         close(c);
@@ -782,28 +803,46 @@ static void client_no_progress_at_all_hits_timeout_when_shorter_than_stall(void 
     sb_kubo_free(k);
 }
 
-static void client_stream_error_trailer_is_an_api_error(void **state)
+static void client_stream_error_trailer_from_real_kubo_is_an_api_error(void **state)
 {
+    /* Real Kubo (online, no peers) ends a pin/add given a `timeout` option with a 200 stream
+     * of progress lines and an X-Stream-Error trailer ("context deadline exceeded"). Our
+     * client never sends `timeout`, so a relay adds timeout=2s to the query; every byte of the
+     * answer is Kubo's own. */
+    kubo_start(0);
     fake *fk = fake_start();
-    char url[128];
+    fk->relay_timeout = 1;
+    char url[128], cid[SB_CID_STR_MAX];
     snprintf(url, sizeof(url), "http://127.0.0.1:%d/api/v0/", fk->port);
-    fk->stream_error = 1;
-    sb_kubo *k = client(url, NULL, 5);
+    unknown_cid(cid, sizeof(cid));
+    sb_kubo *k = client(url, NULL, 60);
     sb_kubo_err e;
-    uint64_t bytes = 0;
-    sb_kubo_pin_limits lim = {.stall_seconds = 5};
-    int rc = sb_kubo_pin_recursive(k, "bafkqaaa", &lim, &bytes, &e);
+    uint64_t bytes = 7;
+    sb_kubo_pin_limits lim = {.stall_seconds = 60}; /* the watchdog is not what ends it */
+    int rc = sb_kubo_pin_recursive(k, cid, &lim, &bytes, &e);
     sb_kubo_free(k);
+    pthread_mutex_lock(&fk->mu);
+    int relayed = fk->pin_adds;
+    pthread_mutex_unlock(&fk->mu);
     fake_stop(fk);
-    assert_int_equal(rc, SB_KUBO_E_API);
-    assert_non_null(strstr(e.msg, "context canceled by test"));
+    assert_int_equal(relayed, 1);
+    if (rc != SB_KUBO_E_API)
+        fail_msg("rc %d (%s), want SB_KUBO_E_API", rc, e.msg);
+    assert_int_equal(e.http_status, 200);
     assert_non_null(strstr(e.msg, "X-Stream-Error"));
-    assert_int_equal(bytes, 10);
+    assert_non_null(strstr(e.msg, "context deadline exceeded"));
+    assert_false(kubo_pinned(cid, "recursive"));
+}
+
+static int teardown_noauth(void **state)
+{
+    kubo_start_noauth();
+    return 0;
 }
 
 static void client_auth_header_against_kubo_with_api_authorizations(void **state)
 {
-    /* Real Kubo with API.Authorizations: 200 with the right bearer token, 401 without it or
+    /* Real Kubo with API.Authorizations: 200 with the right bearer token, 403 without it or
      * with a wrong one; the token never appears in an error message. */
     char path[400], hdr[256], err[256];
     snprintf(path, sizeof(path), "%s/auth", tmpdir);
@@ -826,21 +865,26 @@ static void client_auth_header_against_kubo_with_api_authorizations(void **state
     assert_true(kubo_pinned(key, "direct")); /* the check's client sends hdr too */
     sb_kubo_free(k);
 
+    /* Kubo 0.42 refuses with 403 and a plain-text page (not JSON): an API error carrying
+     * Kubo's words, not "unreachable". */
     const char *wrong[] = {"Authorization: Bearer wr0ng-t0ken", ""};
     for (size_t i = 0; i < 2; i++) {
         char o_err[256];
         sb_kubo_opts o = {.api_url = API_URL, .auth_header = wrong[i], .timeout_seconds = 10};
         sb_kubo *b = sb_kubo_new(&o, o_err, sizeof(o_err));
         assert_non_null(b);
-        assert_int_equal(sb_kubo_health(b, &e), SB_KUBO_E_API);
-        assert_int_equal(e.http_status, 401);
+        int rc = sb_kubo_health(b, &e);
+        if (rc != SB_KUBO_E_API || e.http_status != 403)
+            fail_msg("health with auth \"%s\": rc %d HTTP %d: %s", wrong[i], rc,
+                     (int)e.http_status, e.msg);
         assert_int_equal(sb_kubo_pin_direct(b, key, &e), SB_KUBO_E_API);
-        assert_int_equal(e.http_status, 401);
+        assert_int_equal(e.http_status, 403);
         assert_non_null(strstr(e.msg, "pin/add"));
+        assert_non_null(strstr(e.msg, "HTTP 403"));
+        assert_non_null(strstr(e.msg, "API.Authorizations"));
         assert_null(strstr(e.msg, "t0ken"));
         sb_kubo_free(b);
     }
-    kubo_start_noauth();
 
     /* A malformed file is refused without quoting it. */
     f = fopen(path, "w");
@@ -1219,8 +1263,8 @@ int main(void)
         cmocka_unit_test(client_recursive_pin_reports_bytes),
         cmocka_unit_test(client_kubo_error_message_comes_back),
         cmocka_unit_test(client_unreachable_kubo_is_reported_as_unreachable),
-        cmocka_unit_test(client_stream_error_trailer_is_an_api_error),
-        cmocka_unit_test(client_auth_header_against_kubo_with_api_authorizations),
+        cmocka_unit_test_teardown(client_auth_header_against_kubo_with_api_authorizations,
+                                  teardown_noauth),
         W(worker_pins_manifest_and_tracks_of_a_winner),
         W(worker_fails_a_too_large_track_without_retry),
         W(worker_reconcile_repins_what_was_unpinned_behind_its_back),
@@ -1233,6 +1277,7 @@ int main(void)
         /* online (no peers) from here on: pins of missing content hang */
         cmocka_unit_test(client_stalled_pin_is_cancelled_after_stall_seconds),
         cmocka_unit_test(client_no_progress_at_all_hits_timeout_when_shorter_than_stall),
+        cmocka_unit_test(client_stream_error_trailer_from_real_kubo_is_an_api_error),
         W(worker_cancels_a_stalled_track_within_stall_seconds),
         W(worker_stop_interrupts_a_stalled_pin_and_requeues_it),
     };
