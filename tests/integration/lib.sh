@@ -13,6 +13,11 @@ if [ "${SB_USE_COMETBFT_V1:-0}" = 1 ]; then
   [ -x "$COMETBFT_V1" ] || { echo "CometBFT $COMETBFT_V1_VERSION missing: run scripts/bootstrap" >&2; exit 1; }
   export SB_COMETBFT=$COMETBFT_V1
 fi
+# SB_USE_COMETBFT_V040=1: against the newest line, CometBFT v0.40.x (mempool.type = "flood").
+if [ "${SB_USE_COMETBFT_V040:-0}" = 1 ]; then
+  [ -x "$COMETBFT_V040" ] || { echo "CometBFT $COMETBFT_V040_VERSION missing: run scripts/bootstrap" >&2; exit 1; }
+  export SB_COMETBFT=$COMETBFT_V040
+fi
 T=$(mktemp -d "${TMPDIR:-/tmp}/sb-it.XXXXXX")
 sb_test_cleanup() {
   local rc=$?
