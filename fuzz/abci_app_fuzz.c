@@ -11,8 +11,8 @@
  * malformed variants). Replay: each seed also without its last byte.
  *
  * Skipped (libFuzzer: rejected from the corpus): streams with a FinalizeBlock more than
- * MAX_GAP_S seconds after the InitChain before it. Such a block finalizes every slot of the
- * gap, (gap / slot_seconds) of them - the known limit "Catch-up after a long gap" of
+ * MAX_GAP_S (2,000) seconds after the InitChain before it. Such a block finalizes every slot
+ * of the gap, (gap / slot_seconds) of them - the known limit "Catch-up after a long gap" of
  * docs/design.md - and the fuzzer would only find that slow inputs are slow. */
 #include <signal.h>
 #include <stdint.h>
@@ -25,7 +25,7 @@
 #include "app_fixture.h"
 #include "fuzz_common.h"
 
-#define MAX_GAP_S 20000
+#define MAX_GAP_S 2000
 
 static struct event_base *g_base;
 static size_t g_responses, g_refused, g_max_height, g_skipped;
@@ -50,17 +50,21 @@ static void run(const uint8_t *data, size_t size, abci_stream_result *r)
     abci_stream_run(g_base, srv, data, size, 1, r);
     abci_server_free(srv);
 
-    /* restart: what Commit made durable is exactly what the app reported */
+    /* restart: what Commit made durable is exactly what the app reported (a stream that
+     * committed nothing is restarted one time in eight: opening a store costs more than
+     * most inputs) */
     int64_t h = sb_app_height(f.app);
     uint8_t hash[32];
     int has = f.app->committed.has_app_hash;
     memcpy(hash, f.app->committed.app_hash, 32);
-    fx_app_restart(&f);
-    FUZZ_CHECK(sb_app_height(f.app) == h, "committed height changed across a restart");
-    if (h > 0)
-        FUZZ_CHECK(f.app->committed.has_app_hash == has &&
-                       memcmp(f.app->committed.app_hash, hash, 32) == 0,
-                   "committed app hash changed across a restart");
+    if (h > 0 || size % 8 == 0) {
+        fx_app_restart(&f);
+        FUZZ_CHECK(sb_app_height(f.app) == h, "committed height changed across a restart");
+        if (h > 0)
+            FUZZ_CHECK(f.app->committed.has_app_hash == has &&
+                           memcmp(f.app->committed.app_hash, hash, 32) == 0,
+                       "committed app hash changed across a restart");
+    }
     if ((size_t)h > g_max_height)
         g_max_height = (size_t)h;
     fx_app_close(&f);

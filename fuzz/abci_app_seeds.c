@@ -197,9 +197,9 @@ int main(int argc, char **argv)
     prepare_process(1, 1, tx, 5);
     finalize(1, 1, tx, 5);
     commit();
-    finalize(2, 19000, NULL, 0); /* a stall: ~950 slots finalized in one block */
+    finalize(2, 1900, NULL, 0); /* a stall: ~95 slots finalized in one block */
     commit();
-    query("/slot/900", 0);
+    query("/slot/90", 0);
     save(d, "stall_and_stranger");
 
     FILE *f;

@@ -20,14 +20,61 @@ static uint8_t seed_of(uint8_t b, uint8_t out[32])
     return b;
 }
 
+/* An empty store with its schema, made once per process by sb_store_open and copied for
+ * each fresh store (creating the schema costs most of a short input's time). */
+static char g_template[300];
+static uint8_t *g_tpl;
+static size_t g_tpl_len;
+
+static void drop_template(void)
+{
+    free(g_tpl);
+}
+
+static void make_template(const char *base)
+{
+    char dir[256], err[256];
+    sb_store *st;
+    snprintf(dir, sizeof(dir), "%s/sb-fuzz-template.XXXXXX", base);
+    FUZZ_CHECK(mkdtemp(dir) != NULL, "mkdtemp");
+    snprintf(g_template, sizeof(g_template), "%s/sleetbubble.db", dir);
+    if (sb_store_open(g_template, &st, err, sizeof(err)) != 0) {
+        fprintf(stderr, "fuzz store template: %s\n", err);
+        abort();
+    }
+    sb_store_close(st); /* the last close checkpoints the WAL into the file */
+    FILE *in = fopen(g_template, "rb");
+    FUZZ_CHECK(in != NULL, "open the template");
+    g_tpl = malloc(1 << 20);
+    FUZZ_CHECK(g_tpl != NULL, "out of memory");
+    g_tpl_len = fread(g_tpl, 1, 1 << 20, in);
+    FUZZ_CHECK(g_tpl_len > 0 && g_tpl_len < (1 << 20) && feof(in), "read the template");
+    fclose(in);
+    char p[320];
+    static const char *const suffix[] = {"", "-wal", "-shm"};
+    for (size_t i = 0; i < 3; i++) {
+        snprintf(p, sizeof(p), "%s%s", g_template, suffix[i]);
+        unlink(p);
+    }
+    FUZZ_CHECK(rmdir(dir) == 0, "remove the template directory");
+    atexit(drop_template);
+}
+
 void fx_app_open(fx_app *f)
 {
     const char *base = access("/dev/shm", W_OK) == 0 ? "/dev/shm" : getenv("TMPDIR");
     char err[256];
-    snprintf(f->dir, sizeof(f->dir), "%s/sb-fuzz.XXXXXX", base && *base ? base : "/tmp");
+    if (!base || !*base)
+        base = "/tmp";
+    if (!g_tpl)
+        make_template(base);
+    snprintf(f->dir, sizeof(f->dir), "%s/sb-fuzz.XXXXXX", base);
     FUZZ_CHECK(mkdtemp(f->dir) != NULL, "mkdtemp");
     snprintf(f->db, sizeof(f->db), "%s/sleetbubble.db", f->dir);
     snprintf(f->pins, sizeof(f->pins), "%s/pins.db", f->dir);
+    int fd = open(f->db, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+    FUZZ_CHECK(fd >= 0 && write(fd, g_tpl, g_tpl_len) == (ssize_t)g_tpl_len && close(fd) == 0,
+               "copy the store template");
     if (sb_store_open(f->db, &f->store, err, sizeof(err)) != 0) {
         fprintf(stderr, "fuzz store: %s\n", err);
         abort();
