@@ -1,14 +1,18 @@
 /* abci_app_seeds.c - writes the seed corpus of abci_app_fuzz (ABCI request streams for the
- * fixture chain, app_fixture.h) and the proposal-id seed of query_fuzz. Not a test; run it
- * when the fixture changes, review the diff, commit:
- *   build/fuzz/abci_app_seeds fuzz/abci_app_corpus fuzz/query_corpus */
+ * fixture chain, app_fixture.h), the proposal-id seed of query_fuzz, and the votes of
+ * tx_fuzz's fixed state that pass every check (tx_fuzz.c builds the same state). Not a test;
+ * run it when a fixture changes, review the diff, commit:
+ *   build/fuzz/abci_app_seeds fuzz/abci_app_corpus fuzz/query_corpus fuzz/tx_corpus */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "abci/frame.h"
 #include "app_fixture.h"
+#include "ed25519.h"
 #include "fuzz_common.h"
+#include "sb_buf.h"
+#include "tx.h"
 
 static uint8_t g_buf[1 << 16];
 static size_t g_len;
@@ -131,10 +135,49 @@ static void prepare_process(int64_t h, int64_t t_s, const ProtobufCBinaryData *t
     add(&r);
 }
 
+/* tx_fuzz's state: curator A proposed for slots 1 and 2 (this track, no note); votes for
+ * them by V3 (signed by its delegated vote key d4..) and by V1 are accepted. */
+static void write_tx_seeds(const char *dir)
+{
+    static const sb_track_in t = {"bafkreiczbspyimghinmapx4lvgshny7rffoun3zbb5xpvyqehjgaqwswty",
+                                  1000, "Track", "Artist"};
+    uint8_t sa[32], sv1[32], sv3[32], svk3[32], pv1[32], pv3[32], id[2][32];
+    memset(sa, 0xa1, 32);
+    memset(sv1, 0x11, 32);
+    memset(sv3, 0x33, 32);
+    memset(svk3, 0xd4, 32);
+    FUZZ_CHECK(sb_ed25519_pubkey(sv1, pv1) == 0 && sb_ed25519_pubkey(sv3, pv3) == 0, "keys");
+    for (int i = 0; i < 2; i++) {
+        sb_buf b;
+        sb_buf_init(&b, 1 << 16);
+        FUZZ_CHECK(sb_tx_build_proposal(FX_CHAIN, (uint64_t)i + 1, sa, &t, 1, NULL, &b, id[i]) ==
+                       0,
+                   "state proposal");
+        sb_buf_free(&b);
+    }
+    const struct {
+        const char *name;
+        int slot;
+        const uint8_t *pub, *seed;
+    } v[2] = {{"vote-v3-delegated.bin", 1, pv3, svk3}, {"vote-v1-slot2.bin", 2, pv1, sv1}};
+    for (int i = 0; i < 2; i++) {
+        sb_buf b;
+        sb_buf_init(&b, 1 << 16);
+        FUZZ_CHECK(sb_tx_build_vote(FX_CHAIN, (uint64_t)v[i].slot, id[v[i].slot - 1], v[i].pub,
+                                    v[i].seed, &b) == 0,
+                   "vote seed");
+        FUZZ_CHECK(b.len < sizeof(g_buf), "vote size");
+        memcpy(g_buf, b.data, b.len);
+        g_len = b.len;
+        sb_buf_free(&b);
+        save(dir, v[i].name);
+    }
+}
+
 int main(int argc, char **argv)
 {
-    if (argc != 3) {
-        fprintf(stderr, "usage: %s ABCI_APP_CORPUS_DIR QUERY_CORPUS_DIR\n", argv[0]);
+    if (argc != 4) {
+        fprintf(stderr, "usage: %s ABCI_APP_CORPUS QUERY_CORPUS TX_CORPUS\n", argv[0]);
         return 2;
     }
     const char *d = argv[1];
@@ -207,5 +250,6 @@ int main(int argc, char **argv)
     f = fopen(path, "w");
     FUZZ_CHECK(f && fprintf(f, "/proposal/%s", fx_proposal_a_hex()) > 0 && fclose(f) == 0,
                "query seed");
+    write_tx_seeds(argv[3]);
     return 0;
 }
