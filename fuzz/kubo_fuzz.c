@@ -14,6 +14,7 @@
  * header; an HTTP error status, a broken transfer or an X-Stream-Error never pass as success;
  * block/put's key is terminated inside the caller's buffer; pin/add respects the byte limit;
  * pin/ls hands over only strings and stops when asked. */
+#define _GNU_SOURCE /* memmem */
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -147,7 +148,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     FUZZ_CHECK((ret == SB_KUBO_OK) == (e.msg[0] == '\0'), "message set iff the call failed");
     for (const char *p = e.msg; *p; p++)
         FUZZ_CHECK((unsigned char)*p >= 0x20 && *p != 0x7f, "control character in a message");
-    FUZZ_CHECK(!strstr(e.msg, "fuzz-secret"), "auth header in a message");
+    /* the header's value must not leak; Kubo quoting the same text is not a leak */
+    if (!memmem(data, size, "fuzz-secret", 11))
+        FUZZ_CHECK(!strstr(e.msg, "fuzz-secret"), "auth header in a message");
     if (ret == SB_KUBO_OK) {
         g_ok++;
         /* pin/rm: Kubo's "not pinned" error, whatever its status, means nothing to remove */
