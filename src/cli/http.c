@@ -7,6 +7,8 @@
 
 #include <curl/curl.h>
 
+#include "sb_url.h"
+
 static size_t on_body(char *p, size_t size, size_t n, void *arg) {
   sb_buf *b = arg;
   size_t len = size * n;
@@ -50,6 +52,8 @@ int cli_http_post(const cli_http_req *rq, cli_http_res *res, char *err, size_t e
   curl_mime *mime = NULL;
   struct curl_slist *hdrs = NULL;
   char cerr[CURL_ERROR_SIZE] = "";
+  char base[1024]; /* rq->base for messages: a password in it is masked */
+  sb_url_for_log(rq->base, base, sizeof base);
 
   memset(res, 0, sizeof *res);
   sb_buf_init(&res->body, rq->max_bytes + 1);
@@ -96,16 +100,16 @@ int cli_http_post(const cli_http_req *rq, cli_http_res *res, char *err, size_t e
     curl_easy_getinfo(h, CURLINFO_PRIMARY_PORT, &connected);
     ret = CLI_HTTP_FAILED;
     if (rc == CURLE_WRITE_ERROR && res->body.oom) {
-      snprintf(err, errlen, "%s at %s sent a reply larger than %zu bytes", rq->what, rq->base,
+      snprintf(err, errlen, "%s at %s sent a reply larger than %zu bytes", rq->what, base,
                rq->max_bytes);
     } else if (rc == CURLE_READ_ERROR && rq->file_path) {
       snprintf(err, errlen, "%s: cannot read the file for upload: %s", rq->file_path, why);
     } else if (rc == CURLE_OPERATION_TIMEDOUT && connected) {
-      snprintf(err, errlen, "%s at %s did not answer within %ld s", rq->what, rq->base,
+      snprintf(err, errlen, "%s at %s did not answer within %ld s", rq->what, base,
                rq->timeout_s);
       ret = CLI_HTTP_TIMEOUT;
     } else {
-      snprintf(err, errlen, "cannot reach %s at %s: %s (set %s)", rq->what, rq->base, why,
+      snprintf(err, errlen, "cannot reach %s at %s: %s (set %s)", rq->what, base, why,
                rq->flag);
       ret = CLI_HTTP_UNREACHABLE;
     }
@@ -114,7 +118,7 @@ int cli_http_post(const cli_http_req *rq, cli_http_res *res, char *err, size_t e
   curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &res->status);
   /* NUL-terminate without counting it. */
   if (sb_buf_putc(&res->body, 0) < 0) {
-    snprintf(err, errlen, "%s at %s sent a reply larger than %zu bytes", rq->what, rq->base,
+    snprintf(err, errlen, "%s at %s sent a reply larger than %zu bytes", rq->what, base,
              rq->max_bytes);
     ret = CLI_HTTP_FAILED;
     goto fail;

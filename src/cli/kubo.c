@@ -6,6 +6,7 @@
 
 #include "cli.h"
 #include "http.h"
+#include "sb_url.h"
 
 #define KUBO_MAX_REPLY (4u * 1024u * 1024u)
 
@@ -42,6 +43,9 @@ static int kubo_post(const char *api, const char *call, const char *file_path, l
     return CLI_EXIT_USAGE;
   }
   memcpy(url + strlen(url), call, strlen(call) + 1);
+  char url_log[sizeof url], api_log[sizeof url]; /* for messages: passwords masked */
+  sb_url_for_log(url, url_log, sizeof url_log);
+  sb_url_for_log(api, api_log, sizeof api_log);
   cli_http_req rq = {.url = url, .what = "Kubo RPC", .base = api, .flag = "--ipfs",
                      .file_path = file_path, .timeout_s = timeout_s,
                      .max_bytes = KUBO_MAX_REPLY};
@@ -56,8 +60,8 @@ static int kubo_post(const char *api, const char *call, const char *file_path, l
     const char *msg = res.stream_error[0] ? res.stream_error
                                           : json_string_value(json_object_get(o, "Message"));
     if (res.status == 404 || res.status == 405)
-      snprintf(err, errlen, "%s answered HTTP %ld: is --ipfs %s a Kubo RPC API address?", url,
-               res.status, api);
+      snprintf(err, errlen, "%s answered HTTP %ld: is --ipfs %s a Kubo RPC API address?",
+               url_log, res.status, api_log);
     else
       snprintf(err, errlen, "Kubo %s: %s", call, msg ? msg : "error without a message");
     json_decref(o);
@@ -65,7 +69,7 @@ static int kubo_post(const char *api, const char *call, const char *file_path, l
     goto done;
   }
   if (!o) {
-    snprintf(err, errlen, "Kubo RPC at %s: %s reply is not JSON", api, call);
+    snprintf(err, errlen, "Kubo RPC at %s: %s reply is not JSON", api_log, call);
     goto done;
   }
   *obj = o;

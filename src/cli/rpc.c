@@ -192,6 +192,38 @@ done:
   return ret;
 }
 
+/* CometBFT v1.0 answers a tx that CheckTx rejects with a JSON-RPC error whose data ends
+ * "tx <HASH> is invalid: code=<n>, data=<HEX>, log='<log>', codespace='<cs>'" (v0.38 puts the
+ * same fields in result). Fills out from msg; 0, or -1 if msg is not of that form. */
+static int parse_v1_invalid_tx(const char *msg, cli_broadcast *out) {
+  static const char mark[] = " is invalid: code=", lmark[] = ", log='",
+                    cmark[] = "', codespace='";
+  const char *q = strstr(msg, mark);
+  if (!q) return -1;
+  const char *h = q;
+  while (h > msg && strchr("0123456789ABCDEFabcdef", h[-1])) h--;
+  if (h - msg < 3 || strncmp(h - 3, "tx ", 3) != 0 || q - h != 64) return -1;
+  char *end;
+  errno = 0;
+  unsigned long code = strtoul(q + sizeof mark - 1, &end, 10);
+  if (errno || end == q + sizeof mark - 1 || *end != ',' || code == 0 || code > 0xffffffffUL)
+    return -1;
+  const char *l = strstr(end, lmark), *c = NULL, *t;
+  if (!l) return -1;
+  l += sizeof lmark - 1;
+  for (t = l; (t = strstr(t, cmark)); t++) c = t; /* the last one: the log may hold anything */
+  size_t sl = strlen(msg);
+  if (!c || sl < 1 || msg[sl - 1] != '\'') return -1;
+  const char *cs = c + sizeof cmark - 1, *cs_end = msg + sl - 1;
+  if (cs > cs_end) return -1;
+  memset(out, 0, sizeof *out);
+  out->code = (int)code;
+  snprintf(out->hash, sizeof out->hash, "%.*s", 64, h);
+  snprintf(out->log, sizeof out->log, "%.*s", (int)(c - l), l);
+  snprintf(out->codespace, sizeof out->codespace, "%.*s", (int)(cs_end - cs), cs);
+  return 0;
+}
+
 int cli_rpc_broadcast(const cli_rpc *r, const uint8_t *tx, size_t len, cli_broadcast *out,
                       char *err, size_t errlen) {
   json_t *res = NULL, *params = NULL;
@@ -203,6 +235,10 @@ int cli_rpc_broadcast(const cli_rpc *r, const uint8_t *tx, size_t len, cli_broad
     goto done;
   }
   ret = cli_rpc_call(r, "broadcast_tx_sync", params, &res, err, errlen);
+  if (ret == CLI_EXIT_REJECTED && parse_v1_invalid_tx(err, out) == 0) {
+    ret = CLI_EXIT_OK; /* a CheckTx rejection from v1.0: same result as v0.38's */
+    goto done;
+  }
   if (ret) goto done;
   ret = CLI_EXIT_UNREACHABLE;
   json_t *code = json_object_get(res, "code");

@@ -44,8 +44,9 @@ void cli_query_free(cli_query *q);
 
 /* broadcast_tx_sync of tx[0..len) (sent base64). The CheckTx result: code, log and
  * codespace (copied into the arrays, truncated), tx hash (uppercase hex as CometBFT prints it).
- * The node refusing the tx with a JSON-RPC error (e.g. "tx already exists in cache") returns
- * CLI_EXIT_REJECTED with the message in err. */
+ * CometBFT v1.0's JSON-RPC error for a tx CheckTx rejected ("tx <hash> is invalid: code=…,
+ * log='…', codespace='…'") is read into out the same way (returns 0). Any other JSON-RPC error
+ * (e.g. "tx already exists in cache") returns CLI_EXIT_REJECTED with the message in err. */
 typedef struct cli_broadcast {
   int code;
   char log[1024];

@@ -153,6 +153,17 @@ static int handle_line(call *c, const char *p, size_t n)
     json_t *o = json_loadb(p, n, JSON_REJECT_DUPLICATES, &je);
     if (!o || !json_is_object(o)) {
         json_decref(o);
+        long status = 0;
+        curl_easy_getinfo(c->k->h, CURLINFO_RESPONSE_CODE, &status);
+        if (status >= 400) {
+            /* A plain-text error page (e.g. Kubo's 403 "Kubo RPC Access Denied: …" when
+             * API.Authorizations rejects the auth header): Kubo's message, an API error. */
+            if (!c->has_api_msg) {
+                c->has_api_msg = 1;
+                copy_text(c->api_msg, sizeof(c->api_msg), p, n);
+            }
+            return 0;
+        }
         call_fail(c, SB_KUBO_E_PROTOCOL, "%s: answer is not a JSON object", c->what);
         return c->fail;
     }
@@ -731,26 +742,4 @@ int sb_kubo_health(sb_kubo *k, sb_kubo_err *e)
     }
     call_free(&c);
     return ret;
-}
-
-/* ---- logging ------------------------------------------------------------------------------ */
-
-int sb_kubo_url_for_log(const char *url, char *out, size_t outlen)
-{
-    if (!out || outlen == 0)
-        return -1;
-    if (!url)
-        url = "";
-    const char *sep = strstr(url, "://");
-    const char *auth = sep ? sep + 3 : url;
-    const char *end = auth + strcspn(auth, "?#");
-    const char *at = NULL, *colon = NULL;
-    for (const char *p = auth; p < end; p++)
-        if (*p == '@')
-            at = p;
-    if (at)
-        colon = memchr(auth, ':', (size_t)(at - auth));
-    int n = colon ? snprintf(out, outlen, "%.*s:***%s", (int)(colon - url), url, at)
-                  : snprintf(out, outlen, "%s", url);
-    return (n < 0 || (size_t)n >= outlen) ? -1 : 0;
 }

@@ -117,16 +117,6 @@ int sb_kubo_pin_rm(sb_kubo *k, const char *cid, int *was_pinned, sb_kubo_err *e)
  * not /version). */
 int sb_kubo_health(sb_kubo *k, sb_kubo_err *e);
 
-/* Copy url into out[0..outlen) for a log line, with the password of a userinfo masked:
- * "http://user:pass@host:5001/api/v0/" -> "http://user:***@host:5001/api/v0/" (issue 10, as
- * the auth header is never logged either). The userinfo is what precedes the last '@' before
- * any '?' or '#' after "scheme://"; everything from its first ':' to that '@' becomes "***",
- * so an unencoded '/' or '@' in a password is masked too (when in doubt, more is masked).
- * A URL without a ':' in its userinfo is copied unchanged. url NULL reads as "".
- * Always NUL-terminates (outlen >= 1); returns 0, or -1 if out was too small (out then holds
- * a cut copy of the masked text, never a password byte). */
-int sb_kubo_url_for_log(const char *url, char *out, size_t outlen);
-
 /* Test and fuzz seam (fuzz/kubo_fuzz.c): every later call of k gets this canned answer
  * instead of a network transfer, handled by the same code as a real one (line splitter,
  * JSON handlers, X-Stream-Error trailer, HTTP status rules, each command's checks). headers

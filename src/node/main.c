@@ -7,6 +7,7 @@
 #include <sys/stat.h>
 
 #include <event2/event.h>
+#include <systemd/sd-daemon.h>
 
 #include <abci/abci.h>
 
@@ -140,6 +141,7 @@ static void on_signal(evutil_socket_t sig, short what, void *arg)
     }
     sb_log(SB_LOG_INFO, "main", "signal %d: stopping (no new connections; finishing current "
                                 "requests)", (int)sig);
+    sd_notify(0, "STOPPING=1");
     abci_server_stop_listening(d->abci);
     event_base_loopexit(d->base, NULL);
 }
@@ -269,6 +271,10 @@ static int cmd_start(const opts *o)
            "sleetbubbled %s: abci %s, metrics %s, pinning %s, state %s at height %lld",
            SLEETBUBBLE_VERSION, cfg.abci.laddr, cfg.metrics.laddr[0] ? cfg.metrics.laddr : "off",
            cfg.pin.enabled ? "on" : "off", path, (long long)sb_app_height(app));
+    /* Under systemd (Type=notify): ready = the ABCI address accepts. Outside systemd
+     * NOTIFY_SOCKET is unset and this does nothing. */
+    sd_notifyf(0, "READY=1\nSTATUS=serving ABCI on %s at height %lld", cfg.abci.laddr,
+               (long long)sb_app_height(app));
     event_base_dispatch(d.base);
     rc = 0;
     sb_log(SB_LOG_INFO, "main", "stopped at height %lld", (long long)sb_app_height(app));

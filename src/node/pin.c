@@ -38,6 +38,7 @@
 #include "log.h"
 #include "metrics.h"
 #include "pin_store.h"
+#include "sb_url.h"
 
 /* Longest idle sleep of a worker without a wake-up, ms. */
 #define PIN_IDLE_MS 60000
@@ -626,7 +627,7 @@ void sb_pin_stop(sb_pin *p)
 static void copy_config(sb_pin *p, const sb_config *cfg)
 {
     snprintf(p->api_url, sizeof(p->api_url), "%s", cfg->ipfs.api_url);
-    sb_kubo_url_for_log(p->api_url, p->api_url_log, sizeof(p->api_url_log));
+    sb_url_for_log(p->api_url, p->api_url_log, sizeof(p->api_url_log));
     p->timeout_s = cfg->ipfs.timeout_seconds ? cfg->ipfs.timeout_seconds : 60;
     p->concurrency = cfg->pin.concurrency ? cfg->pin.concurrency : 1;
     if (p->concurrency > 64)

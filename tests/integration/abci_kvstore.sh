@@ -41,9 +41,12 @@ for tr in "${transports[@]}"; do
   for i in $(seq 1 100); do
     expect_eq "$(sb_tx_code "$rpc" broadcast_tx_sync "tx=%22k$i=v$i%22")" 0 "[$tr] broadcast_tx_sync k$i"
   done
-  bad=$(sb_tx_code "$rpc" broadcast_tx_sync "tx=%22nokey%22")
-  [ "$bad" != 0 ] || fail "[$tr] malformed tx accepted by CheckTx"
-  ok "[$tr] 100 txs accepted by CheckTx, a malformed one refused with code $bad"
+  # the app's own code (1) and log, not just "not 0" (an RPC error would be that too)
+  expect_eq "$(sb_tx_code "$rpc" broadcast_tx_sync "tx=%22nokey%22")" 1 "[$tr] CheckTx code of a malformed tx"
+  reply=$(curl -sS --max-time 30 "$(sb_rpc_url "$rpc" broadcast_tx_sync "tx=%22nokey2%22")")
+  grep -qF "malformed tx: want key=value with a non-empty key" <<<"$reply" ||
+    fail "[$tr] malformed tx: the app's log is not in the reply: $reply"
+  ok "[$tr] 100 txs accepted by CheckTx, a malformed one refused with the app's code 1 and log"
 
   sb_wait_height "$rpc" 20 90 || fail "[$tr] did not reach height 20"
   sb_wait_for "last tx committed" 30 bash -c "curl -fsS '$rpc/abci_query?data=%22k100%22' | jq -e '.result.response.code == 0'"

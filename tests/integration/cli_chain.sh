@@ -93,14 +93,44 @@ expect_eq "$(jq -r .outcome "$T/o")" SUPERMAJORITY "outcome"
 expect_eq "$(jq -r .winner "$T/o")" "$pid" "winner"
 ok "slot $slot finalized: SUPERMAJORITY for $pid"
 
-for q in params validators "slot $slot" "slot current" "pins $slot"; do
-  # shellcheck disable=SC2086
-  cli_run 0 "$T/o" sb query $q
-  jq -e . "$T/o" >/dev/null || fail "query $q: not JSON"
-done
+manifest=$(jq -r .manifest_cid "$T/o")
+[[ $manifest == baguqeera* ]] || fail "winner manifest_cid '$manifest'"
+# Each query's fields against what this test set up (jq -r prints "20" for 20 and "20").
+vpub=$(jq -r .pub_key.value "$T/cmt/config/priv_validator_key.json" | base64 -d | od -An -tx1 -v | tr -d ' \n')
+vpow=$(jq -r '.validators[0].power' "$T/cmt/config/genesis.json")
+[[ $vpow =~ ^[1-9][0-9]*$ ]] || fail "genesis validator power '$vpow'"
+jqo() { jq -r "$1" "$T/o"; }
+cli_run 0 "$T/o" sb query params
+expect_eq "$(jqo '[.chain_id, .slot_seconds, .close_lead_seconds, .horizon_slots, .open_curation] | map(tostring) | join(" ")')" \
+  "$chain 20 8 48 false" "query params: chain, timing, curation"
+expect_eq "$(jqo '.curators | join(",")')" "$cur" "query params: curators"
+cli_run 0 "$T/o" sb query validators
+expect_eq "$(jqo '[.validators[] | "\(.pubkey) \(.power) \(.vote_key_delegated)"] | join(",")')" \
+  "$vpub $vpow false" "query validators"
+expect_eq "$(jqo .total_power)" "$vpow" "query validators: total_power"
+cli_run 0 "$T/o" sb query slot "$slot"
+expect_eq "$(jqo '[.slot, .finalized, (.proposals | length)] | map(tostring) | join(" ")')" \
+  "$slot true 1" "query slot $slot"
+expect_eq "$(jqo '.proposals[0] | [.id, .curator, .tracks, .duration_ms, .power_for] | map(tostring) | join(" ")')" \
+  "$pid $cur 2 10000 $vpow" "query slot $slot: the proposal"
+expect_eq "$(jqo '.result | [.outcome, .winner, .power_for, .total_power, .manifest_cid] | map(tostring) | join(" ")')" \
+  "SUPERMAJORITY $pid $vpow $vpow $manifest" "query slot $slot: result"
+cli_run 0 "$T/o" sb query slot current
+# slot s is finalized from close(s) = start(s) - 8 s on, so the current slot is s - 1 or later
+now_slot=$(jqo .slot)
+((now_slot >= slot - 1)) || fail "query slot current: $now_slot, but slot $slot is finalized"
+((now_slot <= slot + 2)) || fail "query slot current: $now_slot, far after slot $slot"
+expect_eq "$(jqo '.next_slot | tostring')" "$((now_slot + 1))" "query slot current: next_slot"
+expect_eq "$(($(jqo .start_ns) - $(jqo .close_ns)))" 8000000000 "query slot current: start - close = lead"
+expect_eq "$(($(jqo .next_close_ns) - $(jqo .close_ns)))" 20000000000 "query slot current: slot length"
+(($(jqo .next_to_finalize) > slot)) || fail "query slot current: next_to_finalize $(jqo .next_to_finalize) <= $slot"
+cli_run 0 "$T/o" sb query pins "$slot"
+expect_eq "$(jqo '[.slot, .node_local] | map(tostring) | join(" ")')" "$slot true" "query pins $slot"
+expect_eq "$(jqo '[.cids[] | "\(.kind) \(.cid)"] | join(",")')" \
+  "manifest $manifest,$(jq -r '[.tracks[] | "track \(.cid)"] | join(",")' "$T/pl.json")" "query pins $slot: cids"
 cli_run 1 "$T/o" sb query winner 999999
 grep -q "NOT_FOUND (code 14)" "$T/o.err" || fail "query winner 999999: $(cat "$T/o.err")"
-ok "query params|validators|slot|pins give JSON; an unfinalized winner is NOT_FOUND (exit 1)"
+ok "query params|validators|slot|pins answer this chain's values; an unfinalized winner is NOT_FOUND (exit 1)"
 
 cli_run 0 "$T/o" sb tune --slot "$slot" -o "$T/slot.m3u"
 head -1 "$T/slot.m3u" | grep -qx '#EXTM3U' || fail "m3u header"

@@ -6,8 +6,9 @@
 #    watchdog, backs off and retries, and /pins/<n> says why, while the others pin;
 #  - a CID unpinned behind our back is pinned again by the start-up reconcile; kill -9 of
 #    sleetbubbled while a job is pinning: after restart nothing is stuck, lost or duplicated;
-#  - Kubo stopped before a slot closes and started 2 minutes later: blocks kept coming at
-#    their normal rate, attempts grew, and everything ends pinned.
+#  - Kubo stopped before a slot closes: the slot finalizes and blocks keep coming while the
+#    worker's attempts fail (unreachable) with a growing stored next-try time; Kubo back,
+#    everything ends pinned. (States and counts only; rates belong to scripts/bench.)
 # usage: node_pins.sh PATH/sleetbubbled PATH/sb-txgen
 . "$(dirname "$0")/lib.sh"
 SBD=$1 TXGEN=$2
@@ -130,24 +131,37 @@ n=$(sqlite3 "$T/sb/data/pins.db" "SELECT count(*) FROM jobs")
 expect_eq "$n" 5 "pin jobs after kill -9 (manifest + 4 tracks, none duplicated)"
 ok "kill -9 while a job was pinning: it resumes ($st), nothing lost or duplicated"
 
-# ---- Kubo down for 2 minutes across a slot close ---------------------------------------------
-h_a=$(sb_height "$rpc"); sleep 10; h_b=$(sb_height "$rpc")
-rate_up=$((h_b - h_a))
+# ---- Kubo down across a slot close -----------------------------------------------------------
+# Pinning never blocks consensus (SPEC §10). Asserted as states and counts, not rates: with
+# Kubo stopped the slot finalizes, the worker's attempts fail as unreachable and the stored
+# next-try time backs off, and the chain commits more blocks while Kubo is still down. (Commit
+# latency with Kubo up vs. down is a benchmark: `scripts/bench commit`.)
 s2=$(open_slot)
 propose_and_vote "$s2" "$t3"
 sb_stop_pid "$kubo_pid"
-down_at=$SECONDS
-h_a=$(sb_height "$rpc")
 wait_finalized "$s2" || fail "slot $s2 not finalized while Kubo is down"
 m2=$(q "/winner/$s2" | jq -r .manifest_cid)
-sleep $((down_at + 60 - SECONDS)); h_b=$(sb_height "$rpc")
-rate_down=$(((h_b - h_a) / 6)) # blocks per 10 s over 60 s
-((rate_down * 10 >= rate_up * 8)) || fail "blocks slowed while Kubo was down: $rate_down vs $rate_up per 10 s"
-a1=$(pin_field "$s2" "$m2" attempts)
-sleep $((down_at + 120 - SECONDS))
-a2=$(pin_field "$s2" "$m2" attempts)
-((a2 >= 3 && a2 > a1)) || fail "attempts did not grow while Kubo was down: $a1 -> $a2"
-ok "Kubo down 2 min: blocks kept their rate ($rate_down vs $rate_up per 10 s), attempts grew $a1 -> $a2"
+# Follow the manifest's job until its 3rd failed attempt; keep the next-try time stored
+# after the 2nd. Attempt n+1 runs at or after next_n and stores next_{n+1} = then + 8 s ±20 %
+# (SPEC §10 backoff 2, 4, 8 s), so next_3 - next_2 >= 6400 ms however slow the machine is.
+next2="" a3=0 i=0
+while :; do
+  row=$(q "/pins/$s2" | jq -c --arg c "$m2" '.cids[] | select(.cid == $c) | [(.attempts // 0), (.next_try_ms // "0" | tonumber), .state, .last_error]')
+  a=$(jq -r '.[0] // 0' <<<"${row:-[]}")
+  [ "$a" != 2 ] || [ "$(jq -r '.[2]' <<<"$row")" != queued ] || next2=$(jq -r '.[1]' <<<"$row")
+  if ((a >= 3)) && [ "$(jq -r '.[2]' <<<"$row")" = queued ]; then a3=$a; break; fi
+  ((++i < 600)) || fail "manifest of slot $s2 never reached 3 failed attempts with Kubo down: $row"
+  sleep 0.1
+done
+[ -n "$next2" ] || fail "never saw the manifest queued after attempt 2 (state $row)"
+next3=$(jq -r '.[1]' <<<"$row")
+[[ $(jq -r '.[3]' <<<"$row") == unreachable* ]] || fail "manifest last_error with Kubo down: $row"
+((next3 - next2 >= 6400)) || fail "next-try times did not back off: after attempt 2 $next2, after attempt $a3 $next3"
+h_a=$(sb_height "$rpc")
+sb_wait_height "$rpc" $((h_a + 5)) 60 || fail "no new blocks while Kubo is down (height $h_a)"
+a_end=$(pin_field "$s2" "$m2" attempts)
+[[ $(pin_field "$s2" "$m2" state) != pinned ]] || fail "manifest reported pinned with Kubo down"
+ok "Kubo down: slot $s2 finalized, $a_end failed attempts (unreachable), next try backed off $((next3 - next2)) ms, blocks $h_a -> $((h_a + 5)) meanwhile"
 start_kubo
 sb_wait_for "slot $s2 pinned after Kubo came back" 150 bash -c \
   "curl -fsS '$rpc/abci_query?path=%22/pins/$s2%22' | jq -r .result.response.value | base64 -d | jq -e .all_pinned" ||

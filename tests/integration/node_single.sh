@@ -141,7 +141,14 @@ w=$(qv "/winner/$s2")
 expect_eq "$(jq -r .outcome <<<"$w")" FALLBACK "slot $s2 outcome"
 h=$(jq -r .height <<<"$w")
 prev=$(sb_rpc "$rpc" block "height=$h" | jq -r .result.block.header.app_hash | tr 'A-F' 'a-f')
-ta=$("$TXGEN" tiebreak "$prev" "$s2" "$idA2") tb=$("$TXGEN" tiebreak "$prev" "$s2" "$idB2")
+# SPEC §5 tie-break hash from its preimage with sha256sum, not with the code under test:
+# SHA-256("sleetbubble/v1/tiebreak\0" || H_{h-1} || be64(s) || proposal_id)
+tiebreak_ref() {
+  { printf 'sleetbubble/v1/tiebreak\000'
+    printf '%b' "$(printf '%s%016x%s' "$1" "$2" "$3" | sed 's/../\\x&/g')"; } | sha256sum | cut -d' ' -f1
+}
+expect_eq "${#prev}" 64 "app hash of block $h (H_{h-1})"
+ta=$(tiebreak_ref "$prev" "$s2" "$idA2") tb=$(tiebreak_ref "$prev" "$s2" "$idB2")
 if [[ $ta < $tb ]]; then want=$idA2; else want=$idB2; fi
 expect_eq "$(jq -r .winner <<<"$w")" "$want" "FALLBACK tie-break winner"
 ok "slot $s2 (proposals, no votes) falls back to the lowest tie-break hash"

@@ -6,7 +6,6 @@
  *   sb-txgen vote CHAIN SLOT PROPOSAL_ID VALIDATOR_PUB SEED -> TXHEX
  *   sb-txgen badsig TXHEX                                  -> TXHEX with one signature bit flipped
  *   sb-txgen noncanonical TXHEX                            -> TXHEX with a non-minimal kind varint
- *   sb-txgen tiebreak PREV_APP_HASH SLOT PROPOSAL_ID       -> SPEC §5 tie-break hash hex
  *   sb-txgen cid CID                                       -> the CID parsed and re-encoded (§4)
  *   sb-txgen dagjson-cid FILE                              -> CIDv1 dag-json of FILE's bytes (§6)
  * Hex is lowercase; exit 2 on bad arguments. */
@@ -17,7 +16,6 @@
 #include "cid.h"
 #include "ed25519.h"
 #include "sb_buf.h"
-#include "tally.h"
 #include "tx.h"
 
 static int die(const char *msg)
@@ -53,7 +51,7 @@ static uint8_t *unhex_any(const char *s, size_t *n)
 
 int main(int argc, char **argv)
 {
-    uint8_t seed[32], pub[32], id[32], prev[32];
+    uint8_t seed[32], pub[32], id[32];
     sb_buf b;
     sb_buf_init(&b, 1u << 20);
     if (argc < 2)
@@ -112,14 +110,6 @@ int main(int argc, char **argv)
             print_hex(p + 2, n - 2);
         }
         free(p);
-    } else if (strcmp(cmd, "tiebreak") == 0 && argc == 5) {
-        char *end;
-        unsigned long long slot = strtoull(argv[3], &end, 10);
-        if (*end || unhex32(argv[2], prev) < 0 || unhex32(argv[4], id) < 0)
-            return die("bad arguments");
-        uint8_t out[32];
-        sb_tally_tiebreak(prev, slot, id, out);
-        print_hex(out, 32);
     } else if (strcmp(cmd, "cid") == 0 && argc == 3) {
         uint8_t bin[SB_CID_BIN_MAX];
         size_t n;

@@ -347,12 +347,17 @@ Tendermint__Abci__Response *client_recv(client *c)
 int client_wait_closed(client *c)
 {
     uint8_t tmp[4096];
+    size_t got = c->len; /* received earlier but never read as a response */
     for (;;) {
         ssize_t k = recv(c->fd, tmp, sizeof tmp, 0);
-        if (k == 0)
-            return 1;
-        if (k < 0)
-            return errno == ECONNRESET || errno == EPIPE;
+        int closed = k == 0 || (k < 0 && (errno == ECONNRESET || errno == EPIPE));
+        if (k > 0) {
+            got += (size_t)k;
+            continue;
+        }
+        if (closed && got)
+            fprintf(stderr, "client_wait_closed: %zu byte(s) arrived before the close\n", got);
+        return closed && got == 0;
     }
 }
 

@@ -61,7 +61,8 @@ int client_send(client *c, const Tendermint__Abci__Request *req);
 /* Read one Response (caller frees with tendermint__abci__response__free_unpacked). NULL on
  * EOF, timeout or a bad frame. */
 Tendermint__Abci__Response *client_recv(client *c);
-/* 1 if the server closes the connection within 5 s (EOF or reset), 0 otherwise. */
+/* 1 if the server closes the connection within 5 s (EOF or reset) without having sent a byte
+ * the caller has not read with client_recv; 0 otherwise (a response before the close is 0). */
 int client_wait_closed(client *c);
 /* 1 if no byte arrives within ms. */
 int client_quiet_for(client *c, int ms);

@@ -13,6 +13,7 @@
 
 #include "abci/frame.h"
 #include "harness.h"
+#include "test_filter.h"
 
 /* ---- tiny protobuf writer for hand-made wire bytes ---------------------------------------- */
 typedef struct {
@@ -483,8 +484,7 @@ static void responses_may_borrow_request_and_arena_memory(void **state)
 int main(void)
 {
     harness_global_init();
-    if (getenv("ABCI_TEST_FILTER"))
-        cmocka_set_test_filter(getenv("ABCI_TEST_FILTER"));
+    abci_test_filter_from_env();
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(null_callbacks_answer_with_explicit_safe_defaults),
         cmocka_unit_test(callback_error_closes_the_connection_with_the_method_named),

@@ -14,10 +14,17 @@
 
 #include <cmocka.h>
 
+#include <errno.h>
+#include <time.h>
+
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
 #include <event2/event.h>
 
+#include "abci-internal.h" /* the connection's buffers, read on the loop thread */
 #include "abci/frame.h"
 #include "harness.h"
+#include "test_filter.h"
 
 /* CheckTx: code = first byte of the tx (so answers can be matched to requests). */
 static int check_tx_first_byte(void *app, abci_ctx *ctx, const Tendermint__Abci__RequestCheckTx *req,
@@ -92,6 +99,67 @@ static void expect_server_alive(const char *addr)
     client_close(&c);
 }
 
+/* What the server holds for its only open connection, read on the loop thread (no timing
+ * windows: tests assert these states). */
+typedef struct conn_view {
+    size_t nconns;
+    uint64_t nreq;  /* requests handled */
+    size_t input;   /* bytes read from the socket, not yet a complete frame */
+    size_t pending; /* packed responses held back (not handed to the socket) */
+    size_t output;  /* handed to the socket, not yet written */
+} conn_view;
+
+struct view_arg {
+    harness *h;
+    conn_view v;
+};
+
+static void view_on_loop(void *arg)
+{
+    struct view_arg *a = arg;
+    abci_conn *c = a->h->srv->conns;
+    a->v.nconns = a->h->srv->nconns;
+    if (c) {
+        a->v.nreq = c->nreq;
+        a->v.input = evbuffer_get_length(bufferevent_get_input(c->bev));
+        a->v.pending = evbuffer_get_length(c->pending);
+        a->v.output = evbuffer_get_length(bufferevent_get_output(c->bev));
+    }
+}
+
+static conn_view conn_view_of(harness *h)
+{
+    struct view_arg a = {.h = h};
+    harness_run(h, view_on_loop, &a);
+    return a.v;
+}
+
+/* Wait (at most 10 s, a bound on waiting, not a speed) until the only connection has handled
+ * `nreq` requests and holds `input` unparsed bytes; fails with the state otherwise. */
+static conn_view wait_conn_state(harness *h, uint64_t nreq, size_t input)
+{
+    conn_view v;
+    for (int i = 0; i < 10000; i++) {
+        v = conn_view_of(h);
+        if (v.nconns == 1 && v.nreq == nreq && v.input == input)
+            return v;
+        struct timespec ts = {0, 1000000};
+        nanosleep(&ts, NULL);
+    }
+    fail_msg("connection state: %zu connections, %llu requests handled, %zu input bytes; "
+             "wanted 1, %llu, %zu", v.nconns, (unsigned long long)v.nreq, v.input,
+             (unsigned long long)nreq, input);
+    return v;
+}
+
+/* 1 if not one byte has reached the client so far (non-blocking peek). */
+static int client_received_nothing(client *c)
+{
+    uint8_t b;
+    return c->len == 0 && recv(c->fd, &b, 1, MSG_PEEK | MSG_DONTWAIT) < 0 &&
+           (errno == EAGAIN || errno == EWOULDBLOCK);
+}
+
 /* ---- ordering and Flush ------------------------------------------------------------------- */
 
 static void pipelined_1000_echo_and_check_tx_are_answered_in_order(void **state)
@@ -133,8 +201,12 @@ static void responses_are_held_until_flush_and_flush_comes_last(void **state)
     send_echo(&c, "a");
     send_check_tx(&c, "\x07", 1);
     send_echo(&c, "b");
-    /* small responses are buffered, not written before a Flush */
-    assert_true(client_quiet_for(&c, 200));
+    /* all three handled, their small responses held back until a Flush: nothing handed to
+     * the socket, nothing received */
+    conn_view v = wait_conn_state(&h, 3, 0);
+    assert_true(v.pending > 0);
+    assert_int_equal(v.output, 0);
+    assert_true(client_received_nothing(&c));
     send_flush(&c);
     expect_echo(&c, "a");
     expect_check_tx(&c, 7);
@@ -400,8 +472,11 @@ static void large_frame_arriving_in_pieces_is_decoded(void **state)
     for (size_t off = 0; off < n; off += 100000) { /* many partial writes */
         size_t k = n - off < 100000 ? n - off : 100000;
         assert_int_equal(client_send_raw(&c, f + off, k), 0);
-        if (off == 0)
-            assert_true(client_quiet_for(&c, 50));
+        if (off == 0) { /* the first piece is read and kept: no request, no answer, open */
+            conn_view v = wait_conn_state(&h, 0, k);
+            assert_int_equal(v.pending + v.output, 0);
+            assert_true(client_received_nothing(&c));
+        }
     }
     send_flush(&c);
     Tendermint__Abci__Response *res = client_recv(&c);
@@ -607,8 +682,7 @@ static void free_with_open_connections_closes_them(void **state)
 int main(void)
 {
     harness_global_init();
-    if (getenv("ABCI_TEST_FILTER"))
-        cmocka_set_test_filter(getenv("ABCI_TEST_FILTER"));
+    abci_test_filter_from_env();
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(pipelined_1000_echo_and_check_tx_are_answered_in_order),
         cmocka_unit_test(responses_are_held_until_flush_and_flush_comes_last),

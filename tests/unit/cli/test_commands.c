@@ -387,6 +387,18 @@ static void vote_with_kubo_unreachable_warns_and_votes(void **s) {
   free(err);
 }
 
+/* A password in --ipfs never reaches a message (issue 10 "Bad input"). */
+static void kubo_password_is_masked_in_messages(void **s) {
+  (void)s;
+  char *err;
+  route("/proposal/" PID, 0, "", proposal_json);
+  assert_int_equal(run(NULL, &err, node_opt, "--ipfs=http://curator:s3cret@127.0.0.1:1", "vote",
+                       "--proposal", PID, "--validator-key", pv_path, X), 0);
+  assert_non_null(strstr(err, "cannot reach Kubo RPC at http://curator:***@127.0.0.1:1"));
+  assert_null(strstr(err, "s3cret"));
+  free(err);
+}
+
 static void vote_slot_must_match_the_proposals_slot(void **s) {
   (void)s;
   route("/proposal/" PID, 0, "", proposal_json);
@@ -514,6 +526,7 @@ int main(void) {
       T(vote_is_refused_when_kubo_cannot_get_a_track_or_it_is_too_big),
       T(vote_is_refused_when_kubo_does_not_answer_dag_stat_in_time),
       T(vote_with_kubo_unreachable_warns_and_votes),
+      T(kubo_password_is_masked_in_messages),
       T(vote_slot_must_match_the_proposals_slot),
       T(query_prints_the_value_and_not_found_exits_1),
       T(tune_writes_the_current_winner_as_m3u),

@@ -179,12 +179,94 @@ static void unreachable_node_or_kubo_exits_3(void **state) {
   assert_int_equal(access(out, F_OK), -1);
 }
 
+/* Capture what cli_main writes to stdout and stderr: cap_begin, run(...), cap_end. */
+static int cap_saved[2] = {-1, -1};
+static char cap_path[2][300];
+static void cap_begin(void) {
+  fflush(stdout);
+  fflush(stderr);
+  for (int i = 0; i < 2; i++) {
+    snprintf(cap_path[i], sizeof cap_path[i], "%s/cap%d", dir, i);
+    int fd = open(cap_path[i], O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    assert_true(fd >= 0);
+    cap_saved[i] = dup(i + 1);
+    assert_true(cap_saved[i] >= 0);
+    assert_int_equal(dup2(fd, i + 1), i + 1);
+    close(fd);
+  }
+}
+/* Restore stdout/stderr; out/err get what was written (NUL-terminated, truncated to n-1). */
+static void cap_end(char *out, char *err, size_t n) {
+  fflush(stdout);
+  fflush(stderr);
+  char *dst[2] = {out, err};
+  for (int i = 0; i < 2; i++) {
+    assert_int_equal(dup2(cap_saved[i], i + 1), i + 1);
+    close(cap_saved[i]);
+    FILE *f = fopen(cap_path[i], "r");
+    assert_non_null(f);
+    size_t k = fread(dst[i], 1, n - 1, f);
+    dst[i][k] = '\0';
+    fclose(f);
+  }
+}
+
+#ifndef SB_PROJECT_VERSION
+#error "SB_PROJECT_VERSION must be the project version from CMake"
+#endif
+
+static void assert_usage(const char *out) {
+  static const char *const want[] = {
+      "keys new NAME | keys show NAME", "tracks add FILE...", "propose --slot N|next",
+      "vote [--slot N] --proposal HEX", "tune [--slot N|current]",
+      "query params | slot N|current | winner N | proposal ID | validators | pins N",
+      "status ", "version | help", "--node URL", "--ipfs URL", "--gateway URL", "--home DIR",
+      "--output text|json", "--timeout S",
+      "exit status: 0 ok, 1 rejected by the chain, 2 usage or bad input, 3 node or Kubo"};
+  static const char first[] = "usage: sleetbubble [global options] COMMAND [options]\n";
+  assert_true(strncmp(out, first, sizeof first - 1) == 0);
+  for (size_t i = 0; i < sizeof want / sizeof want[0]; i++)
+    if (!strstr(out, want[i])) fail_msg("usage text lacks \"%s\"", want[i]);
+}
+
 static void help_and_version_exit_0(void **state) {
   (void)state;
-  assert_int_equal(run("help", X), 0);
-  assert_int_equal(run("--help", X), 0);
-  assert_int_equal(run("status", "-h", X), 0);
-  assert_int_equal(run("version", X), 0);
+  static char out[8192], err[8192], help[8192];
+  cap_begin();
+  int rc = run("help", X);
+  cap_end(help, err, sizeof help);
+  assert_int_equal(rc, 0);
+  assert_usage(help);
+  assert_string_equal(err, "");
+
+  cap_begin();
+  rc = run("--help", X);
+  cap_end(out, err, sizeof out);
+  assert_int_equal(rc, 0);
+  assert_string_equal(out, help);
+  assert_string_equal(err, "");
+
+  cap_begin();
+  rc = run("status", "-h", X);
+  cap_end(out, err, sizeof out);
+  assert_int_equal(rc, 0);
+  assert_string_equal(out, help);
+  assert_string_equal(err, "");
+
+  cap_begin();
+  rc = run("version", X);
+  cap_end(out, err, sizeof out);
+  assert_int_equal(rc, 0);
+  assert_string_equal(out, "sleetbubble " SB_PROJECT_VERSION "\n");
+  assert_string_equal(err, "");
+
+  /* no command: the same usage, on stderr, exit 2 */
+  cap_begin();
+  rc = run(X);
+  cap_end(out, err, sizeof out);
+  assert_int_equal(rc, 2);
+  assert_string_equal(out, "");
+  assert_string_equal(err, help);
 }
 
 static void query_words_map_to_abci_paths(void **state) {

@@ -45,6 +45,19 @@ const char *tu_vectors_path(const char *name, char *buf, size_t buflen) {
   return buf;
 }
 
+void tu_tiebreak_ref(const uint8_t prev[32], uint64_t slot, const uint8_t id[32],
+                     uint8_t out[32]) {
+  uint8_t pre[24 + 32 + 8 + 32];
+  memcpy(pre, "sleetbubble/v1/tiebreak", 23);
+  pre[23] = 0;
+  memcpy(pre + 24, prev, 32);
+  for (int i = 0; i < 8; i++) pre[56 + i] = (uint8_t)(slot >> (8 * (7 - i)));
+  memcpy(pre + 64, id, 32);
+  unsigned l = 0;
+  assert_int_equal(EVP_Digest(pre, sizeof pre, out, &l, EVP_sha256(), NULL), 1);
+  assert_int_equal(l, 32);
+}
+
 void tu_seed(const char *hex, uint8_t seed[32]) { assert_int_equal(sb_unhex(hex, seed, 32), 0); }
 
 void tu_params_from_genesis_json(json_t *g, sb_params *out) {

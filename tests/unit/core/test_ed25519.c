@@ -171,7 +171,8 @@ static void identity_key_with_zero_signature_is_rejected_for_every_message(void 
   assert_int_equal(sb_ed25519_verify(a8, m1, sizeof m1, sig8), 0);
 }
 
-/* A valid signature whose R is replaced by a small-order point fails even before OpenSSL. */
+/* A valid signature whose R is replaced by a small-order point fails. (OpenSSL rejects this one
+ * too: small_order_r_alone_is_rejected below is the case only our check catches.) */
 static void small_order_r_is_rejected_with_a_valid_key(void **state) {
   uint8_t seed[32], pub[32], sig[64];
   const uint8_t m[] = "msg";
@@ -182,6 +183,143 @@ static void small_order_r_is_rejected_with_a_valid_key(void **state) {
   memset(sig, 0, 32);
   sig[0] = 1;
   assert_int_equal(sb_ed25519_verify(pub, m, sizeof m, sig), 0);
+}
+
+/* ---- each pre-check on its own: signatures that OpenSSL itself accepts ----
+ * OpenSSL verifies cofactorless ([S]B = R + [k]A, k = SHA-512(R || A || M) mod l) and has no
+ * small-order or canonical-encoding rule of its own for these, so each signature below is
+ * checked to pass raw OpenSSL first: only the one pre-check it targets can reject it. */
+
+/* little-endian bytes <-> BIGNUM */
+static BIGNUM *le2bn(const uint8_t *le, size_t n) {
+  uint8_t be[64];
+  assert_true(n <= sizeof be);
+  for (size_t i = 0; i < n; i++) be[i] = le[n - 1 - i];
+  BIGNUM *b = BN_bin2bn(be, (int)n, NULL);
+  assert_non_null(b);
+  return b;
+}
+static void bn2le32(const BIGNUM *b, uint8_t le[32]) {
+  uint8_t be[32];
+  assert_int_equal(BN_bn2binpad(b, be, 32), 32);
+  for (int i = 0; i < 32; i++) le[i] = be[31 - i];
+}
+static BIGNUM *order_l(void) {
+  static const uint8_t l_le[32] = {0xed, 0xd3, 0xf5, 0x5c, 0x1a, 0x63, 0x12, 0x58, 0xd6, 0x9c, 0xf7,
+                                   0xa2, 0xde, 0xf9, 0xde, 0x14, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+                                   0, 0, 0, 0, 0x10};
+  return le2bn(l_le, 32);
+}
+/* The RFC 8032 secret scalar of seed (clamped first half of SHA-512(seed)), mod l. */
+static BIGNUM *secret_scalar(const uint8_t seed[32], BN_CTX *ctx) {
+  uint8_t hh[64];
+  unsigned n = 0;
+  assert_int_equal(EVP_Digest(seed, 32, hh, &n, EVP_sha512(), NULL), 1);
+  hh[0] &= 248;
+  hh[31] &= 127;
+  hh[31] |= 64;
+  BIGNUM *a = le2bn(hh, 32), *l = order_l();
+  assert_int_equal(BN_nnmod(a, a, l, ctx), 1);
+  BN_free(l);
+  return a;
+}
+/* k = SHA-512(R || A || M) mod l */
+static BIGNUM *challenge(const uint8_t r[32], const uint8_t a[32], const uint8_t *m, size_t mlen,
+                         BN_CTX *ctx) {
+  uint8_t hh[64];
+  unsigned n = 0;
+  EVP_MD_CTX *md = EVP_MD_CTX_new();
+  assert_non_null(md);
+  assert_int_equal(EVP_DigestInit_ex(md, EVP_sha512(), NULL), 1);
+  assert_int_equal(EVP_DigestUpdate(md, r, 32), 1);
+  assert_int_equal(EVP_DigestUpdate(md, a, 32), 1);
+  assert_int_equal(EVP_DigestUpdate(md, m, mlen), 1);
+  assert_int_equal(EVP_DigestFinal_ex(md, hh, &n), 1);
+  EVP_MD_CTX_free(md);
+  BIGNUM *k = le2bn(hh, 64), *l = order_l();
+  assert_int_equal(BN_nnmod(k, k, l, ctx), 1);
+  BN_free(l);
+  return k;
+}
+/* Plain OpenSSL Ed25519 verification, without our pre-checks. */
+static int openssl_verify(const uint8_t pub[32], const uint8_t *m, size_t mlen,
+                          const uint8_t sig[64]) {
+  EVP_PKEY *key = EVP_PKEY_new_raw_public_key(EVP_PKEY_ED25519, NULL, pub, 32);
+  if (!key) return 0;
+  EVP_MD_CTX *md = EVP_MD_CTX_new();
+  int ok = md && EVP_DigestVerifyInit(md, NULL, NULL, NULL, key) == 1 &&
+           EVP_DigestVerify(md, sig, 64, m, mlen) == 1;
+  EVP_MD_CTX_free(md);
+  EVP_PKEY_free(key);
+  return ok;
+}
+
+/* R = identity with a genuine key A = [a]B: S = k·a mod l gives [S]B = [k]A = R + [k]A, so the
+ * equation holds and OpenSSL accepts. Only the small-order check on R rejects it. */
+static void small_order_r_alone_is_rejected(void **state) {
+  BN_CTX *ctx = BN_CTX_new();
+  uint8_t seed[32], pub[32], sig[64] = {0x01};
+  const uint8_t m[] = "R is the identity";
+  memset(seed, 0x5a, 32);
+  assert_int_equal(sb_ed25519_pubkey(seed, pub), 0);
+  assert_int_equal(sb_ed25519_point_ok(pub), 1);
+  BIGNUM *a = secret_scalar(seed, ctx), *k = challenge(sig, pub, m, sizeof m, ctx),
+         *s = BN_new(), *l = order_l();
+  assert_int_equal(BN_mod_mul(s, k, a, l, ctx), 1);
+  bn2le32(s, sig + 32);
+  assert_int_equal(openssl_verify(pub, m, sizeof m, sig), 1);
+  assert_int_equal(sb_ed25519_point_ok(sig), 0);
+  assert_int_equal(sb_ed25519_verify(pub, m, sizeof m, sig), 0);
+  BN_free(a);
+  BN_free(k);
+  BN_free(s);
+  BN_free(l);
+  BN_CTX_free(ctx);
+}
+
+/* A small-order (or a non-canonical encoding of one) with a genuine R = [r]B and S = r:
+ * [S]B = R = R + [k]A for every message. Only the check on A rejects it. */
+static void check_key_alone(const uint8_t a_enc[32], int want_point_ok) {
+  BN_CTX *ctx = BN_CTX_new();
+  uint8_t seed[32], sig[64];
+  const uint8_t m[] = "A is small order";
+  memset(seed, 0x6b, 32);
+  assert_int_equal(sb_ed25519_pubkey(seed, sig), 0); /* R = [r]B */
+  assert_int_equal(sb_ed25519_point_ok(sig), 1);
+  BIGNUM *r = secret_scalar(seed, ctx);
+  bn2le32(r, sig + 32);
+  assert_int_equal(openssl_verify(a_enc, m, sizeof m, sig), 1);
+  assert_int_equal(sb_ed25519_point_ok(a_enc), want_point_ok);
+  assert_int_equal(sb_ed25519_verify(a_enc, m, sizeof m, sig), 0);
+  BN_free(r);
+  BN_CTX_free(ctx);
+}
+
+static void small_order_a_alone_is_rejected(void **state) {
+  uint8_t a[32] = {0x01}; /* identity */
+  check_key_alone(a, 0);
+}
+
+/* y = p + 1 is a non-canonical encoding of y = 1: the identity again, which OpenSSL decodes
+ * without complaint. The small-order list holds canonical y only, so only the y >= p check
+ * rejects it. */
+static void non_canonical_a_alone_is_rejected(void **state) {
+  uint8_t a[32];
+  memset(a, 0xff, 32);
+  a[0] = 0xee;
+  a[31] = 0x7f;
+  check_key_alone(a, 0);
+  a[31] = 0xff; /* and with the sign bit */
+  check_key_alone(a, 0);
+}
+
+/* x = 0 written with the sign bit: the identity as 01 00 .. 80, which OpenSSL accepts as a key.
+ * x = 0 only for y = ±1, both small order, so this rests on the small-order compare ignoring
+ * the sign bit (there is no separate x = 0 rule to remove). */
+static void x_zero_with_sign_bit_a_alone_is_rejected(void **state) {
+  uint8_t a[32] = {0x01};
+  a[31] = 0x80;
+  check_key_alone(a, 0);
 }
 
 /* S + l (same scalar mod l) is malleable; RFC 8032 requires S < l and so do we. */
@@ -223,6 +361,10 @@ int main(void) {
       cmocka_unit_test(identity_key_with_zero_signature_is_rejected_for_every_message),
       cmocka_unit_test(small_order_r_is_rejected_with_a_valid_key),
       cmocka_unit_test(signature_scalar_not_below_l_is_rejected),
+      cmocka_unit_test(small_order_r_alone_is_rejected),
+      cmocka_unit_test(small_order_a_alone_is_rejected),
+      cmocka_unit_test(non_canonical_a_alone_is_rejected),
+      cmocka_unit_test(x_zero_with_sign_bit_a_alone_is_rejected),
       cmocka_unit_test(derived_public_keys_pass_the_point_check),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);

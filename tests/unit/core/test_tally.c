@@ -3,13 +3,30 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 
 #include <cmocka.h>
 
+#include "core_test_util.h"
 #include "tally.h"
 
 static const uint8_t H[32] = {0xab, 0xcd};
+
+static void unhex32(const char *hex, uint8_t out[32]) {
+  assert_int_equal(strlen(hex), 64);
+  for (int i = 0; i < 32; i++) {
+    unsigned v;
+    assert_int_equal(sscanf(hex + 2 * i, "%2x", &v), 1);
+    out[i] = (uint8_t)v;
+  }
+}
+
+/* H_{h-1} = 00 01 .. 1f and slot 0x0102030405060708 for the known-answer vectors below. */
+static void kat_prev(uint8_t h[32]) {
+  for (int i = 0; i < 32; i++) h[i] = (uint8_t)i;
+}
+#define KAT_SLOT UINT64_C(0x0102030405060708)
 
 static sb_tally_candidate cand(uint8_t tag, uint64_t power) {
   sb_tally_candidate c;
@@ -62,7 +79,7 @@ static void ties_are_broken_by_hash_whatever_the_candidate_order(void **state) {
   uint8_t best[32], tb[32], bestid[32];
   memset(best, 0xff, 32);
   for (int i = 0; i < 3; i++) {
-    sb_tally_tiebreak(H, 11, base[i].id, tb);
+    tu_tiebreak_ref(H, 11, base[i].id, tb);
     if (memcmp(tb, best, 32) < 0) {
       memcpy(best, tb, 32);
       memcpy(bestid, base[i].id, 32);
@@ -104,6 +121,59 @@ static void tiebreak_hash_is_domain_separated_sha256(void **state) {
   assert_memory_equal(a, b, 32);
 }
 
+/* sb_tally_tiebreak against the SPEC preimage: a fixed answer computed outside the project
+ *   { printf 'sleetbubble/v1/tiebreak\000'; printf '%s%016x%s' \
+ *       000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f 72623859790382856 \
+ *       3333333333333333333333333333333333333333333333333333333333333333 | xxd -r -p; } | sha256sum
+ * and EVP SHA-256 of the preimage (tu_tiebreak_ref) for every byte position that matters. */
+static void tiebreak_hash_matches_the_spec_preimage(void **state) {
+  uint8_t prev[32], id[32], got[32], want[32];
+  kat_prev(prev);
+  memset(id, 0x33, 32);
+  sb_tally_tiebreak(prev, KAT_SLOT, id, got);
+  unhex32("2a4bd41b8ae6d07705e6ce38aca61f01c2b0b153a717cbe12a65946ffd3059f3", want);
+  assert_memory_equal(got, want, 32);
+
+  static const uint64_t slots[] = {0, 1, 255, 256, KAT_SLOT, UINT64_MAX};
+  for (size_t k = 0; k < sizeof slots / sizeof slots[0]; k++)
+    for (int pos = 0; pos < 32; pos++) {
+      uint8_t p[32] = {0}, q[32] = {0};
+      p[pos] = (uint8_t)(0x80 | pos);
+      q[31 - pos] = (uint8_t)(k + 1);
+      sb_tally_tiebreak(p, slots[k], q, got);
+      tu_tiebreak_ref(p, slots[k], q, want);
+      assert_memory_equal(got, want, 32);
+    }
+}
+
+/* A real tie: three proposals with power_for 7 (and one with 3). With the KAT H_{h-1} and slot,
+ * the hashes (computed as above) are 0x11.. f6fce380.., 0x22.. f6f66028.., 0x33.. 2a4bd41b..:
+ * 0x33.. wins, which is neither the lowest id nor the first given, in every order. */
+static void real_tie_goes_to_the_lowest_spec_hash(void **state) {
+  uint8_t prev[32], want[32];
+  kat_prev(prev);
+  memset(want, 0x33, 32);
+  const sb_tally_candidate base[4] = {cand(0x22, 7), cand(0x33, 7), cand(0x11, 7), cand(0x44, 3)};
+  for (int rot = 0; rot < 4; rot++)
+    for (int flip = 0; flip < 2; flip++) {
+      sb_tally_candidate c[4];
+      for (int i = 0; i < 4; i++) c[i] = base[flip ? (3 - (i + rot) % 4) : (i + rot) % 4];
+      sb_slot_record r;
+      assert_int_equal(sb_tally(KAT_SLOT, c, 4, 30, 1, prev, NULL, 99, &r), 0);
+      assert_int_equal(r.outcome, SB_OUTCOME_FALLBACK);
+      assert_memory_equal(r.proposal_id, want, 32);
+      assert_int_equal(r.power_for, 7);
+      assert_int_equal(r.total, 30);
+    }
+  /* the same three, no votes on a curated chain: still 0x33.. */
+  sb_tally_candidate z[3] = {cand(0x11, 0), cand(0x22, 0), cand(0x33, 0)};
+  sb_slot_record r;
+  assert_int_equal(sb_tally(KAT_SLOT, z, 3, 30, 1, prev, NULL, 99, &r), 0);
+  assert_int_equal(r.outcome, SB_OUTCOME_FALLBACK);
+  assert_memory_equal(r.proposal_id, want, 32);
+  assert_int_equal(r.power_for, 0);
+}
+
 static void curated_slot_without_votes_falls_back_to_all_proposals(void **state) {
   sb_tally_candidate c[2] = {cand(1, 0), cand(2, 0)};
   sb_slot_record r;
@@ -111,8 +181,8 @@ static void curated_slot_without_votes_falls_back_to_all_proposals(void **state)
   assert_int_equal(r.outcome, SB_OUTCOME_FALLBACK);
   assert_int_equal(r.power_for, 0);
   uint8_t t1[32], t2[32];
-  sb_tally_tiebreak(H, 3, c[0].id, t1);
-  sb_tally_tiebreak(H, 3, c[1].id, t2);
+  tu_tiebreak_ref(H, 3, c[0].id, t1);
+  tu_tiebreak_ref(H, 3, c[1].id, t2);
   assert_memory_equal(r.proposal_id, memcmp(t1, t2, 32) < 0 ? c[0].id : c[1].id, 32);
 }
 
@@ -185,6 +255,8 @@ int main(void) {
       cmocka_unit_test(fallback_picks_the_highest_power_for),
       cmocka_unit_test(ties_are_broken_by_hash_whatever_the_candidate_order),
       cmocka_unit_test(tiebreak_hash_is_domain_separated_sha256),
+      cmocka_unit_test(tiebreak_hash_matches_the_spec_preimage),
+      cmocka_unit_test(real_tie_goes_to_the_lowest_spec_hash),
       cmocka_unit_test(curated_slot_without_votes_falls_back_to_all_proposals),
       cmocka_unit_test(open_curation_without_votes_repeats_or_is_none),
       cmocka_unit_test(repeat_of_a_repeat_keeps_the_original_winner),

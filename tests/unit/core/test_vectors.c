@@ -1,4 +1,4 @@
-/* test_vectors.c — the SPEC test vectors (../shared/vectors/sleetbubble-v1.json) and our
+/* test_vectors.c — the SPEC test vectors (tests/vectors/sleetbubble-v1.json) and our
  * published extras (tests/vectors/sleetbubble-extra.json) through src/core alone. */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -337,9 +337,72 @@ static void g_signed_raw(gen *g, int kind, const sb_buf *body, const uint8_t see
   g_add(g, &tx, code, why);
 }
 
-static json_t *g_block(gen *g, tu_chain *c, int64_t t) {
+/* The result we intend for a slot finalized in a block, reasoned from SPEC §5 by hand (never
+ * read back from the implementation), so regenerating the file cannot bless a wrong tally.
+ * tie: NULL, or the proposal with the same power_for as `winner`; then the one of the two with
+ * the lower SPEC §5 hash wins, computed with tu_tiebreak_ref from H_{h-1}.
+ * repeat_of: for REPEAT, the slot whose manifest CID is copied byte for byte. */
+typedef struct want_fin {
+  uint64_t slot;
+  int outcome;
+  const uint8_t *winner, *tie;
+  uint64_t power_for;
+  uint64_t repeat_of;
+} want_fin;
+
+static void check_intended(const tu_chain *c, const uint8_t prev_app_hash[32],
+                           const want_fin *w, size_t nw, char cids[][SB_CID_STR_MAX],
+                           size_t ncids) {
+  if (c->n_fin != nw)
+    fail_msg("extra height %lld: %zu slots finalized, intended %zu", (long long)c->height,
+             c->n_fin, nw);
+  for (size_t i = 0; i < nw; i++) {
+    const sb_slot_record *r = &c->fin[i];
+    uint8_t want_id[32] = {0};
+    if (w[i].winner) memcpy(want_id, w[i].winner, 32);
+    if (w[i].tie) {
+      uint8_t h1[32], h2[32];
+      tu_tiebreak_ref(prev_app_hash, w[i].slot, w[i].winner, h1);
+      tu_tiebreak_ref(prev_app_hash, w[i].slot, w[i].tie, h2);
+      if (memcmp(h2, h1, 32) < 0) memcpy(want_id, w[i].tie, 32);
+    }
+    if (r->slot != w[i].slot || r->outcome != w[i].outcome ||
+        memcmp(r->proposal_id, want_id, 32) != 0 || r->power_for != w[i].power_for)
+    {
+      char got_hex[65], want_hex[65];
+      sb_hex(r->proposal_id, 32, got_hex);
+      sb_hex(want_id, 32, want_hex);
+      fail_msg("extra height %lld finalized #%zu: core says slot %llu %s %s power_for %llu, "
+               "intended slot %llu %s %s power_for %llu",
+               (long long)c->height, i, (unsigned long long)r->slot,
+               sb_outcome_name(r->outcome), got_hex, (unsigned long long)r->power_for,
+               (unsigned long long)w[i].slot, sb_outcome_name(w[i].outcome), want_hex,
+               (unsigned long long)w[i].power_for);
+    }
+    char cid[SB_CID_STR_MAX] = "";
+    if (r->manifest_cid_len)
+      assert_int_equal(sb_cid_to_string(r->manifest_cid, r->manifest_cid_len, cid, sizeof cid), 0);
+    if (w[i].outcome == SB_OUTCOME_NONE) {
+      assert_string_equal(cid, "");
+    } else if (w[i].outcome == SB_OUTCOME_REPEAT) {
+      assert_true(w[i].repeat_of < ncids && cids[w[i].repeat_of][0]);
+      assert_string_equal(cid, cids[w[i].repeat_of]);
+    } else {
+      assert_true(strncmp(cid, "baguqeera", 9) == 0);
+    }
+    assert_true(w[i].slot < ncids);
+    strcpy(cids[w[i].slot], cid);
+  }
+}
+
+static char g_cids[16][SB_CID_STR_MAX];
+
+static json_t *g_block(gen *g, tu_chain *c, int64_t t, const want_fin *w, size_t nw) {
   char num[32];
+  uint8_t prev_app_hash[32];
+  memcpy(prev_app_hash, c->app_hash, 32);
   tu_chain_block(c, t, g->bytes, g->lens, g->n);
+  check_intended(c, prev_app_hash, w, nw, g_cids, sizeof g_cids / sizeof g_cids[0]);
   for (size_t i = 0; i < g->n; i++) {
     int want = (int)json_integer_value(json_array_get(g->codes, i));
     if (c->codes[i] != want)
@@ -384,6 +447,7 @@ static json_t *g_block(gen *g, tu_chain *c, int64_t t) {
 static json_t *generate_extra(void) {
   gen g;
   memset(&g, 0, sizeof g);
+  memset(g_cids, 0, sizeof g_cids);
   json_t *root = json_object(), *keys = json_object();
   json_object_set_new(root, "about",
                       json_string("Sleetbubble v1 extra vectors (published by this project): "
@@ -534,31 +598,51 @@ static json_t *generate_extra(void) {
     sb_buf_free(&body);
     g_add(&g, &tx, 2, "small-order (identity) curator key with S = 0");
   }
-  json_array_append_new(blocks, g_block(&g, &c, G + 1 * S));
+  json_array_append_new(blocks, g_block(&g, &c, G + 1 * S, NULL, 0));
 
   /* height 6, t = close(0) = G + 22 s: slot 0 finalizes (10 vs 10: tie-break) */
   g_vote(&g, V3, K3, 0, a0, 4, "vote at exactly close(0)");
   g_prop(&g, CB, 2, 2, 9000, "Two", "b2", NULL, 0, "curatorB proposes slot 2", b2);
-  json_array_append_new(blocks, g_block(&g, &c, G + 22 * S));
+  {
+    /* a0 (validator1) and b0 (validator2) have 10 each; validator3's vote came too late */
+    const want_fin w[] = {{0, SB_OUTCOME_FALLBACK, a0, b0, 10, 0}};
+    json_array_append_new(blocks, g_block(&g, &c, G + 22 * S, w, 1));
+  }
 
   /* height 7, t = close(1) = G + 42 s: slot 1 finalizes (no votes, curated: all proposals) */
   g_vote(&g, V1, V1, 2, b2, 0, "validator1 votes b2");
   g_vote(&g, V2, V2, 2, b2, 0, "validator2 votes b2");
   g_prop(&g, CB, 3, 1, 1000, "Three", "b3", NULL, 0, "curatorB proposes slot 3", b3);
   g_vote(&g, V1, V1, 3, b3, 0, "validator1 votes b3 in the same block");
-  json_array_append_new(blocks, g_block(&g, &c, G + 42 * S));
+  {
+    /* no votes, curated chain: c1 and a1 are both candidates with power_for 0 */
+    const want_fin w[] = {{1, SB_OUTCOME_FALLBACK, c1, a1, 0, 0}};
+    json_array_append_new(blocks, g_block(&g, &c, G + 42 * S, w, 1));
+  }
 
   /* height 8, t = G + 61 s: nothing finalizes (close(2) = G + 62 s) */
   g_vote(&g, V3, K3, 2, b2, 0, "validator3 votes b2 with its vote key");
   g_vote(&g, V2, V2, 3, b3, 0, "validator2 votes b3 (20 of 30 = exactly 2/3)");
-  json_array_append_new(blocks, g_block(&g, &c, G + 61 * S));
+  json_array_append_new(blocks, g_block(&g, &c, G + 61 * S, NULL, 0));
 
   /* height 9, t = G + 62 s: slot 2 SUPERMAJORITY 30/30 */
-  json_array_append_new(blocks, g_block(&g, &c, G + 62 * S));
+  {
+    const want_fin w[] = {{2, SB_OUTCOME_SUPERMAJORITY, b2, NULL, 30, 0}}; /* 3·30 > 2·30 */
+    json_array_append_new(blocks, g_block(&g, &c, G + 62 * S, w, 1));
+  }
   /* height 10, t = G + 200 s: slot 3 FALLBACK (2/3 is not > 2/3), slots 4..8 REPEAT */
-  json_array_append_new(blocks, g_block(&g, &c, G + 200 * S));
+  {
+    /* b3: 3·20 = 2·30 is not > 2·30, so FALLBACK; slots 4..8 had no accepted proposal */
+    const want_fin w[] = {{3, SB_OUTCOME_FALLBACK, b3, NULL, 20, 0},
+                          {4, SB_OUTCOME_REPEAT, b3, NULL, 0, 3},
+                          {5, SB_OUTCOME_REPEAT, b3, NULL, 0, 3},
+                          {6, SB_OUTCOME_REPEAT, b3, NULL, 0, 3},
+                          {7, SB_OUTCOME_REPEAT, b3, NULL, 0, 3},
+                          {8, SB_OUTCOME_REPEAT, b3, NULL, 0, 3}};
+    json_array_append_new(blocks, g_block(&g, &c, G + 200 * S, w, 6));
+  }
   /* height 11, t = G + 201 s: empty block, nothing to finalize */
-  json_array_append_new(blocks, g_block(&g, &c, G + 201 * S));
+  json_array_append_new(blocks, g_block(&g, &c, G + 201 * S, NULL, 0));
   json_object_set_new(root, "blocks", blocks);
   json_decref(g.txs);
   json_decref(g.codes);

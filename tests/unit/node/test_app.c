@@ -357,6 +357,60 @@ static void queries_answer_every_path_with_spec_codes(void **state)
 
 /* CheckTx: a second proposal by the same curator for a slot already in this node's mempool
  * view is DUPLICATE; after Commit the view is cleared and RECHECK rebuilds it. */
+/* CheckTx of tx as a new tx (recheck 0), a v0.38 RECHECK (1) or a v1.0 RECHECK (2); returns
+ * the code (a non-zero code must carry the codespace and a log naming it). */
+static int check_tx(fx *f, const sb_buf *tx, int recheck)
+{
+    Tendermint__Abci__RequestCheckTx req = TENDERMINT__ABCI__REQUEST_CHECK_TX__INIT;
+    Tendermint__Abci__ResponseCheckTx res = TENDERMINT__ABCI__RESPONSE_CHECK_TX__INIT;
+    req.tx.data = tx->data;
+    req.tx.len = tx->len;
+    if (recheck == 1)
+        req.type = TENDERMINT__ABCI__CHECK_TX_TYPE__RECHECK;
+    if (recheck == 2)
+        req.type_v1 = 1;
+    assert_int_equal(T->check_tx(f->h.app, &f->h.ctx, &req, &res), 0);
+    int code = (int)res.code;
+    if (code != 0) {
+        assert_string_equal(res.codespace, SB_CODESPACE);
+        assert_non_null(strstr(res.log, sb_code_name(code)));
+    }
+    abci_ctx_reset(&f->h.ctx);
+    return code;
+}
+
+/* FinalizeBlock `height` at t_ns with txs[0..n) (each must get code 0), then Commit. */
+static void finalize_and_commit(fx *f, int64_t height, int64_t t_ns, const sb_buf *txs, size_t n)
+{
+    ProtobufCBinaryData d[4];
+    assert_true(n <= 4);
+    for (size_t i = 0; i < n; i++) {
+        d[i].data = txs[i].data;
+        d[i].len = txs[i].len;
+    }
+    Tendermint__Abci__Timestamp ts = TENDERMINT__ABCI__TIMESTAMP__INIT;
+    ts.seconds = t_ns / 1000000000;
+    ts.nanos = (int32_t)(t_ns % 1000000000);
+    Tendermint__Abci__RequestFinalizeBlock req = TENDERMINT__ABCI__REQUEST_FINALIZE_BLOCK__INIT;
+    Tendermint__Abci__ResponseFinalizeBlock res = TENDERMINT__ABCI__RESPONSE_FINALIZE_BLOCK__INIT;
+    req.txs = d;
+    req.n_txs = n;
+    req.height = height;
+    req.time = &ts;
+    assert_int_equal(T->finalize_block(f->h.app, &f->h.ctx, &req, &res), 0);
+    assert_int_equal(res.n_tx_results, n);
+    for (size_t i = 0; i < n; i++)
+        assert_int_equal(res.tx_results[i]->code, 0);
+    abci_ctx_reset(&f->h.ctx);
+    Tendermint__Abci__RequestCommit cr = TENDERMINT__ABCI__REQUEST_COMMIT__INIT;
+    Tendermint__Abci__ResponseCommit cres = TENDERMINT__ABCI__RESPONSE_COMMIT__INIT;
+    assert_int_equal(T->commit(f->h.app, &f->h.ctx, &cr, &cres), 0);
+    abci_ctx_reset(&f->h.ctx);
+}
+
+/* SPEC §4: CheckTx refuses a second proposal already in the mempool view; the view is cleared
+ * at every Commit and rebuilt from the RECHECKs that follow. a and b are two proposals of the
+ * same curator for slot 3 (only one may ever be accepted). */
 static void checktx_mempool_view_refuses_duplicates_until_commit(void **state)
 {
     fx *f = *state;
@@ -371,19 +425,31 @@ static void checktx_mempool_view_refuses_duplicates_until_commit(void **state)
     sb_buf_init(&b, 1 << 16);
     assert_int_equal(sb_tx_build_proposal("sleetbubble-vectors", 3, seed, &t1, 1, "one", &a, id), 0);
     assert_int_equal(sb_tx_build_proposal("sleetbubble-vectors", 3, seed, &t1, 1, "two", &b, id), 0);
-    Tendermint__Abci__RequestCheckTx req = TENDERMINT__ABCI__REQUEST_CHECK_TX__INIT;
-    Tendermint__Abci__ResponseCheckTx res = TENDERMINT__ABCI__RESPONSE_CHECK_TX__INIT;
-    req.tx.data = a.data;
-    req.tx.len = a.len;
-    assert_int_equal(T->check_tx(f->h.app, &f->h.ctx, &req, &res), 0);
-    assert_int_equal(res.code, 0);
-    tendermint__abci__response_check_tx__init(&res);
-    req.tx.data = b.data;
-    req.tx.len = b.len;
-    assert_int_equal(T->check_tx(f->h.app, &f->h.ctx, &req, &res), 0);
-    assert_int_equal(res.code, SB_DUPLICATE);
-    assert_non_null(strstr(res.log, "DUPLICATE"));
-    abci_ctx_reset(&f->h.ctx);
+    int64_t t0 = strtoll(json_string_value(json_object_get(
+                             json_array_get(json_object_get(f->vec, "blocks"), 0), "time_ns")),
+                         NULL, 10);
+
+    /* a enters the mempool; b is refused because of it (nothing is committed yet) */
+    assert_int_equal(check_tx(f, &a, 0), 0);
+    assert_int_equal(check_tx(f, &b, 0), SB_DUPLICATE);
+
+    /* height 1 without a; a stays in the mempool and is rechecked: accepted again, and the
+     * rebuilt view refuses b again */
+    finalize_and_commit(f, 1, t0, NULL, 0);
+    assert_int_equal(check_tx(f, &a, 1), 0);
+    assert_int_equal(check_tx(f, &b, 0), SB_DUPLICATE);
+
+    /* height 2 without a, and a is evicted (no RECHECK): the view is empty, b is accepted */
+    finalize_and_commit(f, 2, t0 + 1000000000, NULL, 0);
+    assert_int_equal(check_tx(f, &b, 0), 0);
+    assert_int_equal(check_tx(f, &a, 0), SB_DUPLICATE);
+
+    /* height 3 commits b: a RECHECK of a (v1.0 field) and a new a are refused by committed
+     * state, and so is b itself */
+    finalize_and_commit(f, 3, t0 + 2000000000, &b, 1);
+    assert_int_equal(check_tx(f, &a, 2), SB_DUPLICATE);
+    assert_int_equal(check_tx(f, &a, 0), SB_DUPLICATE);
+    assert_int_equal(check_tx(f, &b, 0), SB_DUPLICATE);
     sb_buf_free(&a);
     sb_buf_free(&b);
 }

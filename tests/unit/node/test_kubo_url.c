@@ -1,4 +1,4 @@
-/* test_kubo_url.c - sb_kubo_url_for_log (src/node/kubo.c): a Kubo API URL written with
+/* test_kubo_url.c - sb_url_for_log (src/core/sb_url.c): a Kubo API URL written with
  * credentials is logged with the password masked (issue 10, "Bad input"). */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -9,13 +9,13 @@
 
 #include <cmocka.h>
 
-#include "kubo.h"
+#include "sb_url.h"
 
 static void expect(const char *url, const char *want)
 {
     char out[256];
     memset(out, 'x', sizeof(out));
-    assert_int_equal(sb_kubo_url_for_log(url, out, sizeof(out)), 0);
+    assert_int_equal(sb_url_for_log(url, out, sizeof(out)), 0);
     assert_string_equal(out, want);
 }
 
@@ -53,13 +53,13 @@ static void short_buffer_is_cut_without_leaking(void **state)
     char out[64];
     for (size_t n = 1; n <= strlen(masked) + 1; n++) {
         memset(out, 'x', sizeof(out));
-        int rc = sb_kubo_url_for_log(url, out, n);
+        int rc = sb_url_for_log(url, out, n);
         assert_int_equal(rc, n > strlen(masked) ? 0 : -1);
         assert_int_equal(strlen(out), n > strlen(masked) ? strlen(masked) : n - 1);
         assert_memory_equal(out, masked, strlen(out));
         assert_null(strpbrk(out, "SECRTPAWOD"));
     }
-    assert_int_equal(sb_kubo_url_for_log(url, out, 0), -1);
+    assert_int_equal(sb_url_for_log(url, out, 0), -1);
 }
 
 int main(void)

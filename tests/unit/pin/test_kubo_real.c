@@ -4,13 +4,15 @@
  * ports (API 23801, gateway 23802, swarm 23803), --offline where a missing block should fail
  * at once and online with no peers where a pin must hang (stall tests). Every daemon is
  * started with PR_SET_PDEATHSIG and stopped by pid in teardown, atexit and on SIGINT/SIGTERM.
- * A small fake HTTP endpoint on loopback stands in for Kubo only where real Kubo cannot
- * produce the case: a block/put answering with a wrong CID, an X-Stream-Error trailer, and
- * checking the auth header on the wire.
+ * The auth header is tested against a real Kubo with API.Authorizations (200 / 403). The
+ * X-Stream-Error trailer comes from real Kubo too: a pin/add with a `timeout` option ends
+ * that way, and a small relay adds the option our client never sends. A fake HTTP endpoint
+ * on loopback stands in for Kubo in one case only, which real Kubo cannot produce: a
+ * block/put answering with a CID other than the one its bytes hash to.
  * The worker runs over a temporary consensus database created by sb_store_open (the store's
  * schema); the test writes slots / proposals rows as Commit would, and reads the worker's
  * progress from its own file (pins.db). Without `ipfs` on PATH (source scripts/env.sh) the
- * test FAILS, unless SB_ALLOW_SKIP=1 (never set in CI) lets it skip (77). */
+ * test FAILS, unless SB_ALLOW_SKIP=1 (never set in CI) lets it skip, saying so. */
 #define _GNU_SOURCE /* strcasestr */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -60,6 +62,8 @@ static char tmpdir[256];
 static char repo[300];
 static volatile pid_t kubo_pid = -1;
 static int kubo_offline = -1;
+/* While the daemon runs with API.Authorizations: the header the test's own checks send. */
+static const char *kubo_auth = NULL;
 
 /* ---- processes ------------------------------------------------------------------------ */
 
@@ -171,7 +175,7 @@ static int port_in_use(int port)
 static int kubo_healthy(void)
 {
     char err[128];
-    sb_kubo_opts o = {.api_url = API_URL, .timeout_seconds = 2};
+    sb_kubo_opts o = {.api_url = API_URL, .auth_header = kubo_auth, .timeout_seconds = 2};
     sb_kubo *k = sb_kubo_new(&o, err, sizeof(err));
     sb_kubo_err e;
     int ok = k && sb_kubo_health(k, &e) == SB_KUBO_OK;
@@ -224,6 +228,27 @@ static int ipfs_cfg(const char *key, const char *json)
     return run(argv, NULL, 0);
 }
 
+/* Restart the daemon (offline) with API.Authorizations = one bearer token; `header` is what a
+ * client must send ("Authorization: Bearer <token>"). kubo_start_noauth() undoes it. */
+static void kubo_start_auth(const char *token, const char *header)
+{
+    char json[256];
+    kubo_stop();
+    snprintf(json, sizeof(json),
+             "{\"sb-test\":{\"AuthSecret\":\"bearer:%s\",\"AllowedPaths\":[\"/api/v0\"]}}",
+             token);
+    assert_int_equal(ipfs_cfg("API.Authorizations", json), 0);
+    kubo_auth = header;
+    kubo_start(1);
+}
+
+static void kubo_start_noauth(void)
+{
+    kubo_stop();
+    kubo_auth = NULL;
+    assert_int_equal(ipfs_cfg("API.Authorizations", "{}"), 0);
+}
+
 /* Add `n` random bytes as a file (not pinned); CID into cid: CIDv1 with raw leaves, or a
  * CIDv0 ("Qm…") if v0. */
 static void add_random_file_v(size_t n, char *cid, size_t cidlen, int v0)
@@ -266,7 +291,8 @@ static void unknown_cid(char *cid, size_t cidlen)
 static sb_kubo *client(const char *url, const char *auth, uint32_t timeout)
 {
     char err[256];
-    sb_kubo_opts o = {.api_url = url, .auth_header = auth, .timeout_seconds = timeout};
+    sb_kubo_opts o = {.api_url = url, .auth_header = auth ? auth : kubo_auth,
+                      .timeout_seconds = timeout};
     sb_kubo *k = sb_kubo_new(&o, err, sizeof(err));
     if (!k)
         fail_msg("sb_kubo_new: %s", err);
@@ -528,7 +554,8 @@ static int64_t count_jobs(fx *f, const char *where)
     return n;
 }
 
-/* ---- a fake Kubo endpoint (only for what real Kubo cannot do) ------------------------- */
+/* ---- a fake Kubo endpoint: a block/put answering a wrong CID (real Kubo cannot), and a relay
+ * to the real Kubo that adds timeout=2s to pin/add (X-Stream-Error from Kubo itself) -------- */
 
 typedef struct fake {
     int lfd;
@@ -537,29 +564,48 @@ typedef struct fake {
     atomic_int stop;
     pthread_mutex_t mu;
     char put_key[128];        /* Key answered by block/put */
-    int stream_error;         /* pin/add answers 200 + X-Stream-Error trailer */
+    int relay_timeout;        /* pin/add is relayed to the real Kubo with timeout=2s added */
     int puts, pin_adds;
-    char last_auth[256];
     char last_path[512];
 } fake;
 
-static void fake_answer(int c, const char *status, const char *body, const char *trailer)
+static void fake_answer(int c, const char *status, const char *body)
 {
     char h[1024];
-    if (trailer) {
-        int n = snprintf(h, sizeof(h),
-                         "HTTP/1.1 %s\r\nContent-Type: application/json\r\n"
-                         "Trailer: X-Stream-Error\r\nTransfer-Encoding: chunked\r\n"
-                         "Connection: close\r\n\r\n%zx\r\n%s\r\n0\r\nX-Stream-Error: %s\r\n\r\n",
-                         status, strlen(body), body, trailer);
-        (void)!write(c, h, (size_t)n);
-        return;
-    }
     int n = snprintf(h, sizeof(h),
                      "HTTP/1.1 %s\r\nContent-Type: application/json\r\nContent-Length: %zu\r\n"
                      "Connection: close\r\n\r\n%s",
                      status, strlen(body), body);
     (void)!write(c, h, (size_t)n);
+}
+
+/* Forward one request to the real Kubo with "timeout=2s&" added to its query (and
+ * "Connection: close"), then copy Kubo's answer back byte for byte until Kubo closes. */
+static void relay_with_timeout(int c, const char *req, size_t n)
+{
+    const char *q = memchr(req, '?', n), *eol = strstr(req, "\r\n");
+    if (!q || !eol || q > eol)
+        return;
+    int k = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons(API_PORT)};
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (k < 0 || connect(k, (struct sockaddr *)&a, sizeof(a)) != 0) {
+        if (k >= 0)
+            close(k);
+        return;
+    }
+    static const char add_q[] = "timeout=2s&", add_h[] = "\r\nConnection: close";
+    (void)!write(k, req, (size_t)(q + 1 - req));
+    (void)!write(k, add_q, sizeof(add_q) - 1);
+    (void)!write(k, q + 1, (size_t)(eol - q - 1));
+    (void)!write(k, add_h, sizeof(add_h) - 1);
+    (void)!write(k, eol, n - (size_t)(eol - req));
+    char buf[4096];
+    ssize_t r;
+    while ((r = read(k, buf, sizeof(buf))) > 0)
+        if (write(c, buf, (size_t)r) != r)
+            break;
+    close(k);
 }
 
 static void *fake_main(void *arg)
@@ -598,30 +644,22 @@ static void *fake_main(void *arg)
         char *sp2 = sp ? strchr(sp + 1, ' ') : NULL;
         if (sp && sp2)
             snprintf(fk->last_path, sizeof(fk->last_path), "%.*s", (int)(sp2 - sp - 1), sp + 1);
-        char *au = strcasestr(req, "\r\nAuthorization:");
-        if (au) {
-            char *e = strstr(au + 2, "\r\n");
-            snprintf(fk->last_auth, sizeof(fk->last_auth), "%.*s", e ? (int)(e - au - 2) : 0,
-                     au + 2);
-        }
-        if (strstr(fk->last_path, "/block/put")) {
+        if (fk->relay_timeout && strstr(fk->last_path, "/pin/add?")) {
+            fk->pin_adds++;
+            relay_with_timeout(c, req, n);
+        } else if (strstr(fk->last_path, "/block/put")) {
             char body[256];
             fk->puts++;
             snprintf(body, sizeof(body), "{\"Key\":\"%s\",\"Size\":10}\n", fk->put_key);
-            fake_answer(c, "200 OK", body, NULL);
+            fake_answer(c, "200 OK", body);
         } else if (strstr(fk->last_path, "/pin/add")) {
             fk->pin_adds++;
-            if (fk->stream_error)
-                fake_answer(c, "200 OK", "{\"Progress\":1,\"Bytes\":10}\n",
-                            "context canceled by test");
-            else
-                fake_answer(c, "401 Unauthorized",
-                            "{\"Message\":\"no pin for you\",\"Code\":0,\"Type\":\"error\"}\n",
-                            NULL);
+            fake_answer(c, "500 Internal Server Error",
+                        "{\"Message\":\"fake: no pin/add here\",\"Code\":0,\"Type\":\"error\"}\n");
         } else if (strstr(fk->last_path, "/pin/ls")) {
-            fake_answer(c, "200 OK", "", NULL);
+            fake_answer(c, "200 OK", "");
         } else {
-            fake_answer(c, "200 OK", "{\"ID\":\"fake\"}\n", NULL);
+            fake_answer(c, "200 OK", "{\"ID\":\"fake\"}\n");
         }
         pthread_mutex_unlock(&fk->mu);
         close(c);
@@ -712,9 +750,8 @@ static void client_kubo_error_message_comes_back(void **state)
     char cid[SB_CID_STR_MAX];
     unknown_cid(cid, sizeof(cid));
     sb_kubo_pin_limits lim = {.stall_seconds = 5};
-    int64_t t0 = mono_ms();
+    /* Kubo's own error (E_API), not our stall watchdog (E_STALLED) nor the timeout. */
     assert_int_equal(sb_kubo_pin_recursive(k, cid, &lim, NULL, &e), SB_KUBO_E_API);
-    assert_true(mono_ms() - t0 < 4000);
     assert_non_null(strstr(e.msg, "pin/add"));
     assert_true(strlen(e.msg) > 30);
     /* Not a CID at all: Kubo's 500 + JSON Message. */
@@ -746,7 +783,9 @@ static void client_stalled_pin_is_cancelled_after_stall_seconds(void **state)
     int64_t t0 = mono_ms();
     assert_int_equal(sb_kubo_pin_recursive(k, cid, &lim, NULL, &e), SB_KUBO_E_STALLED);
     int64_t took = mono_ms() - t0;
-    assert_true(took >= 2900); /* never before stall_seconds (a lower bound, not a speed) */
+    /* Never cancelled before stall_seconds: a lower bound that follows from the contract and
+     * holds however slow the machine is (not a speed; no upper bound). */
+    assert_true(took >= 3000);
     assert_non_null(strstr(e.msg, "no progress for pin.stall_seconds = 3"));
     sb_kubo_free(k);
 }
@@ -764,30 +803,48 @@ static void client_no_progress_at_all_hits_timeout_when_shorter_than_stall(void 
     sb_kubo_free(k);
 }
 
-static void client_stream_error_trailer_is_an_api_error(void **state)
+static void client_stream_error_trailer_from_real_kubo_is_an_api_error(void **state)
 {
+    /* Real Kubo (online, no peers) ends a pin/add given a `timeout` option with a 200 stream
+     * of progress lines and an X-Stream-Error trailer ("context deadline exceeded"). Our
+     * client never sends `timeout`, so a relay adds timeout=2s to the query; every byte of the
+     * answer is Kubo's own. */
+    kubo_start(0);
     fake *fk = fake_start();
-    char url[128];
+    fk->relay_timeout = 1;
+    char url[128], cid[SB_CID_STR_MAX];
     snprintf(url, sizeof(url), "http://127.0.0.1:%d/api/v0/", fk->port);
-    fk->stream_error = 1;
-    sb_kubo *k = client(url, NULL, 5);
+    unknown_cid(cid, sizeof(cid));
+    sb_kubo *k = client(url, NULL, 60);
     sb_kubo_err e;
-    uint64_t bytes = 0;
-    sb_kubo_pin_limits lim = {.stall_seconds = 5};
-    int rc = sb_kubo_pin_recursive(k, "bafkqaaa", &lim, &bytes, &e);
+    uint64_t bytes = 7;
+    sb_kubo_pin_limits lim = {.stall_seconds = 60}; /* the watchdog is not what ends it */
+    int rc = sb_kubo_pin_recursive(k, cid, &lim, &bytes, &e);
     sb_kubo_free(k);
+    pthread_mutex_lock(&fk->mu);
+    int relayed = fk->pin_adds;
+    pthread_mutex_unlock(&fk->mu);
     fake_stop(fk);
-    assert_int_equal(rc, SB_KUBO_E_API);
-    assert_non_null(strstr(e.msg, "context canceled by test"));
+    assert_int_equal(relayed, 1);
+    if (rc != SB_KUBO_E_API)
+        fail_msg("rc %d (%s), want SB_KUBO_E_API", rc, e.msg);
+    assert_int_equal(e.http_status, 200);
     assert_non_null(strstr(e.msg, "X-Stream-Error"));
-    assert_int_equal(bytes, 10);
+    assert_non_null(strstr(e.msg, "context deadline exceeded"));
+    assert_false(kubo_pinned(cid, "recursive"));
 }
 
-static void client_sends_auth_header_and_never_echoes_it(void **state)
+static int teardown_noauth(void **state)
 {
-    fake *fk = fake_start();
-    char url[128], path[400], hdr[256], err[256];
-    snprintf(url, sizeof(url), "http://127.0.0.1:%d/api/v0", fk->port);
+    kubo_start_noauth();
+    return 0;
+}
+
+static void client_auth_header_against_kubo_with_api_authorizations(void **state)
+{
+    /* Real Kubo with API.Authorizations: 200 with the right bearer token, 403 without it or
+     * with a wrong one; the token never appears in an error message. */
+    char path[400], hdr[256], err[256];
     snprintf(path, sizeof(path), "%s/auth", tmpdir);
     FILE *f = fopen(path, "w");
     assert_non_null(f);
@@ -795,18 +852,40 @@ static void client_sends_auth_header_and_never_echoes_it(void **state)
     fclose(f);
     assert_int_equal(sb_kubo_read_auth_header(path, hdr, sizeof(hdr), err, sizeof(err)), 0);
     assert_string_equal(hdr, "Authorization: Bearer s3cr3t-t0ken");
-    sb_kubo *k = client(url, hdr, 5);
+    kubo_start_auth("s3cr3t-t0ken", hdr); /* waits for /id to answer 200 with hdr */
+
     sb_kubo_err e;
-    assert_int_equal(sb_kubo_pin_direct(k, "bafkqaaa", &e), SB_KUBO_E_API);
-    assert_int_equal(e.http_status, 401);
-    assert_non_null(strstr(e.msg, "no pin for you"));
-    assert_null(strstr(e.msg, "s3cr3t"));
+    char manifest[128], key[128];
+    snprintf(manifest, sizeof(manifest), "{\"auth\":%lld}", (long long)real_ms());
+    sb_kubo *k = client(API_URL, hdr, 10);
+    assert_int_equal(sb_kubo_health(k, &e), SB_KUBO_OK);
+    assert_int_equal(sb_kubo_block_put(k, (const uint8_t *)manifest, strlen(manifest), key,
+                                       sizeof(key), &e), SB_KUBO_OK);
+    assert_int_equal(sb_kubo_pin_direct(k, key, &e), SB_KUBO_OK);
+    assert_true(kubo_pinned(key, "direct")); /* the check's client sends hdr too */
     sb_kubo_free(k);
-    pthread_mutex_lock(&fk->mu);
-    assert_string_equal(fk->last_auth, "Authorization: Bearer s3cr3t-t0ken");
-    assert_non_null(strstr(fk->last_path, "/api/v0/pin/add?arg=bafkqaaa&recursive=false"));
-    pthread_mutex_unlock(&fk->mu);
-    fake_stop(fk);
+
+    /* Kubo 0.42 refuses with 403 and a plain-text page (not JSON): an API error carrying
+     * Kubo's words, not "unreachable". */
+    const char *wrong[] = {"Authorization: Bearer wr0ng-t0ken", ""};
+    for (size_t i = 0; i < 2; i++) {
+        char o_err[256];
+        sb_kubo_opts o = {.api_url = API_URL, .auth_header = wrong[i], .timeout_seconds = 10};
+        sb_kubo *b = sb_kubo_new(&o, o_err, sizeof(o_err));
+        assert_non_null(b);
+        int rc = sb_kubo_health(b, &e);
+        if (rc != SB_KUBO_E_API || e.http_status != 403)
+            fail_msg("health with auth \"%s\": rc %d HTTP %d: %s", wrong[i], rc,
+                     (int)e.http_status, e.msg);
+        assert_int_equal(sb_kubo_pin_direct(b, key, &e), SB_KUBO_E_API);
+        assert_int_equal(e.http_status, 403);
+        assert_non_null(strstr(e.msg, "pin/add"));
+        assert_non_null(strstr(e.msg, "HTTP 403"));
+        assert_non_null(strstr(e.msg, "API.Authorizations"));
+        assert_null(strstr(e.msg, "t0ken"));
+        sb_kubo_free(b);
+    }
+
     /* A malformed file is refused without quoting it. */
     f = fopen(path, "w");
     assert_non_null(f);
@@ -827,6 +906,7 @@ static void worker_pins_manifest_and_tracks_of_a_winner(void **state)
     add_random_file(200000, t1, sizeof(t1));
     add_random_file_v(1000, t2, sizeof(t2), 1); /* a CIDv0 track */
     sb_metrics_reset();
+    int64_t before = real_ms();
     fx_start(f);
     sleep_ms(300); /* idle: only sb_pin_notify can wake it before its 60 s nap ends */
     const char *tr[] = {t1, t2};
@@ -840,7 +920,7 @@ static void worker_pins_manifest_and_tracks_of_a_winner(void **state)
     jobrow r = get_job(f, t1);
     assert_true(r.bytes >= 200000);
     assert_int_equal(r.attempts, 1);
-    assert_true(r.pinned_at > real_ms() - 60000);
+    assert_true(r.pinned_at >= before && r.pinned_at <= real_ms()); /* ms of the real clock */
     assert_string_equal(r.last_error, "");
     fx_stop(f);
     char *txt = NULL;
@@ -1167,8 +1247,9 @@ int main(void)
         const char *allow = getenv("SB_ALLOW_SKIP");
         int skip = allow && strcmp(allow, "1") == 0;
         fprintf(stderr, "ipfs not on PATH (run scripts/bootstrap, source scripts/env.sh): %s\n",
-                skip ? "skipped (SB_ALLOW_SKIP=1)" : "FAILED (set SB_ALLOW_SKIP=1 to skip)");
-        return skip ? 77 : 1;
+                skip ? "SKIPPED, 0 of the real-Kubo tests ran (SB_ALLOW_SKIP=1)"
+                     : "FAILED (set SB_ALLOW_SKIP=1 to skip)");
+        return skip ? 0 : 1;
     }
     atexit(kubo_stop);
     signal(SIGINT, on_signal);
@@ -1182,8 +1263,8 @@ int main(void)
         cmocka_unit_test(client_recursive_pin_reports_bytes),
         cmocka_unit_test(client_kubo_error_message_comes_back),
         cmocka_unit_test(client_unreachable_kubo_is_reported_as_unreachable),
-        cmocka_unit_test(client_stream_error_trailer_is_an_api_error),
-        cmocka_unit_test(client_sends_auth_header_and_never_echoes_it),
+        cmocka_unit_test_teardown(client_auth_header_against_kubo_with_api_authorizations,
+                                  teardown_noauth),
         W(worker_pins_manifest_and_tracks_of_a_winner),
         W(worker_fails_a_too_large_track_without_retry),
         W(worker_reconcile_repins_what_was_unpinned_behind_its_back),
@@ -1196,6 +1277,7 @@ int main(void)
         /* online (no peers) from here on: pins of missing content hang */
         cmocka_unit_test(client_stalled_pin_is_cancelled_after_stall_seconds),
         cmocka_unit_test(client_no_progress_at_all_hits_timeout_when_shorter_than_stall),
+        cmocka_unit_test(client_stream_error_trailer_from_real_kubo_is_an_api_error),
         W(worker_cancels_a_stalled_track_within_stall_seconds),
         W(worker_stop_interrupts_a_stalled_pin_and_requeues_it),
     };
