@@ -823,12 +823,20 @@ int main(int argc, char **argv)
     for (uint64_t s = 1; s <= slots; s++) {
         run_slot(&c, pin, s, p);
         if (s % 1000 == 0 || s == slots) {
+            /* A time series of the last (up to) 1,000 slots, to tell growth from noise. */
             int64_t t = now_ns();
-            size_t n = c.fc[0].n;
-            fprintf(stderr, "year-bench: slot %" PRIu64 "/%lu, %.0f s, last 1000 slots: "
-                    "%.1f ms/slot, votes block p50 %.2f ms\n", s, slots, (double)(t - start) / 1e9,
-                    (double)(t - last) / 1e6 / (double)(s % 1000 ? s % 1000 : 1000),
-                    pct_ms(&c.fc[1], n > 1000 ? n - 1000 : 0, n, 50));
+            size_t n = c.fc[0].n, k = s % 1000 ? s % 1000 : 1000, f = n - k;
+            fprintf(stderr, "year-bench: slot %" PRIu64 "/%lu, %.0f s; last %zu slots: %.1f "
+                    "ms/slot, p50 ms: proposals block %.2f (cpu %.2f), votes block %.2f (cpu "
+                    "%.2f), close block %.2f, vote CheckTx %.3f, retention %.3f; controls: cpu "
+                    "%.3f, disk %.2f\n",
+                    s, slots, (double)(t - start) / 1e9, k, (double)(t - last) / 1e6 / (double)k,
+                    pct_ms(&c.fc[0], f, n, 50), pct_k(&c.fc[0], CPU, f, n, 50),
+                    pct_ms(&c.fc[1], f, n, 50), pct_k(&c.fc[1], CPU, f, n, 50),
+                    pct_ms(&c.fc[2], f, n, 50), pct_ms(&c.ck[1], f * N_VALIDATORS,
+                                                       n * N_VALIDATORS, 50),
+                    pct_ms(&c.ret, f, n, 50), pct_ms(&c.ctl_cpu, 5 * f, 5 * n, 50),
+                    pct_ms(&c.ctl_io, f, n, 50));
             last = t;
         }
     }
