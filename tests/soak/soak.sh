@@ -158,7 +158,15 @@ missing_pins() {
 count_kind() { awk -v k="$1" '$2 == k' "$T/violations.log" | wc -l; }
 
 # ---- process control (the pids file is shared: edits under a lock) ----------------------------
-locked() { ( flock 9; "$@" ) 9>"$T/pids.lock"; }
+# locked CMD…: run CMD holding $T/pids.lk. A directory, not flock(1): a daemon started under
+# flock would inherit the locked descriptor and hold the lock for its whole life.
+locked() {
+  local rc=0
+  until mkdir "$T/pids.lk" 2>/dev/null; do sleep 0.1; done
+  "$@" || rc=$?
+  rmdir "$T/pids.lk"
+  return $rc
+}
 proc_pid() { ln_pid_of "$NET" "$1" "$2"; }
 proc_alive() { sb_alive "$(proc_pid "$1" "$2")" "$(ln_comm_of "$2")"; }
 # stop NODE PROC SIGNAL: signal and wait (TERM: up to 20 s, then KILL), drop from pids.
@@ -438,7 +446,8 @@ checker() {
           elif [ -n "${pinned[$n:$i]:-}" ]; then
             violation pin-dropped "slot $n on node$i: ${miss_slot[$n]}was pinned, is not any more"
             unset "pinned[$n:$i]"
-          elif [ -z "${late[$n:$i]:-}" ] && ((now_s - fin_at[$n] > PIN_GRACE_S && now_s - t > PIN_GRACE_S)); then
+          elif [ -z "${late[$n:$i]:-}" ] && [ ! -d "$T/busy.$i" ] &&
+               ((now_s - fin_at[$n] > PIN_GRACE_S && now_s - t > PIN_GRACE_S)); then
             late[$n:$i]=1
             echo "$(stamp) LATE slot $n node$i ${miss_slot[$n]}" >>"$T/late.log"
             ev "note: slot $n not yet pinned on node$i ${PIN_GRACE_S} s after it could be: ${miss_slot[$n]}"
@@ -498,11 +507,11 @@ rss_report() {
 
 # ==== run ====================================================================================
 ln_find_bins
-command -v flock >/dev/null || sb_die "flock (util-linux) not found"
 ev "soak: seed $SEED, $MINUTES min, a perturbation every $INTERVAL s, RSS warm-up $RSS_WARMUP min"
 ev "replay: tests/soak/soak.sh --minutes $MINUTES --seed $SEED --interval $INTERVAL"
 ev "state in $T; sleetbubbled $SBD"
-ln_up "$NET" 2>"$T/up.log" || { cat "$T/up.log" >&2; sb_die "localnet did not start"; }
+# In a subshell: the daemons are not this shell's jobs (no "Killed" notices on the console).
+(ln_up "$NET") 2>"$T/up.log" || { cat "$T/up.log" >&2; sb_die "localnet did not start"; }
 net_urls
 for i in 0 1 2 3; do sb_wait_height "${RPC[i]}" 2 90 || sb_die "node$i makes no blocks"; done
 T0=$(now)
@@ -546,7 +555,15 @@ while :; do
 done
 while (($(now) < end_t)); do sleep 1; done
 ev "soak time over: waiting for running perturbations to restore their nodes"
-for pid in "${JOBS[@]}"; do wait "$pid" 2>/dev/null || true; done
+# A perturbation restores its node within about 2 minutes; one still running after 5 is stuck.
+for pid in "${JOBS[@]}"; do
+  for ((w = 0; w < 300; w++)); do sb_alive "$pid" || break; sleep 1; done
+  if sb_alive "$pid"; then
+    violation restore "perturbation job $pid still running 300 s after the soak time (see $T/perturb.log)"
+    kill -TERM "$pid" 2>/dev/null || true
+  fi
+  wait "$pid" 2>/dev/null || true
+done
 touch "$T/driver.stop"
 
 # ---- settle and final checks ----------------------------------------------------------------
