@@ -153,7 +153,7 @@ missing_pins() {
   local set
   set=$(kubo_pins "$1") || return 1
   [ -n "$set" ] || return 1
-  awk 'NR == FNR { pin[$1] = 1; next } !($2 in pin)' <(printf '%s\n' "$set") "$T/winner_cids"
+  awk 'NR == FNR { pin[$1] = 1; next } NF == 2 && !($2 in pin)' <(printf '%s\n' "$set") "$T/winner_cids"
 }
 count_kind() { awk -v k="$1" '$2 == k' "$T/violations.log" | wc -l; }
 
@@ -490,9 +490,10 @@ rss_report() {
     }
     function node_done() {
       flush()
-      if (node != "") printf "%s %s %s %s %s %d %s\n", node, (base == "" ? "-" : base), (end == "" ? "-" : end), mn, mx, pids - 1, (bad == "" ? "-" : substr(bad, 2))
+      if (node != "none") printf "%s %s %s %s %s %d %s\n", node, (base == "" ? "-" : base), (end == "" ? "-" : end), mn, mx, pids - 1, (bad == "" ? "-" : substr(bad, 2))
     }
-    $2 != node { node_done(); node = $2; base = ""; end = ""; bad = ""; mn = ""; mx = ""; pids = 0; delete seenpid; minute = -1; cnt = 0 }
+    BEGIN { node = "none" }
+    $2 "" != node { node_done(); node = $2 ""; base = ""; end = ""; bad = ""; mn = ""; mx = ""; pids = 0; delete seenpid; minute = -1; cnt = 0 }
     {
       if (!($3 in seenpid)) { seenpid[$3] = 1; pids++ }
       if (mn == "" || $5 < mn) mn = $5
@@ -601,7 +602,7 @@ while :; do
   missing_of=()
   for i in 0 1 2 3; do
     if ! m=$(missing_pins $i); then missing_of[$i]="Kubo-not-answering"; continue; fi
-    m=$(awk -v last="$last" '$1 <= last { printf "slot%s:%s ", $1, $2 }' <<<"$m")
+    m=$(awk -v last="$last" 'NF == 2 && $1 + 0 <= last + 0 { printf "slot%s:%s ", $1, $2 }' <<<"$m")
     [ -z "$m" ] || missing_of[$i]=$m
   done
   ((${#missing_of[@]})) || break
