@@ -176,13 +176,32 @@ stop() {
   ln_kill "$pid" "$(ln_comm_of "$2")" "$3"
   locked ln_pid_set "$NET" "$1" "$2" ""
 }
+# ports_free NODE PROC: wait up to 90 s for PROC's ports. After a kill -9 of Kubo, the
+# server ends of sleetbubbled's idle keep-alive connections sit in FIN-WAIT-2 until the pin
+# worker next uses them or the kernel's tcp_fin_timeout (60 s) ends them, longer than the
+# 20 s scripts/lib/localnet.sh waits.
+ports_free() {
+  local port d=$(($(now) + 90))
+  for port in $(ln_ports_of "$NET" "$1" "$2"); do
+    while ln_port_busy "$port" && (($(now) < d)); do sleep 1; done
+  done
+}
 # start NODE PROC…: start each (order given), wait until it serves; one retry after 5 s.
+# A process that did not come back is marked $T/down.NODE.PROC (the checker retries it).
 start() {
   local n=$1 p try; shift
   for p in "$@"; do
     for try in 1 2; do
-      if locked ln_start "$NET" "$n" "$p" && ln_wait_ready "$NET" "$n" "$p" 90; then break; fi
-      if ((try == 2)); then violation restore "node$n $p did not come back (see $NET/node$n/$p.log)"; return 1; fi
+      ports_free "$n" "$p"
+      if locked ln_start "$NET" "$n" "$p" && ln_wait_ready "$NET" "$n" "$p" 90; then
+        rm -f "$T/down.$n.$p"
+        break
+      fi
+      if ((try == 2)); then
+        [ -f "$T/down.$n.$p" ] || violation restore "node$n $p did not come back (see $NET/node$n/$p.log)"
+        touch "$T/down.$n.$p"
+        return 1
+      fi
       stop "$n" "$p" KILL
       sleep 5
     done
@@ -409,7 +428,10 @@ checker() {
       # (c) processes of a node nobody perturbs right now
       if lock_node $i checker; then
         dead=()
-        for p in kubo app cometbft; do proc_alive $i $p || dead+=("$p"); done
+        for p in kubo app cometbft; do proc_alive $i $p || [ -f "$T/down.$i.$p" ] || dead+=("$p"); done
+        for p in kubo app cometbft; do  # restores that failed before: try again
+          [ -f "$T/down.$i.$p" ] && ! proc_alive $i $p && start $i $p && ev "node$i $p back after a failed restore"
+        done
         if ((${#dead[@]})); then
           violation exit "node$i: ${dead[*]} exited on its own (last lines of $NET/node$i/${dead[0]}.log: $(tail -n 3 "$NET/node$i/${dead[0]}.log" | tr '\n' ' ' | cut -c1-400))"
           cp "$NET/node$i/${dead[0]}.log" "$T/exit-node$i-${dead[0]}-$round.log" 2>/dev/null
