@@ -209,9 +209,17 @@ void abci_stream_run(struct event_base *base, abci_server *srv, const uint8_t *d
 void abci_stream_check_seed(const char *name, const abci_stream_result *whole,
                             const abci_stream_result *cut)
 {
-    if (whole->end != ABCI_STREAM_CLEAN)
-        return; /* a seed that is malformed on purpose: abci_stream_run checked its close */
-    if (whole->requests == 0 || whole->responses == 0) {
+    /* A seed the app must refuse says so in its name; any other must not be refused, so an
+     * app that fails every callback cannot pass the replay. */
+    int refuse = strncmp(name, "refused_", 8) == 0;
+    if (refuse != whole->app_refused) {
+        fprintf(stderr, "corpus %s: the app %s the stream (close reason \"%s\")\n", name,
+                whole->app_refused ? "refused" : "did not refuse", whole->close_reason);
+        abort();
+    }
+    if (whole->end != ABCI_STREAM_CLEAN || refuse)
+        return; /* malformed on purpose: abci_stream_run checked the close reason */
+    if (whole->requests == 0 || whole->responses != whole->requests) {
         fprintf(stderr, "corpus %s: a well-formed stream produced no response\n", name);
         abort();
     }

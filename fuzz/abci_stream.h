@@ -59,8 +59,9 @@ void abci_stream_run(struct event_base *base, abci_server *srv, const uint8_t *d
                      size_t size, int app_may_refuse, abci_stream_result *out);
 
 /* Replay check for a corpus file, given the runs of the whole file and of the file without
- * its last byte: a clean stream must have produced responses, and the cut one must have been
- * closed by the server as "peer closed mid-frame" after our close. */
+ * its last byte: the app refused the stream iff the file's name starts with "refused_"; a
+ * clean stream not refused got a response to every request (at least one), and the cut one
+ * was closed by the server as "peer closed mid-frame" after our close. */
 void abci_stream_check_seed(const char *name, const abci_stream_result *whole,
                             const abci_stream_result *cut);
 

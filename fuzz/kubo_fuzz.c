@@ -14,11 +14,13 @@
  * header; an HTTP error status, a broken transfer or an X-Stream-Error never pass as success;
  * block/put's key is terminated inside the caller's buffer; pin/add respects the byte limit;
  * pin/ls hands over only strings and stops when asked. */
+#define _GNU_SOURCE /* memmem */
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include <curl/curl.h>
 
@@ -53,6 +55,24 @@ static int on_cid(void *arg, const char *cid)
     FUZZ_CHECK(s->stop_at == 0 || s->n < s->stop_at, "pin/ls went on after the stop");
     s->n++;
     return s->stop_at && s->n == s->stop_at;
+}
+
+/* 1 if a line of h[0..n) is an X-Stream-Error header with a value (any case). */
+static int stream_error(const char *h, size_t n)
+{
+    static const char name[] = "x-stream-error:";
+    const size_t nl = sizeof(name) - 1;
+    for (size_t at = 0; at < n;) {
+        const char *line = h + at;
+        const char *end = memchr(line, '\n', n - at);
+        size_t len = end ? (size_t)(end - line) : n - at;
+        if (len > nl && strncasecmp(line, name, nl) == 0)
+            for (size_t i = nl; i < len; i++)
+                if (line[i] != ' ' && line[i] != '\t' && line[i] != '\r')
+                    return 1;
+        at += len + 1;
+    }
+    return 0;
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -128,14 +148,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     FUZZ_CHECK((ret == SB_KUBO_OK) == (e.msg[0] == '\0'), "message set iff the call failed");
     for (const char *p = e.msg; *p; p++)
         FUZZ_CHECK((unsigned char)*p >= 0x20 && *p != 0x7f, "control character in a message");
-    FUZZ_CHECK(!strstr(e.msg, "fuzz-secret"), "auth header in a message");
+    /* the header's value must not leak; Kubo quoting the same text is not a leak */
+    if (!memmem(data, size, "fuzz-secret", 11))
+        FUZZ_CHECK(!strstr(e.msg, "fuzz-secret"), "auth header in a message");
     if (ret == SB_KUBO_OK) {
         g_ok++;
         /* pin/rm: Kubo's "not pinned" error, whatever its status, means nothing to remove */
         FUZZ_CHECK(status == 200 || cmd == 4, "success with an error status");
         FUZZ_CHECK(!a.transport_error, "success over a broken transfer");
-        FUZZ_CHECK(cmd == 4 || extra_len < 17 || strncmp(extra, "X-Stream-Error: x", 17) != 0,
-                   "success despite X-Stream-Error");
+        FUZZ_CHECK(!stream_error(extra, extra_len), "success despite an X-Stream-Error");
     } else {
         g_fail++;
     }

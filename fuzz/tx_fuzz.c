@@ -507,7 +507,8 @@ size_t LLVMFuzzerCustomMutator(uint8_t *data, size_t size, size_t max_size, unsi
     if (rnd(8) == 0) { /* raw body bytes, then a valid signature over them */
         body = malloc(tx->body.len + 64);
         FUZZ_CHECK(body != NULL, "out of memory");
-        memcpy(body, tx->body.data, tx->body.len);
+        if (tx->body.len) /* an empty body decodes too (all fields default) */
+            memcpy(body, tx->body.data, tx->body.len);
         n = LLVMFuzzerMutate(body, tx->body.len, tx->body.len + 64);
     } else {
         if (m.kind == SB_TX_KIND_PROPOSAL)

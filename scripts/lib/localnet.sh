@@ -239,9 +239,11 @@ ln_ports_of() { # ln_ports_of DIR NODE PROC -> the ports PROC listens on
 }
 
 # ln_port_busy PORT: a socket listens on PORT or uses it as the local end of a live connection
-# (TIME-WAIT does not count: the programs bind with SO_REUSEADDR).
+# (TIME-WAIT and FIN-WAIT-2 do not count: the programs bind with SO_REUSEADDR, and a server
+# that stopped leaves FIN-WAIT-2 sockets for up to 60 s while a client, e.g. a keep-alive
+# connection of the pin worker to Kubo, has not closed its end).
 ln_port_busy() {
-  ss -Htan "sport = :$1" 2>/dev/null | awk '$1 != "TIME-WAIT"' | grep -q .
+  ss -Htan "sport = :$1" 2>/dev/null | awk '$1 != "TIME-WAIT" && $1 != "FIN-WAIT-2"' | grep -q .
 }
 
 # ln_wait_ports DIR NODE PROC: wait up to 20 s for PROC's ports to be free (a process just

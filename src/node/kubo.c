@@ -525,7 +525,7 @@ done:
 static int on_put(call *c, json_t *o)
 {
     json_t *key = json_object_get(o, "Key");
-    if (!json_is_string(key)) {
+    if (!json_is_string(key) || json_string_length(key) == 0) {
         call_fail(c, SB_KUBO_E_PROTOCOL, "%s: answer has no \"Key\"", c->what);
         return c->fail;
     }

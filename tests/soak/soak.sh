@@ -153,12 +153,20 @@ missing_pins() {
   local set
   set=$(kubo_pins "$1") || return 1
   [ -n "$set" ] || return 1
-  awk 'NR == FNR { pin[$1] = 1; next } !($2 in pin)' <(printf '%s\n' "$set") "$T/winner_cids"
+  awk 'NR == FNR { pin[$1] = 1; next } NF == 2 && !($2 in pin)' <(printf '%s\n' "$set") "$T/winner_cids"
 }
 count_kind() { awk -v k="$1" '$2 == k' "$T/violations.log" | wc -l; }
 
 # ---- process control (the pids file is shared: edits under a lock) ----------------------------
-locked() { ( flock 9; "$@" ) 9>"$T/pids.lock"; }
+# locked CMD…: run CMD holding $T/pids.lk. A directory, not flock(1): a daemon started under
+# flock would inherit the locked descriptor and hold the lock for its whole life.
+locked() {
+  local rc=0
+  until mkdir "$T/pids.lk" 2>/dev/null; do sleep 0.1; done
+  "$@" || rc=$?
+  rmdir "$T/pids.lk"
+  return $rc
+}
 proc_pid() { ln_pid_of "$NET" "$1" "$2"; }
 proc_alive() { sb_alive "$(proc_pid "$1" "$2")" "$(ln_comm_of "$2")"; }
 # stop NODE PROC SIGNAL: signal and wait (TERM: up to 20 s, then KILL), drop from pids.
@@ -168,13 +176,32 @@ stop() {
   ln_kill "$pid" "$(ln_comm_of "$2")" "$3"
   locked ln_pid_set "$NET" "$1" "$2" ""
 }
+# ports_free NODE PROC: wait up to 90 s for PROC's ports. After a kill -9 of Kubo, the
+# server ends of sleetbubbled's idle keep-alive connections sit in FIN-WAIT-2 until the pin
+# worker next uses them or the kernel's tcp_fin_timeout (60 s) ends them, longer than the
+# 20 s scripts/lib/localnet.sh waits.
+ports_free() {
+  local port d=$(($(now) + 90))
+  for port in $(ln_ports_of "$NET" "$1" "$2"); do
+    while ln_port_busy "$port" && (($(now) < d)); do sleep 1; done
+  done
+}
 # start NODE PROC…: start each (order given), wait until it serves; one retry after 5 s.
+# A process that did not come back is marked $T/down.NODE.PROC (the checker retries it).
 start() {
   local n=$1 p try; shift
   for p in "$@"; do
     for try in 1 2; do
-      if locked ln_start "$NET" "$n" "$p" && ln_wait_ready "$NET" "$n" "$p" 90; then break; fi
-      if ((try == 2)); then violation restore "node$n $p did not come back (see $NET/node$n/$p.log)"; return 1; fi
+      ports_free "$n" "$p"
+      if locked ln_start "$NET" "$n" "$p" && ln_wait_ready "$NET" "$n" "$p" 90; then
+        rm -f "$T/down.$n.$p"
+        break
+      fi
+      if ((try == 2)); then
+        [ -f "$T/down.$n.$p" ] || violation restore "node$n $p did not come back (see $NET/node$n/$p.log)"
+        touch "$T/down.$n.$p"
+        return 1
+      fi
       stop "$n" "$p" KILL
       sleep 5
     done
@@ -401,7 +428,10 @@ checker() {
       # (c) processes of a node nobody perturbs right now
       if lock_node $i checker; then
         dead=()
-        for p in kubo app cometbft; do proc_alive $i $p || dead+=("$p"); done
+        for p in kubo app cometbft; do proc_alive $i $p || [ -f "$T/down.$i.$p" ] || dead+=("$p"); done
+        for p in kubo app cometbft; do  # restores that failed before: try again
+          [ -f "$T/down.$i.$p" ] && ! proc_alive $i $p && start $i $p && ev "node$i $p back after a failed restore"
+        done
         if ((${#dead[@]})); then
           violation exit "node$i: ${dead[*]} exited on its own (last lines of $NET/node$i/${dead[0]}.log: $(tail -n 3 "$NET/node$i/${dead[0]}.log" | tr '\n' ' ' | cut -c1-400))"
           cp "$NET/node$i/${dead[0]}.log" "$T/exit-node$i-${dead[0]}-$round.log" 2>/dev/null
@@ -438,7 +468,8 @@ checker() {
           elif [ -n "${pinned[$n:$i]:-}" ]; then
             violation pin-dropped "slot $n on node$i: ${miss_slot[$n]}was pinned, is not any more"
             unset "pinned[$n:$i]"
-          elif [ -z "${late[$n:$i]:-}" ] && ((now_s - fin_at[$n] > PIN_GRACE_S && now_s - t > PIN_GRACE_S)); then
+          elif [ -z "${late[$n:$i]:-}" ] && [ ! -d "$T/busy.$i" ] &&
+               ((now_s - fin_at[$n] > PIN_GRACE_S && now_s - t > PIN_GRACE_S)); then
             late[$n:$i]=1
             echo "$(stamp) LATE slot $n node$i ${miss_slot[$n]}" >>"$T/late.log"
             ev "note: slot $n not yet pinned on node$i ${PIN_GRACE_S} s after it could be: ${miss_slot[$n]}"
@@ -481,9 +512,10 @@ rss_report() {
     }
     function node_done() {
       flush()
-      if (node != "") printf "%s %s %s %s %s %d %s\n", node, (base == "" ? "-" : base), (end == "" ? "-" : end), mn, mx, pids - 1, (bad == "" ? "-" : substr(bad, 2))
+      if (node != "none") printf "%s %s %s %s %s %d %s\n", node, (base == "" ? "-" : base), (end == "" ? "-" : end), mn, mx, pids - 1, (bad == "" ? "-" : substr(bad, 2))
     }
-    $2 != node { node_done(); node = $2; base = ""; end = ""; bad = ""; mn = ""; mx = ""; pids = 0; delete seenpid; minute = -1; cnt = 0 }
+    BEGIN { node = "none" }
+    $2 "" != node { node_done(); node = $2 ""; base = ""; end = ""; bad = ""; mn = ""; mx = ""; pids = 0; delete seenpid; minute = -1; cnt = 0 }
     {
       if (!($3 in seenpid)) { seenpid[$3] = 1; pids++ }
       if (mn == "" || $5 < mn) mn = $5
@@ -498,11 +530,11 @@ rss_report() {
 
 # ==== run ====================================================================================
 ln_find_bins
-command -v flock >/dev/null || sb_die "flock (util-linux) not found"
 ev "soak: seed $SEED, $MINUTES min, a perturbation every $INTERVAL s, RSS warm-up $RSS_WARMUP min"
 ev "replay: tests/soak/soak.sh --minutes $MINUTES --seed $SEED --interval $INTERVAL"
 ev "state in $T; sleetbubbled $SBD"
-ln_up "$NET" 2>"$T/up.log" || { cat "$T/up.log" >&2; sb_die "localnet did not start"; }
+# In a subshell: the daemons are not this shell's jobs (no "Killed" notices on the console).
+(ln_up "$NET") 2>"$T/up.log" || { cat "$T/up.log" >&2; sb_die "localnet did not start"; }
 net_urls
 for i in 0 1 2 3; do sb_wait_height "${RPC[i]}" 2 90 || sb_die "node$i makes no blocks"; done
 T0=$(now)
@@ -546,7 +578,15 @@ while :; do
 done
 while (($(now) < end_t)); do sleep 1; done
 ev "soak time over: waiting for running perturbations to restore their nodes"
-for pid in "${JOBS[@]}"; do wait "$pid" 2>/dev/null || true; done
+# A perturbation restores its node within about 2 minutes; one still running after 5 is stuck.
+for pid in "${JOBS[@]}"; do
+  for ((w = 0; w < 300; w++)); do sb_alive "$pid" || break; sleep 1; done
+  if sb_alive "$pid"; then
+    violation restore "perturbation job $pid still running 300 s after the soak time (see $T/perturb.log)"
+    kill -TERM "$pid" 2>/dev/null || true
+  fi
+  wait "$pid" 2>/dev/null || true
+done
 touch "$T/driver.stop"
 
 # ---- settle and final checks ----------------------------------------------------------------
@@ -584,7 +624,7 @@ while :; do
   missing_of=()
   for i in 0 1 2 3; do
     if ! m=$(missing_pins $i); then missing_of[$i]="Kubo-not-answering"; continue; fi
-    m=$(awk -v last="$last" '$1 <= last { printf "slot%s:%s ", $1, $2 }' <<<"$m")
+    m=$(awk -v last="$last" 'NF == 2 && $1 + 0 <= last + 0 { printf "slot%s:%s ", $1, $2 }' <<<"$m")
     [ -z "$m" ] || missing_of[$i]=$m
   done
   ((${#missing_of[@]})) || break

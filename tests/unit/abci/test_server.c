@@ -21,6 +21,15 @@
 #include <event2/bufferevent.h>
 #include <event2/event.h>
 
+#if defined(__has_include)
+#if __has_include(<valgrind/valgrind.h>)
+#include <valgrind/valgrind.h>
+#endif
+#endif
+#ifndef RUNNING_ON_VALGRIND
+#define RUNNING_ON_VALGRIND 0
+#endif
+
 #include "abci-internal.h" /* the connection's buffers, read on the loop thread */
 #include "abci/frame.h"
 #include "harness.h"
@@ -683,6 +692,14 @@ int main(void)
 {
     harness_global_init();
     abci_test_filter_from_env();
+    if (RUNNING_ON_VALGRIND) {
+        /* valgrind emulates RLIMIT_NOFILE: it closes an accepted descriptor above the lowered
+         * limit instead of leaving the connection queued, so this case cannot pass under it
+         * (it runs in the plain and ASan builds). Said, not silent. */
+        fprintf(stderr, "under valgrind: NOT running accept_pauses_on_emfile_and_recovers "
+                        "(valgrind's emulated descriptor limit closes the accepted socket)\n");
+        cmocka_set_skip_filter("accept_pauses_on_emfile_and_recovers");
+    }
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(pipelined_1000_echo_and_check_tx_are_answered_in_order),
         cmocka_unit_test(responses_are_held_until_flush_and_flush_comes_last),
