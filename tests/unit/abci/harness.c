@@ -361,12 +361,6 @@ int client_wait_closed(client *c)
     }
 }
 
-int client_quiet_for(client *c, int ms)
-{
-    struct pollfd p = {.fd = c->fd, .events = POLLIN};
-    return poll(&p, 1, ms) == 0;
-}
-
 void req_echo(Tendermint__Abci__Request *r, Tendermint__Abci__RequestEcho *e, const char *msg)
 {
     tendermint__abci__request__init(r);

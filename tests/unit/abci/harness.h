@@ -64,8 +64,6 @@ Tendermint__Abci__Response *client_recv(client *c);
 /* 1 if the server closes the connection within 5 s (EOF or reset) without having sent a byte
  * the caller has not read with client_recv; 0 otherwise (a response before the close is 0). */
 int client_wait_closed(client *c);
-/* 1 if no byte arrives within ms. */
-int client_quiet_for(client *c, int ms);
 
 /* Request builders (static storage inside the struct passed in). */
 void req_echo(Tendermint__Abci__Request *r, Tendermint__Abci__RequestEcho *e, const char *msg);
