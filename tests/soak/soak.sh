@@ -671,7 +671,8 @@ echo "sleetbubbled RSS (MiB; start = first minute after the ${RSS_WARMUP}-min wa
 while read -r node base end mn mx restarts bad; do
   mib() { if [ "$1" = - ]; then echo -; else awk -v k="$1" 'BEGIN { printf "%.1f", k / 1024 }'; fi; }
   printf '  node%s start %s end %s (min %s max %s over the run, %s restarts) %s\n' "$node" "$(mib "$base")" "$(mib "$end")" "$(mib "$mn")" "$(mib "$mx")" "$restarts" \
-    "$([ "$bad" = - ] && echo "within ±$RSS_BAND %" || echo "OUT OF BAND: $bad")"
+    "$(if [ "$base" = - ]; then echo "not judged: no sample of a process up >= ${RSS_MIN_AGE_S} s after the warm-up"
+       elif [ "$bad" = - ]; then echo "within ±$RSS_BAND %"; else echo "OUT OF BAND: $bad"; fi)"
 done <<<"$rss"
 echo "violations: $nviol"
 if ((nviol)); then
