@@ -317,12 +317,13 @@ propose() {
   dlog "PROPOSE failed slot $slot $note: no node took it ($(tr '\n' ' ' <"$T/tracks/err"))"
   return 1
 }
-# vote SLOT PROPOSAL VALIDATOR START
+# vote SLOT PROPOSAL VALIDATOR START: through node START's RPC and Kubo (the CLI checks the
+# tracks with that Kubo), else the next node's.
 vote() {
   local i n rc
   for i in 0 1 2 3; do
     n=$((($4 + i) % 4))
-    "$SBCLI" --node "${RPC[n]}" --ipfs "${API[TRACK_NODE]}" --timeout 5 vote --slot "$1" \
+    "$SBCLI" --node "${RPC[n]}" --ipfs "${API[n]}" --timeout 5 vote --slot "$1" \
       --proposal "$2" --validator-key "$NET/node$3/cometbft/config/priv_validator_key.json" \
       >/dev/null 2>"$T/tracks/err"
     rc=$?
@@ -344,7 +345,6 @@ committed() { # committed ID TIMEOUT_S: the proposal is in a block on some answe
 }
 drive_slot() { # drive_slot SLOT PATTERN K
   local s=$1 p=$2 k=$3 a="" b=""
-  TRACK_NODE=$((k % 4))
   case $p in
     0|2) a=$(propose "$s" curator-a "soak $s a" "$k") ;;
     1|3) a=$(propose "$s" curator-a "soak $s a" "$k"); b=$(propose "$s" curator-b "soak $s b" $((k + 1))) ;;
@@ -671,7 +671,8 @@ echo "sleetbubbled RSS (MiB; start = first minute after the ${RSS_WARMUP}-min wa
 while read -r node base end mn mx restarts bad; do
   mib() { if [ "$1" = - ]; then echo -; else awk -v k="$1" 'BEGIN { printf "%.1f", k / 1024 }'; fi; }
   printf '  node%s start %s end %s (min %s max %s over the run, %s restarts) %s\n' "$node" "$(mib "$base")" "$(mib "$end")" "$(mib "$mn")" "$(mib "$mx")" "$restarts" \
-    "$([ "$bad" = - ] && echo "within ±$RSS_BAND %" || echo "OUT OF BAND: $bad")"
+    "$(if [ "$base" = - ]; then echo "not judged: no sample of a process up >= ${RSS_MIN_AGE_S} s after the warm-up"
+       elif [ "$bad" = - ]; then echo "within ±$RSS_BAND %"; else echo "OUT OF BAND: $bad"; fi)"
 done <<<"$rss"
 echo "violations: $nviol"
 if ((nviol)); then
