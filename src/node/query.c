@@ -165,68 +165,67 @@ static int q_slot_current(sb_app *app, qres *q)
 }
 
 /* Votes of a slot attached to its proposals (the JSON array built by q_slot): voters in
- * validator order, power_for summed with the genesis powers, as the tally does (SPEC §5). */
+ * validator order, power_for counted by the core's tally (SPEC §5). */
 typedef struct slot_votes {
-    const sb_params *params;
-    json_t *props;            /* array of proposal objects with "id" */
-    unsigned __int128 *power; /* one per proposal */
+    json_t *props; /* array of proposal objects, in the tally's candidate order */
+    sb_tally_votes tv;
 } slot_votes;
 
 static int attach_vote(void *arg, const uint8_t validator[32], const uint8_t proposal_id[32])
 {
     slot_votes *sv = arg;
-    char id[65];
-    sb_hex(proposal_id, 32, id);
-    for (size_t i = 0; i < json_array_size(sv->props); i++) {
-        json_t *p = json_array_get(sv->props, i);
-        if (strcmp(json_string_value(json_object_get(p, "id")), id) != 0)
-            continue;
-        const sb_validator *v = sb_params_validator(sv->params, validator);
-        if (v)
-            sv->power[i] += (unsigned __int128)v->power;
-        json_array_append_new(json_object_get(p, "voters"), jhex(validator, 32));
-        break;
-    }
+    size_t i = sb_tally_votes_add(&sv->tv, validator, proposal_id);
+    if (i < sv->tv.n)
+        json_array_append_new(json_object_get(json_array_get(sv->props, i), "voters"),
+                              jhex(validator, 32));
     return 0;
+}
+
+/* sb_store_each_proposal callback: one proposal object, and its id for the tally. */
+typedef struct slot_props {
+    json_t *props;
+    uint8_t *ids; /* 32 bytes per proposal, in props order */
+    size_t n, cap;
+} slot_props;
+
+static int add_proposal(void *arg, const sb_proposal_row *row)
+{
+    slot_props *sp = arg;
+    if (sp->n == sp->cap) {
+        size_t ncap = sp->cap ? sp->cap * 2 : 8;
+        uint8_t *ids = realloc(sp->ids, ncap * 32);
+        if (!ids)
+            return -1;
+        sp->ids = ids;
+        sp->cap = ncap;
+    }
+    memcpy(sp->ids + 32 * sp->n++, row->id, 32);
+    json_t *p = json_object();
+    json_object_set_new(p, "id", jhex(row->id, 32));
+    json_object_set_new(p, "curator", jhex(row->curator, 32));
+    json_object_set_new(p, "tracks", json_integer(row->n_tracks));
+    json_object_set_new(p, "duration_ms", ju64(row->total_ms));
+    json_object_set_new(p, "height", ji64(row->height));
+    json_object_set_new(p, "voters", json_array());
+    return json_array_append_new(sp->props, p);
 }
 
 static int q_slot(sb_app *app, qres *q, uint64_t s)
 {
-    sqlite3 *db = sb_store_reader(app->store);
-    sqlite3_stmt *st = NULL;
-    unsigned __int128 *power = NULL;
     int ret = -1;
     json_t *o = json_object(), *props = json_array();
+    slot_props sp = {props, NULL, 0, 0};
+    slot_votes sv = {props, {0}};
     json_object_set_new(o, "slot", ju64(s));
     json_object_set_new(o, "close_ns", ji128(sb_slot_close(&app->params, s)));
     json_object_set_new(o, "proposals", props);
-    if (sqlite3_prepare_v2(db,
-                           "SELECT id, curator, n_tracks, total_ms, height FROM proposals "
-                           "WHERE slot = ? ORDER BY height, idx",
-                           -1, &st, NULL) != SQLITE_OK)
+    if (sb_store_each_proposal(app->store, 0, s, add_proposal, &sp) < 0 ||
+        sb_tally_votes_init(&sv.tv, &app->params, sp.ids, sp.n) < 0 ||
+        sb_store_each_vote(app->store, 0, s, attach_vote, &sv) < 0 ||
+        sb_tally_votes_finish(&sv.tv) < 0)
         goto done;
-    sqlite3_bind_int64(st, 1, (sqlite3_int64)s);
-    int rc;
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        json_t *p = json_object();
-        json_object_set_new(p, "id", jhex(sqlite3_column_blob(st, 0), 32));
-        json_object_set_new(p, "curator", jhex(sqlite3_column_blob(st, 1), 32));
-        json_object_set_new(p, "tracks", json_integer(sqlite3_column_int64(st, 2)));
-        json_object_set_new(p, "duration_ms", ju64((uint64_t)sqlite3_column_int64(st, 3)));
-        json_object_set_new(p, "height", ji64(sqlite3_column_int64(st, 4)));
-        json_object_set_new(p, "voters", json_array());
-        json_array_append_new(props, p);
-    }
-    if (rc != SQLITE_DONE)
-        goto done;
-    size_t np = json_array_size(props);
-    if (!(power = calloc(np ? np : 1, sizeof(*power))))
-        goto done;
-    slot_votes sv = {&app->params, props, power};
-    if (sb_store_each_vote(app->store, 0, s, attach_vote, &sv) < 0)
-        goto done;
-    for (size_t i = 0; i < np; i++)
-        json_object_set_new(json_array_get(props, i), "power_for", ju64((uint64_t)power[i]));
+    for (size_t i = 0; i < sv.tv.n; i++)
+        json_object_set_new(json_array_get(props, i), "power_for", ju64(sv.tv.c[i].power_for));
     sb_slot_record r;
     int f = sb_store_get_slot(app->store, 0, s, &r);
     if (f < 0)
@@ -237,8 +236,8 @@ static int q_slot(sb_app *app, qres *q, uint64_t s)
     o = NULL;
     ret = 0;
 done:
-    sqlite3_finalize(st);
-    free(power);
+    sb_tally_votes_free(&sv.tv);
+    free(sp.ids);
     json_decref(o);
     return ret;
 }
@@ -288,16 +287,11 @@ static int q_proposal(sb_app *app, qres *q, const char *hex)
         q_err(q, SB_NOT_FOUND, "no proposal %s", hex);
         return 0;
     }
-    sqlite3_stmt *st = NULL;
     int64_t height = 0;
-    if (sqlite3_prepare_v2(sb_store_reader(app->store),
-                           "SELECT height FROM proposals WHERE id = ?", -1, &st,
-                           NULL) == SQLITE_OK) {
-        sqlite3_bind_blob(st, 1, id, 32, SQLITE_STATIC);
-        if (sqlite3_step(st) == SQLITE_ROW)
-            height = sqlite3_column_int64(st, 0);
+    if (sb_store_proposal_height(app->store, 0, id, &height) < 0) {
+        sleetbubble__v1__proposal_body__free_unpacked(b, NULL);
+        return -1;
     }
-    sqlite3_finalize(st);
     json_t *o = json_object();
     uint64_t total = 0;
     for (size_t i = 0; b->playlist && i < b->playlist->n_tracks; i++)
