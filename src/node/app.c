@@ -3,12 +3,14 @@
  * Query (SPEC §2-§9). Runs on the ABCI loop thread only. */
 #include "app-internal.h"
 #include "pin_store.h"
+#include "query.h"
 
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <openssl/sha.h>
 
@@ -196,6 +198,22 @@ const sb_params *sb_app_params(const sb_app *app)
 {
     return app->have_params ? &app->params : NULL;
 }
+sb_store *sb_app_store(const sb_app *app) { return app->store; }
+int64_t sb_app_block_time(const sb_app *app) { return app->committed.last_time_ns; }
+uint64_t sb_app_next_slot(const sb_app *app) { return app->committed.next_slot; }
+int sb_app_pin_enabled(const sb_app *app) { return app->opts.pin_enabled; }
+
+struct sb_pinstore *sb_app_pins_view(sb_app *app)
+{
+    if (!app->pins_view && app->opts.pin_db_path && access(app->opts.pin_db_path, F_OK) == 0) {
+        char err[256];
+        if (sb_pinstore_open(app->opts.pin_db_path, NULL, &app->pins_view, err,
+                             sizeof(err)) < 0)
+            sb_log(SB_LOG_WARN, "query", "/pins: %s", err);
+    }
+    return app->pins_view;
+}
+
 int sb_app_healthy(void *arg)
 {
     sb_app *app = arg;

@@ -6,12 +6,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include <jansson.h>
 
-#include "app-internal.h"
 #include "pin_store.h"
+#include "query.h"
 #include "cid.h"
 #include "log.h"
 #include "sb_buf.h"
@@ -130,7 +129,7 @@ static int load_body(sb_app *app, const uint8_t id[32], Sleetbubble__V1__Proposa
 {
     uint8_t *body;
     size_t len;
-    int f = sb_store_proposal_body(app->store, 0, id, &body, &len);
+    int f = sb_store_proposal_body(sb_app_store(app), 0, id, &body, &len);
     if (f != 1)
         return f;
     *out = sleetbubble__v1__proposal_body__unpack(NULL, len, body);
@@ -140,7 +139,7 @@ static int load_body(sb_app *app, const uint8_t id[32], Sleetbubble__V1__Proposa
 
 static int q_params(sb_app *app, qres *q)
 {
-    char *s = sb_params_to_json(&app->params);
+    char *s = sb_params_to_json(sb_app_params(app));
     if (!s)
         return -1;
     q->value = json_loads(s, 0, NULL);
@@ -150,16 +149,17 @@ static int q_params(sb_app *app, qres *q)
 
 static int q_slot_current(sb_app *app, qres *q)
 {
-    int64_t t = app->committed.last_time_ns;
-    uint64_t s = sb_slot_current(&app->params, t);
+    int64_t t = sb_app_block_time(app);
+    const sb_params *p = sb_app_params(app);
+    uint64_t s = sb_slot_current(p, t);
     json_t *o = json_object();
     json_object_set_new(o, "slot", ju64(s));
-    json_object_set_new(o, "start_ns", ji128(sb_slot_start(&app->params, s)));
-    json_object_set_new(o, "close_ns", ji128(sb_slot_close(&app->params, s)));
+    json_object_set_new(o, "start_ns", ji128(sb_slot_start(p, s)));
+    json_object_set_new(o, "close_ns", ji128(sb_slot_close(p, s)));
     json_object_set_new(o, "next_slot", ju64(s + 1));
-    json_object_set_new(o, "next_close_ns", ji128(sb_slot_close(&app->params, s + 1)));
+    json_object_set_new(o, "next_close_ns", ji128(sb_slot_close(p, s + 1)));
     json_object_set_new(o, "block_time_ns", ji64(t));
-    json_object_set_new(o, "next_to_finalize", ju64(app->committed.next_slot));
+    json_object_set_new(o, "next_to_finalize", ju64(sb_app_next_slot(app)));
     q->value = o;
     return 0;
 }
@@ -217,17 +217,17 @@ static int q_slot(sb_app *app, qres *q, uint64_t s)
     slot_props sp = {props, NULL, 0, 0};
     slot_votes sv = {props, {0}};
     json_object_set_new(o, "slot", ju64(s));
-    json_object_set_new(o, "close_ns", ji128(sb_slot_close(&app->params, s)));
+    json_object_set_new(o, "close_ns", ji128(sb_slot_close(sb_app_params(app), s)));
     json_object_set_new(o, "proposals", props);
-    if (sb_store_each_proposal(app->store, 0, s, add_proposal, &sp) < 0 ||
-        sb_tally_votes_init(&sv.tv, &app->params, sp.ids, sp.n) < 0 ||
-        sb_store_each_vote(app->store, 0, s, attach_vote, &sv) < 0 ||
+    if (sb_store_each_proposal(sb_app_store(app), 0, s, add_proposal, &sp) < 0 ||
+        sb_tally_votes_init(&sv.tv, sb_app_params(app), sp.ids, sp.n) < 0 ||
+        sb_store_each_vote(sb_app_store(app), 0, s, attach_vote, &sv) < 0 ||
         sb_tally_votes_finish(&sv.tv) < 0)
         goto done;
     for (size_t i = 0; i < sv.tv.n; i++)
         json_object_set_new(json_array_get(props, i), "power_for", ju64(sv.tv.c[i].power_for));
     sb_slot_record r;
-    int f = sb_store_get_slot(app->store, 0, s, &r);
+    int f = sb_store_get_slot(sb_app_store(app), 0, s, &r);
     if (f < 0)
         goto done;
     json_object_set_new(o, "finalized", json_boolean(f == 1));
@@ -246,7 +246,7 @@ static int q_winner(sb_app *app, qres *q, uint64_t s)
 {
     sb_slot_record r;
     Sleetbubble__V1__ProposalBody *b = NULL;
-    int f = sb_store_get_slot(app->store, 0, s, &r);
+    int f = sb_store_get_slot(sb_app_store(app), 0, s, &r);
     if (f < 0)
         return -1;
     if (f == 0) {
@@ -288,7 +288,7 @@ static int q_proposal(sb_app *app, qres *q, const char *hex)
         return 0;
     }
     int64_t height = 0;
-    if (sb_store_proposal_height(app->store, 0, id, &height) < 0) {
+    if (sb_store_proposal_height(sb_app_store(app), 0, id, &height) < 0) {
         sleetbubble__v1__proposal_body__free_unpacked(b, NULL);
         return -1;
     }
@@ -312,8 +312,9 @@ static int q_proposal(sb_app *app, qres *q, const char *hex)
 static int q_validators(sb_app *app, qres *q)
 {
     json_t *a = json_array();
-    for (size_t i = 0; i < app->params.n_validators; i++) {
-        const sb_validator *v = &app->params.validators[i];
+    const sb_params *p = sb_app_params(app);
+    for (size_t i = 0; i < p->n_validators; i++) {
+        const sb_validator *v = &p->validators[i];
         json_t *o = json_object();
         json_object_set_new(o, "pubkey", jhex(v->pubkey, 32));
         json_object_set_new(o, "power", ji64(v->power));
@@ -324,7 +325,7 @@ static int q_validators(sb_app *app, qres *q)
     }
     json_t *o = json_object();
     json_object_set_new(o, "validators", a);
-    json_object_set_new(o, "total_power", ju64(sb_params_total_power(&app->params)));
+    json_object_set_new(o, "total_power", ju64(sb_params_total_power(p)));
     q->value = o;
     return 0;
 }
@@ -334,7 +335,7 @@ static int q_pins(sb_app *app, qres *q, uint64_t s)
 {
     sb_slot_record r;
     Sleetbubble__V1__ProposalBody *b = NULL;
-    int f = sb_store_get_slot(app->store, 0, s, &r);
+    int f = sb_store_get_slot(sb_app_store(app), 0, s, &r);
     if (f < 0)
         return -1;
     if (f == 0 || r.outcome == SB_OUTCOME_NONE) {
@@ -347,15 +348,10 @@ static int q_pins(sb_app *app, qres *q, uint64_t s)
     json_object_set_new(o, "slot", ju64(s));
     json_object_set_new(o, "node_local", json_true());
     json_object_set_new(o, "note", json_string("pin status of this node only; not consensus state"));
-    json_object_set_new(o, "pinning_enabled", json_boolean(app->opts.pin_enabled));
+    json_object_set_new(o, "pinning_enabled", json_boolean(sb_app_pin_enabled(app)));
     json_object_set_new(o, "cids", a);
     int ret = -1, all = 1;
-    if (!app->pins_view && app->opts.pin_db_path && access(app->opts.pin_db_path, F_OK) == 0) {
-        char err[256];
-        if (sb_pinstore_open(app->opts.pin_db_path, NULL, &app->pins_view, err,
-                             sizeof(err)) < 0)
-            sb_log(SB_LOG_WARN, "query", "/pins: %s", err);
-    }
+    struct sb_pinstore *view = sb_app_pins_view(app);
     size_t ntr = b->playlist ? b->playlist->n_tracks : 0;
     for (size_t i = 0; i <= ntr; i++) {
         char mc[SB_CID_STR_MAX];
@@ -371,7 +367,7 @@ static int q_pins(sb_app *app, qres *q, uint64_t s)
         json_object_set_new(e, "cid", json_string(cid));
         json_object_set_new(e, "kind", json_string(i == 0 ? "manifest" : "track"));
         sb_pin_job_info ji;
-        int found = app->pins_view ? sb_pinstore_job(app->pins_view, cid, &ji) : 0;
+        int found = view ? sb_pinstore_job(view, cid, &ji) : 0;
         if (found == 1) {
             all &= strcmp(ji.state, "pinned") == 0;
             json_object_set_new(e, "state", json_string(ji.state));
@@ -406,21 +402,21 @@ int sb_query(sb_app *app, abci_ctx *ctx, const Tendermint__Abci__RequestQuery *r
     uint64_t n = 0;
     int rc = 0;
 
-    res->height = app->committed.height;
-    if (req->height != 0 && req->height != app->committed.height) {
+    res->height = sb_app_height(app);
+    if (req->height != 0 && req->height != sb_app_height(app)) {
         res->code = SB_HEIGHT_UNAVAILABLE;
         res->codespace = SB_CODESPACE;
         res->log = abci_ctx_printf(ctx, "HEIGHT_UNAVAILABLE: only the latest height %" PRId64
                                         " (or 0) is served, not %" PRId64,
-                                   app->committed.height, req->height);
+                                   sb_app_height(app), req->height);
         return 0;
     }
-    if (!app->have_params && path[0] == '/' &&
+    if (!sb_app_params(app) && path[0] == '/' &&
         (strcmp(path, "/params") == 0 || strcmp(path, "/validators") == 0 ||
          strncmp(path, "/slot/", 6) == 0 || strncmp(path, "/winner/", 8) == 0 ||
          strncmp(path, "/proposal/", 10) == 0 || strncmp(path, "/pins/", 6) == 0)) {
         q_err(&q, SB_NOT_FOUND, "%s", "chain not initialised yet (no InitChain)");
-    } else if (!app->have_params) {
+    } else if (!sb_app_params(app)) {
         q_err(&q, SB_UNKNOWN_PATH, "unknown path \"%s\"", path);
     } else if (strcmp(path, "/params") == 0) {
         rc = q_params(app, &q);
