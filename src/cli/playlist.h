@@ -1,9 +1,9 @@
 /* playlist.h — the playlist file shared by `tracks add` (writes), `propose --playlist`
  * (reads) and /winner/<n> (its "tracks"), SPEC §12:
  *   {"tracks":[{"cid":"bafy…","duration_ms":183000,"title":"…","artist":"…"}]}
- * Parsing applies the stateless rules of SPEC §4 (CID form, 1 <= duration_ms <= 3 600 000,
- * §4 strings, title/artist <= 256 bytes); the genesis limits (max_tracks, the slot length)
- * are the chain's to judge. Other top-level keys are ignored (so a saved /winner reply
+ * Parsing applies the core's per-track rules (sb_track_check, SPEC §4: CID form,
+ * 1 <= duration_ms <= 3 600 000, §4 strings, title/artist <= 256 bytes); the genesis limits
+ * (max_tracks, the slot length) are the chain's to judge. Other top-level keys are ignored (so a saved /winner reply
  * works); unknown keys inside a track are errors (typos). */
 #ifndef SB_CLI_PLAYLIST_H
 #define SB_CLI_PLAYLIST_H

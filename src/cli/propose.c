@@ -41,9 +41,8 @@ int cli_cmd_propose(cli_ctx *c) {
     goto done;
   }
   const char *note = c->note ? c->note : "";
-  if (strlen(note) > SB_NOTE_MAX_BYTES || !sb_string_ok(note, strlen(note))) {
-    cli_errf("--note: must be at most %u bytes of UTF-8 without control characters "
-             "(SPEC §4 strings)", SB_NOTE_MAX_BYTES);
+  if (!sb_note_check(note, strlen(note), err, sizeof err)) {
+    cli_errf("--%s", err);
     goto done;
   }
   if (cli_playlist_load(c->playlist, &pl, err, sizeof err) < 0) {

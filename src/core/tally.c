@@ -2,6 +2,7 @@
  * not depend on the order of the candidates. */
 #include "tally.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 #include "sb_hash-internal.h"
@@ -20,6 +21,80 @@ int sb_outcome_from_name(const char *name) {
   for (int o = SB_OUTCOME_SUPERMAJORITY; o <= SB_OUTCOME_NONE; o++)
     if (name && strcmp(name, sb_outcome_name(o)) == 0) return o;
   return 0;
+}
+
+int sb_outcome_has_winner(int outcome) {
+  return outcome == SB_OUTCOME_SUPERMAJORITY || outcome == SB_OUTCOME_FALLBACK ||
+         outcome == SB_OUTCOME_REPEAT;
+}
+
+struct sb_tally_key {
+  uint8_t id[32];
+  size_t at; /* index in the caller's order */
+};
+
+/* Total order (id, then position): the sorted array is the same whatever qsort does. */
+static int key_cmp(const void *a, const void *b) {
+  const struct sb_tally_key *x = a, *y = b;
+  int c = memcmp(x->id, y->id, 32);
+  if (c) return c;
+  return x->at < y->at ? -1 : x->at > y->at;
+}
+
+int sb_tally_votes_init(sb_tally_votes *tv, const sb_params *p, const uint8_t *ids, size_t n) {
+  memset(tv, 0, sizeof *tv);
+  tv->params = p;
+  tv->c = calloc(n ? n : 1, sizeof *tv->c);
+  tv->sum = calloc(n ? n : 1, sizeof *tv->sum);
+  tv->by_id = calloc(n ? n : 1, sizeof *tv->by_id);
+  if (!tv->c || !tv->sum || !tv->by_id) {
+    sb_tally_votes_free(tv);
+    return -1;
+  }
+  for (size_t i = 0; i < n; i++) {
+    memcpy(tv->c[i].id, ids + 32 * i, 32);
+    memcpy(tv->by_id[i].id, ids + 32 * i, 32);
+    tv->by_id[i].at = i;
+  }
+  tv->n = n;
+  if (n > 1) qsort(tv->by_id, n, sizeof *tv->by_id, key_cmp);
+  return 0;
+}
+
+size_t sb_tally_votes_add(sb_tally_votes *tv, const uint8_t validator[32],
+                          const uint8_t proposal_id[32]) {
+  size_t lo = 0, hi = tv->n;
+  while (lo < hi) {
+    size_t mid = lo + (hi - lo) / 2;
+    int c = memcmp(tv->by_id[mid].id, proposal_id, 32);
+    if (c == 0) {
+      size_t at = tv->by_id[mid].at;
+      /* a vote of a non-validator is never accepted; counted as nothing if one were */
+      const sb_validator *v = sb_params_validator(tv->params, validator);
+      if (v) tv->sum[at] += (unsigned __int128)v->power;
+      return at;
+    }
+    if (c < 0)
+      lo = mid + 1;
+    else
+      hi = mid;
+  }
+  return tv->n;
+}
+
+int sb_tally_votes_finish(sb_tally_votes *tv) {
+  for (size_t i = 0; i < tv->n; i++) {
+    if (tv->sum[i] > UINT64_MAX) return -1;
+    tv->c[i].power_for = (uint64_t)tv->sum[i];
+  }
+  return 0;
+}
+
+void sb_tally_votes_free(sb_tally_votes *tv) {
+  free(tv->c);
+  free(tv->sum);
+  free(tv->by_id);
+  memset(tv, 0, sizeof *tv);
 }
 
 void sb_tally_tiebreak(const uint8_t prev_app_hash[32], uint64_t slot, const uint8_t id[32],
@@ -78,8 +153,7 @@ int sb_tally(uint64_t slot, const sb_tally_candidate *c, size_t n, uint64_t tota
   }
 
   /* REPEAT of slot s-1's winner, or NONE. */
-  if (prev && (prev->outcome == SB_OUTCOME_SUPERMAJORITY || prev->outcome == SB_OUTCOME_FALLBACK ||
-               prev->outcome == SB_OUTCOME_REPEAT)) {
+  if (prev && sb_outcome_has_winner(prev->outcome)) {
     if (prev->manifest_cid_len > SB_CID_BIN_MAX) return -1;
     out->outcome = SB_OUTCOME_REPEAT;
     memcpy(out->proposal_id, prev->proposal_id, 32);

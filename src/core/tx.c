@@ -212,11 +212,52 @@ oom:
   return -1;
 }
 
+/* A §4 string field of at most SB_TITLE_MAX_BYTES / SB_NOTE_MAX_BYTES bytes. */
+static int field_ok(const char *name, const char *v, size_t n, size_t max, char *why,
+                    size_t whylen) {
+  if (n > max) {
+    setlog(why, whylen, "%s: %zu bytes, more than %zu", name, n, max);
+    return 0;
+  }
+  if (!sb_string_ok(v, n)) {
+    setlog(why, whylen, "%s: contains a control character, U+2028/U+2029 or invalid UTF-8 "
+           "(SPEC §4 strings)", name);
+    return 0;
+  }
+  return 1;
+}
+
+int sb_track_check(const char *cid, size_t cid_len, int64_t duration_ms, const char *title,
+                   size_t title_len, const char *artist, size_t artist_len, char *why,
+                   size_t whylen) {
+  uint8_t bin[SB_CID_BIN_MAX];
+  size_t binlen;
+  if (sb_cid_parse(cid, cid_len, bin, &binlen) < 0) {
+    int show = sb_string_ok(cid, cid_len);
+    setlog(why, whylen, "cid: \"%.*s\" is not a CIDv0 (Qm…) or a base32 CIDv1 (b…) of raw or "
+           "dag-pb content (sha2-256)", show ? (int)(cid_len < 80 ? cid_len : 80) : 1,
+           show ? cid : "?");
+    return 0;
+  }
+  if (duration_ms < 1 || duration_ms > (int64_t)SB_TRACK_DURATION_MAX_MS) {
+    setlog(why, whylen, "duration_ms: %" PRId64 " outside [1, %u]", duration_ms,
+           SB_TRACK_DURATION_MAX_MS);
+    return 0;
+  }
+  return field_ok("title", title ? title : "", title ? title_len : 0, SB_TITLE_MAX_BYTES, why,
+                  whylen) &&
+         field_ok("artist", artist ? artist : "", artist ? artist_len : 0, SB_TITLE_MAX_BYTES,
+                  why, whylen);
+}
+
+int sb_note_check(const char *note, size_t len, char *why, size_t whylen) {
+  return field_ok("note", note ? note : "", note ? len : 0, SB_NOTE_MAX_BYTES, why, whylen);
+}
+
 /* PLAYLIST_INVALID checks of SPEC §4 for a decoded proposal; 1 ok, 0 invalid (log set). */
 static int playlist_ok(const sb_params *p, const Sleetbubble__V1__ProposalBody *pb, char *log,
                        size_t loglen) {
-  uint8_t bin[SB_CID_BIN_MAX];
-  size_t binlen;
+  char why[400];
   size_t n = pb->playlist ? pb->playlist->n_tracks : 0;
   if (n < 1 || n > p->max_tracks) {
     setlog(log, loglen, "playlist: %zu tracks outside [1, %" PRIu32 "]", n, p->max_tracks);
@@ -225,35 +266,12 @@ static int playlist_ok(const sb_params *p, const Sleetbubble__V1__ProposalBody *
   uint64_t sum = 0, max_sum = p->slot_seconds * 1000;
   for (size_t i = 0; i < n; i++) {
     const Sleetbubble__V1__Track *t = pb->playlist->tracks[i];
-    const char *cid = t->cid ? t->cid : "";
-    size_t cl = strlen(cid);
-    if (sb_cid_parse(cid, cl, bin, &binlen) < 0) {
-      setlog(log, loglen,
-             "playlist: track %zu cid \"%.80s\" is not a CIDv0 or base32 CIDv1 (raw/dag-pb, "
-             "sha2-256)",
-             i, sb_string_ok(cid, cl) ? cid : "?");
+    const char *cid = t->cid ? t->cid : "", *title = t->title ? t->title : "",
+               *artist = t->artist ? t->artist : "";
+    if (!sb_track_check(cid, strlen(cid), t->duration_ms, title, strlen(title), artist,
+                        strlen(artist), why, sizeof why)) {
+      setlog(log, loglen, "playlist: track %zu %s", i, why);
       return 0;
-    }
-    if (t->duration_ms < 1 || t->duration_ms > SB_TRACK_DURATION_MAX_MS) {
-      setlog(log, loglen, "playlist: track %zu duration_ms %" PRIu32 " outside [1, %u]", i,
-             t->duration_ms, SB_TRACK_DURATION_MAX_MS);
-      return 0;
-    }
-    const char *fields[2] = {t->title ? t->title : "", t->artist ? t->artist : ""};
-    const char *names[2] = {"title", "artist"};
-    for (int k = 0; k < 2; k++) {
-      size_t fl = strlen(fields[k]);
-      if (fl > SB_TITLE_MAX_BYTES) {
-        setlog(log, loglen, "playlist: track %zu %s is %zu bytes, max %u", i, names[k], fl,
-               SB_TITLE_MAX_BYTES);
-        return 0;
-      }
-      if (!sb_string_ok(fields[k], fl)) {
-        setlog(log, loglen,
-               "playlist: track %zu %s is not UTF-8 without control characters, U+2028/9", i,
-               names[k]);
-        return 0;
-      }
     }
     sum += t->duration_ms;
   }
@@ -263,13 +281,8 @@ static int playlist_ok(const sb_params *p, const Sleetbubble__V1__ProposalBody *
     return 0;
   }
   const char *note = pb->note ? pb->note : "";
-  size_t nl = strlen(note);
-  if (nl > SB_NOTE_MAX_BYTES) {
-    setlog(log, loglen, "proposal: note is %zu bytes, max %u", nl, SB_NOTE_MAX_BYTES);
-    return 0;
-  }
-  if (!sb_string_ok(note, nl)) {
-    setlog(log, loglen, "proposal: note is not UTF-8 without control characters, U+2028/9");
+  if (!sb_note_check(note, strlen(note), why, sizeof why)) {
+    setlog(log, loglen, "proposal: %s", why);
     return 0;
   }
   return 1;

@@ -69,6 +69,20 @@ int sb_tx_sign_message(int kind, const uint8_t *body, size_t len, sb_buf *out);
  * <= U+10FFFF) without U+0000–U+001F, U+007F, U+2028, U+2029. */
 int sb_string_ok(const char *s, size_t n);
 
+/* The per-track rules of SPEC §4 PLAYLIST_INVALID that need no genesis: cid[0..cid_len) a
+ * CIDv0 or base32 CIDv1 of raw/dag-pb sha2-256 content; 1 <= duration_ms <= 3 600 000;
+ * title and artist (NULL = "") at most 256 bytes of §4 strings. The node (sb_tx_check) and
+ * the CLI (playlist files) both judge tracks with it. Returns 1 ok, or 0 with
+ * "<field>: <reason>" in why[0..whylen) (field: cid, duration_ms, title, artist), e.g.
+ * "duration_ms: 0 outside [1, 3600000]". */
+int sb_track_check(const char *cid, size_t cid_len, int64_t duration_ms, const char *title,
+                   size_t title_len, const char *artist, size_t artist_len, char *why,
+                   size_t whylen);
+
+/* The note rule of SPEC §4: at most 1024 bytes of §4 string. 1 ok, or 0 with
+ * "note: <reason>" in why. */
+int sb_note_check(const char *note, size_t len, char *why, size_t whylen);
+
 /* One track to build into a proposal; title/artist may be NULL (= ""). */
 typedef struct sb_track_in {
   const char *cid;

@@ -1,4 +1,5 @@
-/* app-internal.h - sb_app's state, shared by app.c (ABCI callbacks) and query.c. */
+/* app-internal.h - sb_app's state: app.c's (and its white-box tests'); query.c reads it
+ * through the accessors of app.h. */
 #ifndef SB_NODE_APP_INTERNAL_H
 #define SB_NODE_APP_INTERNAL_H
 
@@ -25,10 +26,5 @@ struct sb_app {
     sb_rejlog rejected; /* rejected CheckTx summary at info (node-local logging) */
     struct sb_pinstore *pins_view; /* read-only view of data/pins.db for /pins, opened lazily */
 };
-
-/* Answer abci_query (SPEC §8). Never fails for bad input: codes 12-14 in res. Returns -1 only
- * on out-of-memory. */
-int sb_query(sb_app *app, abci_ctx *ctx, const Tendermint__Abci__RequestQuery *req,
-             Tendermint__Abci__ResponseQuery *res);
 
 #endif

@@ -3,12 +3,14 @@
  * Query (SPEC §2-§9). Runs on the ABCI loop thread only. */
 #include "app-internal.h"
 #include "pin_store.h"
+#include "query.h"
 
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <openssl/sha.h>
 
@@ -196,6 +198,22 @@ const sb_params *sb_app_params(const sb_app *app)
 {
     return app->have_params ? &app->params : NULL;
 }
+sb_store *sb_app_store(const sb_app *app) { return app->store; }
+int64_t sb_app_block_time(const sb_app *app) { return app->committed.last_time_ns; }
+uint64_t sb_app_next_slot(const sb_app *app) { return app->committed.next_slot; }
+int sb_app_pin_enabled(const sb_app *app) { return app->opts.pin_enabled; }
+
+struct sb_pinstore *sb_app_pins_view(sb_app *app)
+{
+    if (!app->pins_view && app->opts.pin_db_path && access(app->opts.pin_db_path, F_OK) == 0) {
+        char err[256];
+        if (sb_pinstore_open(app->opts.pin_db_path, NULL, &app->pins_view, err,
+                             sizeof(err)) < 0)
+            sb_log(SB_LOG_WARN, "query", "/pins: %s", err);
+    }
+    return app->pins_view;
+}
+
 int sb_app_healthy(void *arg)
 {
     sb_app *app = arg;
@@ -527,32 +545,10 @@ static Tendermint__Abci__Event *slot_event(abci_ctx *ctx, const sb_slot_record *
     return e;
 }
 
-typedef struct tally_acc {
-    const sb_params *p;
-    sb_tally_candidate *c;
-    size_t n;
-    unsigned __int128 *sum;
-} tally_acc;
-
-static int acc_vote(void *arg, const uint8_t validator[32], const uint8_t proposal_id[32])
+/* sb_store_each_vote callback: one vote into the core's count. */
+static int count_vote(void *arg, const uint8_t validator[32], const uint8_t proposal_id[32])
 {
-    tally_acc *a = arg;
-    const sb_validator *v = sb_params_validator(a->p, validator);
-    if (!v)
-        return 0; /* cannot happen: votes of non-validators are never accepted */
-    size_t lo = 0, hi = a->n;
-    while (lo < hi) { /* candidates are in id order */
-        size_t mid = lo + (hi - lo) / 2;
-        int c = memcmp(a->c[mid].id, proposal_id, 32);
-        if (c == 0) {
-            a->sum[mid] += (unsigned __int128)v->power;
-            return 0;
-        }
-        if (c < 0)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
+    sb_tally_votes_add(arg, validator, proposal_id);
     return 0;
 }
 
@@ -562,8 +558,7 @@ static int finalize_slot(sb_app *app, abci_ctx *ctx, uint64_t s, int64_t h,
 {
     uint8_t *ids = NULL, *body = NULL;
     size_t n = 0, blen = 0;
-    sb_tally_candidate *cand = NULL;
-    unsigned __int128 *sum = NULL;
+    sb_tally_votes tv = {0};
     Sleetbubble__V1__ProposalBody *pb = NULL;
     sb_buf manifest;
     sb_slot_record prev, rec;
@@ -572,27 +567,17 @@ static int finalize_slot(sb_app *app, abci_ctx *ctx, uint64_t s, int64_t h,
 
     if (sb_store_proposal_ids(app->store, 1, s, &ids, &n) < 0)
         goto done;
-    cand = calloc(n ? n : 1, sizeof(*cand));
-    sum = calloc(n ? n : 1, sizeof(*sum));
-    if (!cand || !sum)
+    if (sb_tally_votes_init(&tv, &app->params, ids, n) < 0 ||
+        sb_store_each_vote(app->store, 1, s, count_vote, &tv) < 0 ||
+        sb_tally_votes_finish(&tv) < 0)
         goto done;
-    for (size_t i = 0; i < n; i++)
-        memcpy(cand[i].id, ids + 32 * i, 32);
-    tally_acc acc = {&app->params, cand, n, sum};
-    if (sb_store_each_vote(app->store, 1, s, acc_vote, &acc) < 0)
-        goto done;
-    for (size_t i = 0; i < n; i++) {
-        if (sum[i] > UINT64_MAX)
-            goto done;
-        cand[i].power_for = (uint64_t)sum[i];
-    }
     if (s > 0) {
         int f = sb_store_get_slot(app->store, 1, s - 1, &prev);
         if (f < 0)
             goto done;
         have_prev = f == 1 && prev.outcome != SB_OUTCOME_NONE;
     }
-    if (sb_tally(s, cand, n, sb_params_total_power(&app->params), !app->params.open_curation,
+    if (sb_tally(s, tv.c, n, sb_params_total_power(&app->params), !app->params.open_curation,
                  app->base_hash, have_prev ? &prev : NULL, h, &rec) < 0)
         goto done;
 
@@ -632,8 +617,7 @@ done:
         sleetbubble__v1__proposal_body__free_unpacked(pb, NULL);
     sb_buf_free(&manifest);
     free(body);
-    free(sum);
-    free(cand);
+    sb_tally_votes_free(&tv);
     free(ids);
     return ret;
 }

@@ -43,6 +43,19 @@ const abci_app_t *sb_app_abci(void);
 int64_t sb_app_height(const sb_app *app);
 /* Committed params, or NULL before InitChain. */
 const sb_params *sb_app_params(const sb_app *app);
+/* Narrow read accessors (queries, metrics): */
+/* The store the app writes (borrowed from sb_app_new's caller). */
+sb_store *sb_app_store(const sb_app *app);
+/* Time of the last committed block, ns (the genesis time before the first block). */
+int64_t sb_app_block_time(const sb_app *app);
+/* The lowest slot not finalized in the committed state (SPEC §3). */
+uint64_t sb_app_next_slot(const sb_app *app);
+/* 1 if this node pins winners (SPEC §10). */
+int sb_app_pin_enabled(const sb_app *app);
+/* A read-only view of the pin worker's database (sb_app_opts.pin_db_path) for /pins,
+ * opened on first use and owned by the app; NULL while there is none (not configured, not
+ * created yet, or it cannot be opened: logged). */
+struct sb_pinstore *sb_app_pins_view(sb_app *app);
 /* 1 when the last Commit succeeded (for /healthz). */
 int sb_app_healthy(void *app);
 

@@ -12,6 +12,8 @@
 #include "db.h"
 #include "log.h"
 #include "sleetbubble/v1/tx.pb-c.h"
+#include "store.h"
+#include "tally.h"
 
 /* Busy timeout, ms: pins.db has one connection that writes; the consensus file is only read
  * (a WAL reader waits only while a checkpoint restarts the log). */
@@ -20,7 +22,7 @@
 struct sb_pinstore {
     pthread_mutex_t mu;
     sqlite3 *db;       /* pins.db, the only writer */
-    sqlite3 *state;    /* consensus database, read-only; NULL for a query view */
+    sb_store *state;   /* consensus database, read-only; NULL for a query view */
 };
 
 static const char *schema =
@@ -97,7 +99,7 @@ int sb_pinstore_open(const char *pins_path, const char *state_path, sb_pinstore 
             sb_db_rollback(ps->db);
             goto fail;
         }
-        if (sb_db_open(state_path, 0, PS_BUSY_MS, &ps->state, err, errlen) < 0)
+        if (sb_store_open_readonly(state_path, &ps->state, err, errlen) < 0)
             goto fail;
     }
     *out = ps;
@@ -111,7 +113,7 @@ void sb_pinstore_close(sb_pinstore *ps)
 {
     if (!ps)
         return;
-    sqlite3_close(ps->state);
+    sb_store_close(ps->state);
     sqlite3_close(ps->db);
     pthread_mutex_destroy(&ps->mu);
     free(ps);
@@ -168,34 +170,30 @@ static int items_add(items *it, int64_t slot, int kind, const char *cid)
     return 0;
 }
 
-/* The CIDs of one winner row: its manifest and the tracks of its proposal (a REPEAT row
+/* The CIDs of one winner record: its manifest and the tracks of its proposal (a REPEAT
  * carries the proposal_id and manifest_cid of the slot it copies). */
-static int winner_cids(sqlite3 *st, sqlite3_stmt *body, int64_t slot, const void *mc, int mclen,
-                       const void *pid, int pidlen, items *it)
+static int winner_cids(sb_store *st, const sb_slot_record *r, items *it)
 {
     char cid[SB_CID_STR_MAX];
-    if (mc && mclen > 0 && mclen <= SB_CID_BIN_MAX &&
-        sb_cid_to_string(mc, (size_t)mclen, cid, sizeof(cid)) == 0) {
+    int64_t slot = (int64_t)r->slot;
+    if (r->manifest_cid_len > 0 &&
+        sb_cid_to_string(r->manifest_cid, r->manifest_cid_len, cid, sizeof(cid)) == 0) {
         if (items_add(it, slot, SB_PIN_KIND_MANIFEST, cid) < 0)
             return -1;
     } else {
         sb_log(SB_LOG_WARN, M, "slot %" PRId64 ": no usable manifest_cid", slot);
     }
-    if (!pid || pidlen != 32)
-        return 0;
-    sqlite3_reset(body);
-    sqlite3_bind_blob(body, 1, pid, 32, SQLITE_TRANSIENT);
-    int rc = sqlite3_step(body);
-    if (rc != SQLITE_ROW) {
-        if (rc != SQLITE_DONE) {
-            log_db(st, "winning proposal body");
-            return -1;
-        }
+    uint8_t *body = NULL;
+    size_t blen = 0;
+    int f = sb_store_proposal_body(st, 0, r->proposal_id, &body, &blen);
+    if (f < 0)
+        return -1;
+    if (f == 0) {
         sb_log(SB_LOG_WARN, M, "slot %" PRId64 ": winning proposal body missing", slot);
         return 0;
     }
-    Sleetbubble__V1__ProposalBody *pb = sleetbubble__v1__proposal_body__unpack(
-        NULL, (size_t)sqlite3_column_bytes(body, 0), sqlite3_column_blob(body, 0));
+    Sleetbubble__V1__ProposalBody *pb = sleetbubble__v1__proposal_body__unpack(NULL, blen, body);
+    free(body);
     if (!pb) {
         sb_log(SB_LOG_WARN, M, "slot %" PRId64 ": winning proposal body undecodable", slot);
         return 0;
@@ -213,37 +211,42 @@ static int winner_cids(sqlite3 *st, sqlite3_stmt *body, int64_t slot, const void
  * worker's life, O(keep_slots). */
 static int first_high_water(sb_pinstore *ps, uint64_t keep, int64_t *hw)
 {
-    int64_t below = INT64_MAX, oldest = -1;
+    int64_t below = INT64_MAX, oldest = -1, v[256];
     uint64_t seen = 0;
-    int rc = SQLITE_DONE;
     *hw = -1;
     if (!keep)
         return 0;
-    sqlite3_stmt *s = sb_db_prep(ps->state, M, "SELECT slot FROM slots WHERE outcome IN "
-                                               "(1, 2, 3) AND slot < ? ORDER BY slot DESC "
-                                               "LIMIT 256");
-    if (!s)
-        return -1;
     while (seen < keep) {
-        size_t got = 0;
-        sqlite3_bind_int64(s, 1, below);
-        while (seen < keep && (rc = sqlite3_step(s)) == SQLITE_ROW) {
-            oldest = below = sqlite3_column_int64(s, 0);
-            seen++;
-            got++;
-        }
-        sqlite3_reset(s);
-        if ((rc != SQLITE_ROW && rc != SQLITE_DONE) || got < 256)
+        size_t got;
+        if (sb_store_winner_slots_below(ps->state, below, v, 256, &got) < 0)
+            return -1;
+        for (size_t i = 0; i < got && seen < keep; i++, seen++)
+            oldest = below = v[i];
+        if (got < 256)
             break;
-    }
-    sqlite3_finalize(s);
-    if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
-        log_db(ps->state, "kept winners");
-        return -1;
     }
     if (seen == keep)
         *hw = oldest - 1;
     return 0;
+}
+
+typedef struct read_ctx {
+    sb_store *st;
+    items *it;
+    size_t *nslots;
+    int64_t *last;
+} read_ctx;
+
+/* sb_store_each_slot_after callback: one committed slot into the batch. */
+static int read_slot(void *arg, const sb_slot_record *r)
+{
+    read_ctx *c = arg;
+    (*c->nslots)++;
+    *c->last = (int64_t)r->slot;
+    if (!sb_outcome_has_winner(r->outcome))
+        return 0; /* NONE: nothing to pin */
+    c->it->winners[c->it->nw++] = (int64_t)r->slot;
+    return winner_cids(c->st, r, c->it) < 0 ? -1 : 0;
 }
 
 /* Read up to max slots above hw from the consensus database in one short read
@@ -252,39 +255,15 @@ static int read_slots(sb_pinstore *ps, int64_t hw, size_t max, items *it, size_t
                       int64_t *last)
 {
     int ret = -1;
-    sqlite3 *st = ps->state;
-    sqlite3_stmt *s = sb_db_prep(st, M, "SELECT slot, outcome, manifest_cid, proposal_id "
-                                        "FROM slots WHERE slot > ? ORDER BY slot LIMIT ?");
-    sqlite3_stmt *b = sb_db_prep(st, M, "SELECT body FROM proposals WHERE id = ?");
+    read_ctx c = {ps->state, it, nslots, last};
     *nslots = 0;
     *last = hw;
-    if (!s || !b || !(it->winners = malloc(max * sizeof(*it->winners))) ||
-        sb_db_exec(st, M, "BEGIN") < 0)
+    if (!(it->winners = malloc(max * sizeof(*it->winners))) ||
+        sb_store_snapshot_begin(ps->state) < 0)
         goto done;
-    sqlite3_bind_int64(s, 1, hw);
-    sqlite3_bind_int64(s, 2, (sqlite3_int64)max);
-    int rc;
-    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-        int64_t slot = sqlite3_column_int64(s, 0);
-        int outcome = sqlite3_column_int(s, 1);
-        (*nslots)++;
-        *last = slot;
-        if (outcome < 1 || outcome > 3)
-            continue; /* NONE: nothing to pin */
-        it->winners[it->nw++] = slot;
-        if (winner_cids(st, b, slot, sqlite3_column_blob(s, 2), sqlite3_column_bytes(s, 2),
-                        sqlite3_column_blob(s, 3), sqlite3_column_bytes(s, 3), it) < 0)
-            goto done;
-    }
-    if (rc != SQLITE_DONE) {
-        log_db(st, "committed slots");
-        goto done;
-    }
-    ret = 0;
+    ret = sb_store_each_slot_after(ps->state, hw, max, read_slot, &c) < 0 ? -1 : 0;
 done:
-    sqlite3_finalize(s);
-    sqlite3_finalize(b);
-    sb_db_rollback(st); /* end the read transaction before any network call */
+    sb_store_snapshot_end(ps->state); /* end the read transaction before any network call */
     return ret;
 }
 
@@ -468,43 +447,22 @@ int sb_pinstore_finish(sb_pinstore *ps, const sb_pin_job *j, const sb_pin_job_st
 
 int sb_pinstore_manifest(sb_pinstore *ps, const char *cid, uint8_t **out, size_t *len)
 {
-    uint8_t bin[37], h[37];
-    size_t binlen = sizeof(bin);
-    int ret = -1;
+    uint8_t bin[37], h[37], *mb = NULL;
+    size_t ml = 0;
     if (sb_cid_parse_manifest(cid, bin) < 0)
         return 0;
     lock(ps);
-    sqlite3_stmt *s = sb_db_prep(ps->state, M, "SELECT manifest FROM slots WHERE manifest_cid = ? "
-                                               "AND manifest IS NOT NULL LIMIT 1");
-    if (!s)
-        goto done;
-    sqlite3_bind_blob(s, 1, bin, (int)binlen, SQLITE_STATIC);
-    int rc = sqlite3_step(s);
-    if (rc == SQLITE_DONE) {
-        ret = 0;
-        goto done;
-    }
-    if (rc != SQLITE_ROW) {
-        log_db(ps->state, "manifest");
-        goto done;
-    }
-    const uint8_t *mb = sqlite3_column_blob(s, 0);
-    size_t ml = (size_t)sqlite3_column_bytes(s, 0);
-    sb_cid_dagjson(mb, ml, h);
-    if (binlen != sizeof(h) || memcmp(h, bin, sizeof(h)) != 0) {
-        ret = 0; /* the stored bytes do not hash to their recorded CID */
-        goto done;
-    }
-    if (!(*out = malloc(ml ? ml : 1)))
-        goto done;
-    if (ml)
-        memcpy(*out, mb, ml);
-    *len = ml;
-    ret = 1;
-done:
-    sqlite3_finalize(s);
-    sb_db_rollback(ps->state);
+    int ret = sb_store_manifest_by_cid(ps->state, bin, sizeof(bin), &mb, &ml);
     unlock(ps);
+    if (ret == 1) {
+        sb_cid_dagjson(mb, ml, h);
+        if (memcmp(h, bin, sizeof(h)) != 0) {
+            free(mb); /* the stored bytes do not hash to their recorded CID */
+            return 0;
+        }
+        *out = mb;
+        *len = ml;
+    }
     return ret;
 }
 

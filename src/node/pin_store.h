@@ -3,8 +3,9 @@
  * What to pin is consensus state: the committed `slots` rows of data/sleetbubble.db. How far
  * pinning got is node-local and lives in data/pins.db, which this module alone writes, through
  * ONE connection shared by the worker's threads under a mutex (one writer per file). The
- * consensus database is read through a read-only connection, one short read transaction at a
- * time, never across a network call.
+ * consensus database is read through the store's read-only view (store.h, the only code
+ * that knows its schema), one short read transaction at a time, never across a network
+ * call.
  *
  * pins.db:
  *   jobs(cid PK, kind, slot, state, attempts, next_try_ms, last_error, pinned_at_ms, bytes)

@@ -6,12 +6,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include <jansson.h>
 
-#include "app-internal.h"
 #include "pin_store.h"
+#include "query.h"
 #include "cid.h"
 #include "log.h"
 #include "sb_buf.h"
@@ -130,7 +129,7 @@ static int load_body(sb_app *app, const uint8_t id[32], Sleetbubble__V1__Proposa
 {
     uint8_t *body;
     size_t len;
-    int f = sb_store_proposal_body(app->store, 0, id, &body, &len);
+    int f = sb_store_proposal_body(sb_app_store(app), 0, id, &body, &len);
     if (f != 1)
         return f;
     *out = sleetbubble__v1__proposal_body__unpack(NULL, len, body);
@@ -140,7 +139,7 @@ static int load_body(sb_app *app, const uint8_t id[32], Sleetbubble__V1__Proposa
 
 static int q_params(sb_app *app, qres *q)
 {
-    char *s = sb_params_to_json(&app->params);
+    char *s = sb_params_to_json(sb_app_params(app));
     if (!s)
         return -1;
     q->value = json_loads(s, 0, NULL);
@@ -150,85 +149,85 @@ static int q_params(sb_app *app, qres *q)
 
 static int q_slot_current(sb_app *app, qres *q)
 {
-    int64_t t = app->committed.last_time_ns;
-    uint64_t s = sb_slot_current(&app->params, t);
+    int64_t t = sb_app_block_time(app);
+    const sb_params *p = sb_app_params(app);
+    uint64_t s = sb_slot_current(p, t);
     json_t *o = json_object();
     json_object_set_new(o, "slot", ju64(s));
-    json_object_set_new(o, "start_ns", ji128(sb_slot_start(&app->params, s)));
-    json_object_set_new(o, "close_ns", ji128(sb_slot_close(&app->params, s)));
+    json_object_set_new(o, "start_ns", ji128(sb_slot_start(p, s)));
+    json_object_set_new(o, "close_ns", ji128(sb_slot_close(p, s)));
     json_object_set_new(o, "next_slot", ju64(s + 1));
-    json_object_set_new(o, "next_close_ns", ji128(sb_slot_close(&app->params, s + 1)));
+    json_object_set_new(o, "next_close_ns", ji128(sb_slot_close(p, s + 1)));
     json_object_set_new(o, "block_time_ns", ji64(t));
-    json_object_set_new(o, "next_to_finalize", ju64(app->committed.next_slot));
+    json_object_set_new(o, "next_to_finalize", ju64(sb_app_next_slot(app)));
     q->value = o;
     return 0;
 }
 
 /* Votes of a slot attached to its proposals (the JSON array built by q_slot): voters in
- * validator order, power_for summed with the genesis powers, as the tally does (SPEC §5). */
+ * validator order, power_for counted by the core's tally (SPEC §5). */
 typedef struct slot_votes {
-    const sb_params *params;
-    json_t *props;            /* array of proposal objects with "id" */
-    unsigned __int128 *power; /* one per proposal */
+    json_t *props; /* array of proposal objects, in the tally's candidate order */
+    sb_tally_votes tv;
 } slot_votes;
 
 static int attach_vote(void *arg, const uint8_t validator[32], const uint8_t proposal_id[32])
 {
     slot_votes *sv = arg;
-    char id[65];
-    sb_hex(proposal_id, 32, id);
-    for (size_t i = 0; i < json_array_size(sv->props); i++) {
-        json_t *p = json_array_get(sv->props, i);
-        if (strcmp(json_string_value(json_object_get(p, "id")), id) != 0)
-            continue;
-        const sb_validator *v = sb_params_validator(sv->params, validator);
-        if (v)
-            sv->power[i] += (unsigned __int128)v->power;
-        json_array_append_new(json_object_get(p, "voters"), jhex(validator, 32));
-        break;
-    }
+    size_t i = sb_tally_votes_add(&sv->tv, validator, proposal_id);
+    if (i < sv->tv.n)
+        json_array_append_new(json_object_get(json_array_get(sv->props, i), "voters"),
+                              jhex(validator, 32));
     return 0;
+}
+
+/* sb_store_each_proposal callback: one proposal object, and its id for the tally. */
+typedef struct slot_props {
+    json_t *props;
+    uint8_t *ids; /* 32 bytes per proposal, in props order */
+    size_t n, cap;
+} slot_props;
+
+static int add_proposal(void *arg, const sb_proposal_row *row)
+{
+    slot_props *sp = arg;
+    if (sp->n == sp->cap) {
+        size_t ncap = sp->cap ? sp->cap * 2 : 8;
+        uint8_t *ids = realloc(sp->ids, ncap * 32);
+        if (!ids)
+            return -1;
+        sp->ids = ids;
+        sp->cap = ncap;
+    }
+    memcpy(sp->ids + 32 * sp->n++, row->id, 32);
+    json_t *p = json_object();
+    json_object_set_new(p, "id", jhex(row->id, 32));
+    json_object_set_new(p, "curator", jhex(row->curator, 32));
+    json_object_set_new(p, "tracks", json_integer(row->n_tracks));
+    json_object_set_new(p, "duration_ms", ju64(row->total_ms));
+    json_object_set_new(p, "height", ji64(row->height));
+    json_object_set_new(p, "voters", json_array());
+    return json_array_append_new(sp->props, p);
 }
 
 static int q_slot(sb_app *app, qres *q, uint64_t s)
 {
-    sqlite3 *db = sb_store_reader(app->store);
-    sqlite3_stmt *st = NULL;
-    unsigned __int128 *power = NULL;
     int ret = -1;
     json_t *o = json_object(), *props = json_array();
+    slot_props sp = {props, NULL, 0, 0};
+    slot_votes sv = {props, {0}};
     json_object_set_new(o, "slot", ju64(s));
-    json_object_set_new(o, "close_ns", ji128(sb_slot_close(&app->params, s)));
+    json_object_set_new(o, "close_ns", ji128(sb_slot_close(sb_app_params(app), s)));
     json_object_set_new(o, "proposals", props);
-    if (sqlite3_prepare_v2(db,
-                           "SELECT id, curator, n_tracks, total_ms, height FROM proposals "
-                           "WHERE slot = ? ORDER BY height, idx",
-                           -1, &st, NULL) != SQLITE_OK)
+    if (sb_store_each_proposal(sb_app_store(app), 0, s, add_proposal, &sp) < 0 ||
+        sb_tally_votes_init(&sv.tv, sb_app_params(app), sp.ids, sp.n) < 0 ||
+        sb_store_each_vote(sb_app_store(app), 0, s, attach_vote, &sv) < 0 ||
+        sb_tally_votes_finish(&sv.tv) < 0)
         goto done;
-    sqlite3_bind_int64(st, 1, (sqlite3_int64)s);
-    int rc;
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        json_t *p = json_object();
-        json_object_set_new(p, "id", jhex(sqlite3_column_blob(st, 0), 32));
-        json_object_set_new(p, "curator", jhex(sqlite3_column_blob(st, 1), 32));
-        json_object_set_new(p, "tracks", json_integer(sqlite3_column_int64(st, 2)));
-        json_object_set_new(p, "duration_ms", ju64((uint64_t)sqlite3_column_int64(st, 3)));
-        json_object_set_new(p, "height", ji64(sqlite3_column_int64(st, 4)));
-        json_object_set_new(p, "voters", json_array());
-        json_array_append_new(props, p);
-    }
-    if (rc != SQLITE_DONE)
-        goto done;
-    size_t np = json_array_size(props);
-    if (!(power = calloc(np ? np : 1, sizeof(*power))))
-        goto done;
-    slot_votes sv = {&app->params, props, power};
-    if (sb_store_each_vote(app->store, 0, s, attach_vote, &sv) < 0)
-        goto done;
-    for (size_t i = 0; i < np; i++)
-        json_object_set_new(json_array_get(props, i), "power_for", ju64((uint64_t)power[i]));
+    for (size_t i = 0; i < sv.tv.n; i++)
+        json_object_set_new(json_array_get(props, i), "power_for", ju64(sv.tv.c[i].power_for));
     sb_slot_record r;
-    int f = sb_store_get_slot(app->store, 0, s, &r);
+    int f = sb_store_get_slot(sb_app_store(app), 0, s, &r);
     if (f < 0)
         goto done;
     json_object_set_new(o, "finalized", json_boolean(f == 1));
@@ -237,8 +236,8 @@ static int q_slot(sb_app *app, qres *q, uint64_t s)
     o = NULL;
     ret = 0;
 done:
-    sqlite3_finalize(st);
-    free(power);
+    sb_tally_votes_free(&sv.tv);
+    free(sp.ids);
     json_decref(o);
     return ret;
 }
@@ -247,7 +246,7 @@ static int q_winner(sb_app *app, qres *q, uint64_t s)
 {
     sb_slot_record r;
     Sleetbubble__V1__ProposalBody *b = NULL;
-    int f = sb_store_get_slot(app->store, 0, s, &r);
+    int f = sb_store_get_slot(sb_app_store(app), 0, s, &r);
     if (f < 0)
         return -1;
     if (f == 0) {
@@ -288,16 +287,11 @@ static int q_proposal(sb_app *app, qres *q, const char *hex)
         q_err(q, SB_NOT_FOUND, "no proposal %s", hex);
         return 0;
     }
-    sqlite3_stmt *st = NULL;
     int64_t height = 0;
-    if (sqlite3_prepare_v2(sb_store_reader(app->store),
-                           "SELECT height FROM proposals WHERE id = ?", -1, &st,
-                           NULL) == SQLITE_OK) {
-        sqlite3_bind_blob(st, 1, id, 32, SQLITE_STATIC);
-        if (sqlite3_step(st) == SQLITE_ROW)
-            height = sqlite3_column_int64(st, 0);
+    if (sb_store_proposal_height(sb_app_store(app), 0, id, &height) < 0) {
+        sleetbubble__v1__proposal_body__free_unpacked(b, NULL);
+        return -1;
     }
-    sqlite3_finalize(st);
     json_t *o = json_object();
     uint64_t total = 0;
     for (size_t i = 0; b->playlist && i < b->playlist->n_tracks; i++)
@@ -318,8 +312,9 @@ static int q_proposal(sb_app *app, qres *q, const char *hex)
 static int q_validators(sb_app *app, qres *q)
 {
     json_t *a = json_array();
-    for (size_t i = 0; i < app->params.n_validators; i++) {
-        const sb_validator *v = &app->params.validators[i];
+    const sb_params *p = sb_app_params(app);
+    for (size_t i = 0; i < p->n_validators; i++) {
+        const sb_validator *v = &p->validators[i];
         json_t *o = json_object();
         json_object_set_new(o, "pubkey", jhex(v->pubkey, 32));
         json_object_set_new(o, "power", ji64(v->power));
@@ -330,7 +325,7 @@ static int q_validators(sb_app *app, qres *q)
     }
     json_t *o = json_object();
     json_object_set_new(o, "validators", a);
-    json_object_set_new(o, "total_power", ju64(sb_params_total_power(&app->params)));
+    json_object_set_new(o, "total_power", ju64(sb_params_total_power(p)));
     q->value = o;
     return 0;
 }
@@ -340,7 +335,7 @@ static int q_pins(sb_app *app, qres *q, uint64_t s)
 {
     sb_slot_record r;
     Sleetbubble__V1__ProposalBody *b = NULL;
-    int f = sb_store_get_slot(app->store, 0, s, &r);
+    int f = sb_store_get_slot(sb_app_store(app), 0, s, &r);
     if (f < 0)
         return -1;
     if (f == 0 || r.outcome == SB_OUTCOME_NONE) {
@@ -353,15 +348,10 @@ static int q_pins(sb_app *app, qres *q, uint64_t s)
     json_object_set_new(o, "slot", ju64(s));
     json_object_set_new(o, "node_local", json_true());
     json_object_set_new(o, "note", json_string("pin status of this node only; not consensus state"));
-    json_object_set_new(o, "pinning_enabled", json_boolean(app->opts.pin_enabled));
+    json_object_set_new(o, "pinning_enabled", json_boolean(sb_app_pin_enabled(app)));
     json_object_set_new(o, "cids", a);
     int ret = -1, all = 1;
-    if (!app->pins_view && app->opts.pin_db_path && access(app->opts.pin_db_path, F_OK) == 0) {
-        char err[256];
-        if (sb_pinstore_open(app->opts.pin_db_path, NULL, &app->pins_view, err,
-                             sizeof(err)) < 0)
-            sb_log(SB_LOG_WARN, "query", "/pins: %s", err);
-    }
+    struct sb_pinstore *view = sb_app_pins_view(app);
     size_t ntr = b->playlist ? b->playlist->n_tracks : 0;
     for (size_t i = 0; i <= ntr; i++) {
         char mc[SB_CID_STR_MAX];
@@ -377,7 +367,7 @@ static int q_pins(sb_app *app, qres *q, uint64_t s)
         json_object_set_new(e, "cid", json_string(cid));
         json_object_set_new(e, "kind", json_string(i == 0 ? "manifest" : "track"));
         sb_pin_job_info ji;
-        int found = app->pins_view ? sb_pinstore_job(app->pins_view, cid, &ji) : 0;
+        int found = view ? sb_pinstore_job(view, cid, &ji) : 0;
         if (found == 1) {
             all &= strcmp(ji.state, "pinned") == 0;
             json_object_set_new(e, "state", json_string(ji.state));
@@ -412,21 +402,21 @@ int sb_query(sb_app *app, abci_ctx *ctx, const Tendermint__Abci__RequestQuery *r
     uint64_t n = 0;
     int rc = 0;
 
-    res->height = app->committed.height;
-    if (req->height != 0 && req->height != app->committed.height) {
+    res->height = sb_app_height(app);
+    if (req->height != 0 && req->height != sb_app_height(app)) {
         res->code = SB_HEIGHT_UNAVAILABLE;
         res->codespace = SB_CODESPACE;
         res->log = abci_ctx_printf(ctx, "HEIGHT_UNAVAILABLE: only the latest height %" PRId64
                                         " (or 0) is served, not %" PRId64,
-                                   app->committed.height, req->height);
+                                   sb_app_height(app), req->height);
         return 0;
     }
-    if (!app->have_params && path[0] == '/' &&
+    if (!sb_app_params(app) && path[0] == '/' &&
         (strcmp(path, "/params") == 0 || strcmp(path, "/validators") == 0 ||
          strncmp(path, "/slot/", 6) == 0 || strncmp(path, "/winner/", 8) == 0 ||
          strncmp(path, "/proposal/", 10) == 0 || strncmp(path, "/pins/", 6) == 0)) {
         q_err(&q, SB_NOT_FOUND, "%s", "chain not initialised yet (no InitChain)");
-    } else if (!app->have_params) {
+    } else if (!sb_app_params(app)) {
         q_err(&q, SB_UNKNOWN_PATH, "unknown path \"%s\"", path);
     } else if (strcmp(path, "/params") == 0) {
         rc = q_params(app, &q);

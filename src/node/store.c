@@ -5,6 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <sqlite3.h>
+
 #include "db.h"
 #include "log.h"
 
@@ -15,7 +17,9 @@ struct sb_store {
     char *path;
 };
 
-static const char *schema =
+/* The consensus schema, declared here only: schema_head + the winner outcome list
+ * (winner_outcomes) + schema_tail. */
+static const char *const schema_head =
     "CREATE TABLE IF NOT EXISTS meta ("
     "  id INTEGER PRIMARY KEY CHECK (id = 1), height INTEGER NOT NULL, app_hash BLOB,"
     "  last_time_ns INTEGER NOT NULL, next_slot INTEGER NOT NULL,"
@@ -37,10 +41,27 @@ static const char *schema =
      * newest kept winners, without scanning history. */
     "CREATE INDEX IF NOT EXISTS slots_by_manifest ON slots(manifest_cid) "
     "  WHERE manifest IS NOT NULL;"
-    "CREATE INDEX IF NOT EXISTS slots_with_winner ON slots(slot) WHERE outcome IN (1, 2, 3);"
+    "CREATE INDEX IF NOT EXISTS slots_with_winner ON slots(slot) WHERE outcome IN ";
+static const char *const schema_tail =
+    ";"
     /* v1 kept pin jobs here; they now live in the worker's own file (data/pins.db), which
      * back-fills from `slots` and reconciles with Kubo, so nothing is lost by dropping it. */
     "DROP TABLE IF EXISTS pin_jobs;";
+
+/* "(1, 2, 3)": the outcomes with a winner (sb_outcome_has_winner) as an SQL list, into
+ * list[0..64). A query that should use the slots_with_winner index spells it exactly so. */
+#define OUTCOME_LIST_MAX 64
+static const char *winner_outcomes(char list[OUTCOME_LIST_MAX])
+{
+    size_t n = 0;
+    list[0] = '\0';
+    for (int o = SB_OUTCOME_SUPERMAJORITY; o <= SB_OUTCOME_NONE && n < OUTCOME_LIST_MAX; o++)
+        if (sb_outcome_has_winner(o))
+            n += (size_t)snprintf(list + n, OUTCOME_LIST_MAX - n, "%s%d", n ? ", " : "(", o);
+    if (n < OUTCOME_LIST_MAX)
+        snprintf(list + n, OUTCOME_LIST_MAX - n, ")");
+    return list;
+}
 
 static void log_db(sqlite3 *db, const char *what)
 {
@@ -72,6 +93,13 @@ int sb_store_open(const char *path, sb_store **out, char *err, size_t errlen)
     }
     if (sb_db_open(path, 1, STORE_BUSY_MS, &st->w, err, errlen) < 0)
         goto err;
+    char schema[4096], outcomes[OUTCOME_LIST_MAX];
+    if ((size_t)snprintf(schema, sizeof(schema), "%s%s%s", schema_head,
+                         winner_outcomes(outcomes), schema_tail) >=
+        sizeof(schema)) {
+        snprintf(err, errlen, "%s: schema longer than %zu bytes", path, sizeof(schema));
+        goto err;
+    }
     if (exec(st->w, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=OFF;") <
             0 ||
         exec(st->w, schema) < 0) {
@@ -99,9 +127,26 @@ void sb_store_close(sb_store *st)
     free(st);
 }
 
-sqlite3 *sb_store_reader(sb_store *st) { return st->r; }
-sqlite3 *sb_store_writer(sb_store *st) { return st->w; }
-const char *sb_store_path(const sb_store *st) { return st->path; }
+/* Busy timeout of a read-only view, ms: it waits only while a checkpoint restarts the log. */
+#define VIEW_BUSY_MS 10000
+
+int sb_store_open_readonly(const char *path, sb_store **out, char *err, size_t errlen)
+{
+    sb_store *st = calloc(1, sizeof(*st));
+    *out = NULL;
+    if (!st || !(st->path = strdup(path))) {
+        snprintf(err, errlen, "out of memory");
+        free(st);
+        return -1;
+    }
+    if (sb_db_open(path, 0, VIEW_BUSY_MS, &st->r, err, errlen) < 0) {
+        sb_store_close(st);
+        return -1;
+    }
+    *out = st;
+    return 0;
+}
+
 int sb_store_in_block(const sb_store *st) { return st->in_block; }
 
 void sb_meta_free(sb_meta *m)
@@ -150,6 +195,10 @@ int sb_store_load_meta(sb_store *st, sb_meta *out)
     sqlite3_finalize(s);
     return ret;
 }
+
+int sb_store_snapshot_begin(sb_store *st) { return exec(st->r, "BEGIN"); }
+
+void sb_store_snapshot_end(sb_store *st) { sb_db_rollback(st->r); }
 
 int sb_store_begin(sb_store *st)
 {
@@ -444,32 +493,173 @@ int sb_store_proposal_body(sb_store *st, int staged, const uint8_t id[32], uint8
     return ret;
 }
 
+/* The columns every slot record read selects, in slot_row's order. */
+#define SLOT_COLS "slot, outcome, proposal_id, power_for, total, manifest_cid, height"
+
+/* A slot record from a row of SLOT_COLS. */
+static void slot_row(sqlite3_stmt *s, sb_slot_record *out)
+{
+    memset(out, 0, sizeof(*out));
+    out->slot = (uint64_t)sqlite3_column_int64(s, 0);
+    out->outcome = sqlite3_column_int(s, 1);
+    if (sqlite3_column_bytes(s, 2) == 32)
+        memcpy(out->proposal_id, sqlite3_column_blob(s, 2), 32);
+    out->power_for = (uint64_t)sqlite3_column_int64(s, 3);
+    out->total = (uint64_t)sqlite3_column_int64(s, 4);
+    int n = sqlite3_column_bytes(s, 5);
+    if (n > 0 && (size_t)n <= sizeof(out->manifest_cid)) {
+        memcpy(out->manifest_cid, sqlite3_column_blob(s, 5), (size_t)n);
+        out->manifest_cid_len = (size_t)n;
+    }
+    out->height = sqlite3_column_int64(s, 6);
+}
+
 int sb_store_get_slot(sb_store *st, int staged, uint64_t slot, sb_slot_record *out)
 {
     sqlite3 *db = conn(st, staged);
-    sqlite3_stmt *s = prep(db, "SELECT outcome, proposal_id, power_for, total, manifest_cid, "
-                               "height FROM slots WHERE slot = ?");
+    sqlite3_stmt *s = prep(db, "SELECT " SLOT_COLS " FROM slots WHERE slot = ?");
     if (!s)
         return -1;
     sqlite3_bind_int64(s, 1, (sqlite3_int64)slot);
     int rc = sqlite3_step(s), ret = 0;
     memset(out, 0, sizeof(*out));
     if (rc == SQLITE_ROW) {
-        out->slot = slot;
-        out->outcome = sqlite3_column_int(s, 0);
-        if (sqlite3_column_bytes(s, 1) == 32)
-            memcpy(out->proposal_id, sqlite3_column_blob(s, 1), 32);
-        out->power_for = (uint64_t)sqlite3_column_int64(s, 2);
-        out->total = (uint64_t)sqlite3_column_int64(s, 3);
-        int n = sqlite3_column_bytes(s, 4);
-        if (n > 0 && (size_t)n <= sizeof(out->manifest_cid)) {
-            memcpy(out->manifest_cid, sqlite3_column_blob(s, 4), (size_t)n);
-            out->manifest_cid_len = (size_t)n;
-        }
-        out->height = sqlite3_column_int64(s, 5);
+        slot_row(s, out);
         ret = 1;
     } else if (rc != SQLITE_DONE) {
         log_db(db, "get slot");
+        ret = -1;
+    }
+    sqlite3_finalize(s);
+    return ret;
+}
+
+int sb_store_each_proposal(sb_store *st, int staged, uint64_t slot, sb_store_proposal_fn fn,
+                           void *arg)
+{
+    sqlite3 *db = conn(st, staged);
+    sqlite3_stmt *s = prep(db, "SELECT id, curator, n_tracks, total_ms, height FROM proposals "
+                               "WHERE slot = ? ORDER BY height, idx");
+    if (!s)
+        return -1;
+    sqlite3_bind_int64(s, 1, (sqlite3_int64)slot);
+    int rc, ret = 0;
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+        sb_proposal_row row;
+        if (sqlite3_column_bytes(s, 0) != 32 || sqlite3_column_bytes(s, 1) != 32) {
+            sb_log(SB_LOG_ERROR, "store", "proposals: malformed row for slot %llu",
+                   (unsigned long long)slot);
+            ret = -1;
+            break;
+        }
+        memcpy(row.id, sqlite3_column_blob(s, 0), 32);
+        memcpy(row.curator, sqlite3_column_blob(s, 1), 32);
+        row.n_tracks = (uint32_t)sqlite3_column_int64(s, 2);
+        row.total_ms = (uint64_t)sqlite3_column_int64(s, 3);
+        row.height = sqlite3_column_int64(s, 4);
+        if ((ret = fn(arg, &row)) != 0)
+            break;
+    }
+    if (ret == 0 && rc != SQLITE_DONE) {
+        log_db(db, "each proposal");
+        ret = -1;
+    }
+    sqlite3_finalize(s);
+    return ret;
+}
+
+int sb_store_proposal_height(sb_store *st, int staged, const uint8_t id[32], int64_t *height)
+{
+    sqlite3 *db = conn(st, staged);
+    sqlite3_stmt *s = prep(db, "SELECT height FROM proposals WHERE id = ?");
+    if (!s)
+        return -1;
+    sqlite3_bind_blob(s, 1, id, 32, SQLITE_STATIC);
+    int rc = sqlite3_step(s), ret = 0;
+    if (rc == SQLITE_ROW) {
+        *height = sqlite3_column_int64(s, 0);
+        ret = 1;
+    } else if (rc != SQLITE_DONE) {
+        log_db(db, "proposal height");
+        ret = -1;
+    }
+    sqlite3_finalize(s);
+    return ret;
+}
+
+int sb_store_each_slot_after(sb_store *st, int64_t after, size_t max, sb_store_slot_fn fn,
+                             void *arg)
+{
+    sqlite3_stmt *s =
+        prep(st->r, "SELECT " SLOT_COLS " FROM slots WHERE slot > ? ORDER BY slot LIMIT ?");
+    if (!s)
+        return -1;
+    sqlite3_bind_int64(s, 1, after);
+    sqlite3_bind_int64(s, 2, max > INT64_MAX ? INT64_MAX : (sqlite3_int64)max);
+    int rc, ret = 0;
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+        sb_slot_record r;
+        slot_row(s, &r);
+        if ((ret = fn(arg, &r)) != 0)
+            break;
+    }
+    if (ret == 0 && rc != SQLITE_DONE) {
+        log_db(st->r, "slots after");
+        ret = -1;
+    }
+    sqlite3_finalize(s);
+    return ret;
+}
+
+int sb_store_winner_slots_below(sb_store *st, int64_t below, int64_t *slots, size_t max,
+                                size_t *n)
+{
+    char sql[256], outcomes[OUTCOME_LIST_MAX];
+    *n = 0;
+    /* The outcome list must be spelled as in the slots_with_winner index (schema()) for the
+     * planner to use it. */
+    snprintf(sql, sizeof(sql), "SELECT slot FROM slots WHERE outcome IN %s AND slot < ? "
+             "ORDER BY slot DESC LIMIT ?", winner_outcomes(outcomes));
+    sqlite3_stmt *s = prep(st->r, sql);
+    if (!s)
+        return -1;
+    sqlite3_bind_int64(s, 1, below);
+    sqlite3_bind_int64(s, 2, max > INT64_MAX ? INT64_MAX : (sqlite3_int64)max);
+    int rc = SQLITE_DONE;
+    while (*n < max && (rc = sqlite3_step(s)) == SQLITE_ROW)
+        slots[(*n)++] = sqlite3_column_int64(s, 0);
+    int ret = 0;
+    if (*n < max && rc != SQLITE_DONE) {
+        log_db(st->r, "winner slots");
+        ret = -1;
+    }
+    sqlite3_finalize(s);
+    return ret;
+}
+
+int sb_store_manifest_by_cid(sb_store *st, const uint8_t *cid, size_t cidlen, uint8_t **out,
+                             size_t *len)
+{
+    sqlite3_stmt *s = prep(st->r, "SELECT manifest FROM slots WHERE manifest_cid = ? "
+                                  "AND manifest IS NOT NULL LIMIT 1");
+    *out = NULL;
+    *len = 0;
+    if (!s)
+        return -1;
+    sqlite3_bind_blob(s, 1, cid, (int)cidlen, SQLITE_STATIC);
+    int rc = sqlite3_step(s), ret = 0;
+    if (rc == SQLITE_ROW) {
+        int n = sqlite3_column_bytes(s, 0);
+        if (!(*out = malloc(n > 0 ? (size_t)n : 1))) {
+            ret = -1;
+        } else {
+            if (n > 0)
+                memcpy(*out, sqlite3_column_blob(s, 0), (size_t)n);
+            *len = (size_t)n;
+            ret = 1;
+        }
+    } else if (rc != SQLITE_DONE) {
+        log_db(st->r, "manifest by cid");
         ret = -1;
     }
     sqlite3_finalize(s);

@@ -16,8 +16,6 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include <sqlite3.h>
-
 #include "tally.h"
 
 typedef struct sb_store sb_store;
@@ -90,13 +88,53 @@ int sb_store_proposal_ids(sb_store *st, int staged, uint64_t slot, uint8_t **ids
 /* A proposal's signed body bytes; *body malloc'd, caller frees. Returns 1 found, 0 not, -1. */
 int sb_store_proposal_body(sb_store *st, int staged, const uint8_t id[32], uint8_t **body,
                            size_t *len);
+/* A proposal as the queries show it (SPEC §8). */
+typedef struct sb_proposal_row {
+    uint8_t id[32];
+    uint8_t curator[32];
+    uint32_t n_tracks;
+    uint64_t total_ms; /* sum of the track durations, ms */
+    int64_t height;    /* block that accepted it */
+} sb_proposal_row;
+/* Every proposal of `slot` in block order (height, then position in the block). The
+ * callback returns 0 to go on; a non-zero return stops and is returned. */
+typedef int (*sb_store_proposal_fn)(void *arg, const sb_proposal_row *row);
+int sb_store_each_proposal(sb_store *st, int staged, uint64_t slot, sb_store_proposal_fn fn,
+                           void *arg);
+/* The height of the block that accepted proposal `id`. Returns 1 found, 0 not, -1 error. */
+int sb_store_proposal_height(sb_store *st, int staged, const uint8_t id[32], int64_t *height);
 /* A finalized slot's record. Returns 1 found, 0 not, -1 error. */
 int sb_store_get_slot(sb_store *st, int staged, uint64_t slot, sb_slot_record *out);
 
-/* The reader and writer handles, for queries and the pin queue (same thread only). */
-sqlite3 *sb_store_reader(sb_store *st);
-sqlite3 *sb_store_writer(sb_store *st);
-/* Path of the database file (for the pin worker's own connection). */
-const char *sb_store_path(const sb_store *st);
+/* ---- read-only views (the pin worker's thread, SPEC §10) ------------------------------- */
+
+/* Open an existing `path` read-only: the committed state as another thread sees it. Only
+ * the committed reads (staged = 0) and the functions below work on such a store; it is used
+ * by one thread at a time. On error returns -1 with "path: reason" in err. Close with
+ * sb_store_close. */
+int sb_store_open_readonly(const char *path, sb_store **out, char *err, size_t errlen);
+
+/* Read several things from one committed snapshot: a read transaction from
+ * sb_store_snapshot_begin to sb_store_snapshot_end (which ends it even after an error).
+ * Keep it short: never hold one across a network call (it pins the WAL). */
+int sb_store_snapshot_begin(sb_store *st);
+void sb_store_snapshot_end(sb_store *st);
+
+/* The committed slots below `below` that have a winner (sb_outcome_has_winner), newest
+ * first: at most max of them into slots[0..*n). */
+int sb_store_winner_slots_below(sb_store *st, int64_t below, int64_t *slots, size_t max,
+                                size_t *n);
+
+/* Every committed slot record above `after` (-1: from slot 0) in slot order, at most max.
+ * The callback returns 0 to go on; a non-zero return stops and is returned. */
+typedef int (*sb_store_slot_fn)(void *arg, const sb_slot_record *r);
+int sb_store_each_slot_after(sb_store *st, int64_t after, size_t max, sb_store_slot_fn fn,
+                             void *arg);
+
+/* The manifest bytes recorded with the binary manifest CID cid[0..cidlen) (a REPEAT's bytes
+ * live in the slot it copies). Not checked against the CID here. *out malloc'd, caller
+ * frees. Returns 1 found, 0 not, -1 error. */
+int sb_store_manifest_by_cid(sb_store *st, const uint8_t *cid, size_t cidlen, uint8_t **out,
+                             size_t *len);
 
 #endif /* SB_NODE_STORE_H */

@@ -248,6 +248,62 @@ static void outcome_names_round_trip(void **state) {
   assert_int_equal(sb_outcome_from_name("nope"), 0);
 }
 
+/* Three validators (powers 5, 7, 11, keys 0x10.., 0x20.., 0x30..). */
+static sb_params three_validators(sb_validator v[3]) {
+  sb_params p;
+  memset(&p, 0, sizeof p);
+  for (int i = 0; i < 3; i++) {
+    memset(&v[i], 0, sizeof v[i]);
+    memset(v[i].pubkey, 0x10 * (i + 1), 32);
+  }
+  v[0].power = 5;
+  v[1].power = 7;
+  v[2].power = 11;
+  p.validators = v;
+  p.n_validators = 3;
+  return p;
+}
+
+static void votes_sum_validator_power_per_proposal_in_the_callers_order(void **state) {
+  (void)state;
+  sb_validator v[3];
+  sb_params p = three_validators(v);
+  uint8_t ids[3 * 32], none[32], stranger[32];
+  memset(ids, 0xcc, 32); /* not in id order: the indexes returned are the caller's */
+  memset(ids + 32, 0xaa, 32);
+  memset(ids + 64, 0xbb, 32);
+  memset(none, 0xdd, 32);
+  memset(stranger, 0x99, 32);
+  sb_tally_votes tv;
+  assert_int_equal(sb_tally_votes_init(&tv, &p, ids, 3), 0);
+  assert_int_equal(sb_tally_votes_add(&tv, v[0].pubkey, ids + 64), 2);
+  assert_int_equal(sb_tally_votes_add(&tv, v[2].pubkey, ids + 64), 2);
+  assert_int_equal(sb_tally_votes_add(&tv, v[1].pubkey, ids), 0);
+  assert_int_equal(sb_tally_votes_add(&tv, v[1].pubkey, none), 3); /* names no proposal */
+  assert_int_equal(sb_tally_votes_add(&tv, stranger, ids + 32), 1); /* counted as nothing */
+  assert_int_equal(sb_tally_votes_finish(&tv), 0);
+  assert_memory_equal(tv.c[0].id, ids, 32);
+  assert_int_equal(tv.c[0].power_for, 7);
+  assert_int_equal(tv.c[1].power_for, 0);
+  assert_int_equal(tv.c[2].power_for, 16);
+  sb_tally_votes_free(&tv);
+  assert_null(tv.c);
+  /* no proposals: every vote names none */
+  assert_int_equal(sb_tally_votes_init(&tv, &p, NULL, 0), 0);
+  assert_int_equal(sb_tally_votes_add(&tv, v[0].pubkey, ids), 0);
+  assert_int_equal(sb_tally_votes_finish(&tv), 0);
+  sb_tally_votes_free(&tv);
+}
+
+static void outcomes_with_a_winner(void **state) {
+  (void)state;
+  assert_true(sb_outcome_has_winner(SB_OUTCOME_SUPERMAJORITY));
+  assert_true(sb_outcome_has_winner(SB_OUTCOME_FALLBACK));
+  assert_true(sb_outcome_has_winner(SB_OUTCOME_REPEAT));
+  assert_false(sb_outcome_has_winner(SB_OUTCOME_NONE));
+  assert_false(sb_outcome_has_winner(0));
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(supermajority_needs_strictly_more_than_two_thirds),
@@ -262,6 +318,8 @@ int main(void) {
       cmocka_unit_test(repeat_of_a_repeat_keeps_the_original_winner),
       cmocka_unit_test(power_for_above_total_is_an_error),
       cmocka_unit_test(outcome_names_round_trip),
+      cmocka_unit_test(votes_sum_validator_power_per_proposal_in_the_callers_order),
+      cmocka_unit_test(outcomes_with_a_winner),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

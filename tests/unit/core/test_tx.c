@@ -707,6 +707,36 @@ static void string_validator_follows_rfc3629(void **state) {
   assert_int_equal(sb_string_ok(" ~", 2), 1);
 }
 
+/* The per-track and note rules the node and the CLI share (SPEC §4): each names the field. */
+static void track_rules_name_the_field_and_the_limit(void **state) {
+  (void)state;
+  static const char pb[] = "bafybeigdyrzt5sfp7udm7hu76uh7y26nf3efuylqabf3oclgtqy55fbzdi";
+  char why[400] = "", big[300];
+  memset(big, 'x', 257);
+  big[257] = '\0';
+  assert_int_equal(sb_track_check(pb, strlen(pb), 1, NULL, 0, "a", 1, why, sizeof why), 1);
+  assert_int_equal(sb_track_check(pb, strlen(pb), 3600000, big, 256, NULL, 0, why, sizeof why),
+                   1);
+  assert_int_equal(sb_track_check("bafyNOT", 7, 5, "", 0, "", 0, why, sizeof why), 0);
+  assert_non_null(strstr(why, "cid: \"bafyNOT\" is not a CIDv0"));
+  assert_int_equal(sb_track_check(pb, strlen(pb), 0, "", 0, "", 0, why, sizeof why), 0);
+  assert_string_equal(why, "duration_ms: 0 outside [1, 3600000]");
+  assert_int_equal(sb_track_check(pb, strlen(pb), 3600001, "", 0, "", 0, why, sizeof why), 0);
+  assert_string_equal(why, "duration_ms: 3600001 outside [1, 3600000]");
+  assert_int_equal(sb_track_check(pb, strlen(pb), 5, big, 257, "", 0, why, sizeof why), 0);
+  assert_string_equal(why, "title: 257 bytes, more than 256");
+  assert_int_equal(sb_track_check(pb, strlen(pb), 5, "", 0, "a\x07", 2, why, sizeof why), 0);
+  assert_non_null(strstr(why, "artist: contains a control character"));
+  assert_int_equal(sb_track_check(pb, strlen(pb), 5, "a\0b", 3, "", 0, why, sizeof why), 0);
+  assert_non_null(strstr(why, "title: contains a control character"));
+  assert_int_equal(sb_note_check("hello", 5, why, sizeof why), 1);
+  char note[1100];
+  memset(note, 'n', 1025);
+  assert_int_equal(sb_note_check(note, 1024, why, sizeof why), 1);
+  assert_int_equal(sb_note_check(note, 1025, why, sizeof why), 0);
+  assert_string_equal(why, "note: 1025 bytes, more than 1024");
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(built_proposal_is_accepted_and_decoded),
@@ -734,6 +764,7 @@ int main(void) {
       cmocka_unit_test(view_errors_are_propagated_as_negative),
       cmocka_unit_test(decoded_tx_is_returned_even_when_a_later_check_fails),
       cmocka_unit_test(string_validator_follows_rfc3629),
+      cmocka_unit_test(track_rules_name_the_field_and_the_limit),
   };
   return cmocka_run_group_tests(tests, setup, teardown);
 }
