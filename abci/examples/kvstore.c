@@ -1,4 +1,4 @@
-/* kvstore.c - example ABCI application on the public abci.h alone (SPEC §2).
+/* kvstore.c - example ABCI application on the public abci.h alone (protocol.md §2).
  *
  *   abci-kvstore --addr tcp://127.0.0.1:26658 --db /path/state.file
  *

@@ -1,4 +1,4 @@
-/* conn.c - one ABCI connection: frames in, callbacks, responses out, in order (SPEC §2).
+/* conn.c - one ABCI connection: frames in, callbacks, responses out, in order (protocol.md §2).
  *
  * Input: bufferevent input evbuffer. Each complete frame is unpacked, dispatched to the app
  * callback (or the library default) and the packed Response is appended to `pending`. Pending

@@ -1,4 +1,4 @@
-/* frame.c - varint length-prefix framing (SPEC §2). Pure: no I/O, no logging. */
+/* frame.c - varint length-prefix framing (protocol.md §2). Pure: no I/O, no logging. */
 #include "abci/frame.h"
 
 #include <stdlib.h>

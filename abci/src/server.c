@@ -1,4 +1,4 @@
-/* server.c - listeners (tcp://HOST:PORT, unix:///path) and the default logger (SPEC §2). */
+/* server.c - listeners (tcp://HOST:PORT, unix:///path) and the default logger (protocol.md §2). */
 #include <errno.h>
 #include <netdb.h>
 #include <netinet/in.h>

@@ -138,7 +138,7 @@ sb_genesis_set() {
 }
 
 # sb_kubo_init REPO API_PORT GATEWAY_PORT SWARM_PORT: a test-profile Kubo repo on loopback,
-# no bootstrap peers, AutoConf off (SPEC §10).
+# no bootstrap peers, AutoConf off (protocol.md §10).
 sb_kubo_init() {
   local repo=$1 api=$2 gw=$3 swarm=$4
   export IPFS_TELEMETRY=off

@@ -1,5 +1,5 @@
 # shellcheck shell=bash
-# The 4-validator network of scripts/localnet (SPEC §13): homes, shared genesis, per-process
+# The 4-validator network of scripts/localnet (protocol.md §13): homes, shared genesis, per-process
 # start/stop by pid, status. Source after scripts/env.sh and scripts/lib/common.sh.
 #
 # Layout of a network home DIR:
@@ -18,7 +18,7 @@ LN_N=4
 LN_POWERS=(40 30 20 10)
 LN_PROCS=(kubo app cometbft)
 LN_CHAIN_ID=${SB_LOCALNET_CHAIN_ID:-sleetbubble-localnet}
-# Short slots so a test sees several finalizations per minute (SPEC §3; 5 s tracks fit).
+# Short slots so a test sees several finalizations per minute (protocol.md §3; 5 s tracks fit).
 LN_APP_SLOT_SECONDS=20
 LN_APP_CLOSE_LEAD=8
 

@@ -1,5 +1,5 @@
 /* chain.h — chain facts the commands share: a checked abci_query, the slot clock from
- * /slot/current and the "next open slot" rule (SPEC §3, §8, §12). */
+ * /slot/current and the "next open slot" rule (protocol.md §3, §8, §12). */
 #ifndef SB_CLI_CHAIN_H
 #define SB_CLI_CHAIN_H
 

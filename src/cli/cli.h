@@ -1,5 +1,5 @@
 /* cli.h — the `sleetbubble` command-line client: shared context, exit statuses and the
- * command entry points (SPEC §12). Each command lives in its own file and returns an exit
+ * command entry points (protocol.md §12). Each command lives in its own file and returns an exit
  * status; main.c parses the arguments and dispatches. */
 #ifndef SB_CLI_H
 #define SB_CLI_H
@@ -7,7 +7,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* Exit statuses (SPEC §12). */
+/* Exit statuses (protocol.md §12). */
 enum {
   CLI_EXIT_OK = 0,
   CLI_EXIT_REJECTED = 1,    /* the chain answered with a non-zero code (printed) */
@@ -15,7 +15,7 @@ enum {
   CLI_EXIT_UNREACHABLE = 3  /* CometBFT RPC or Kubo RPC unreachable, or a garbled reply */
 };
 
-/* Defaults of the global options (SPEC §12). */
+/* Defaults of the global options (protocol.md §12). */
 #define CLI_DEFAULT_NODE "http://127.0.0.1:26657"
 #define CLI_DEFAULT_IPFS "http://127.0.0.1:5001"
 #define CLI_DEFAULT_GATEWAY "http://127.0.0.1:8080"

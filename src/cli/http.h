@@ -1,6 +1,6 @@
 /* http.h — one HTTP POST with libcurl for the CLI's two peers, CometBFT RPC and Kubo RPC.
  * Transport failures become one message that names the peer, the URL and the flag that
- * changes it (exit status 3, SPEC §12). */
+ * changes it (exit status 3, protocol.md §12). */
 #ifndef SB_CLI_HTTP_H
 #define SB_CLI_HTTP_H
 

@@ -1,4 +1,4 @@
-/* keys.c — key files and the `keys` command (SPEC §12; see keys.h). */
+/* keys.c — key files and the `keys` command (protocol.md §12; see keys.h). */
 #include "keys.h"
 
 #include <errno.h>

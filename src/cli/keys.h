@@ -1,5 +1,5 @@
-/* keys.h — the CLI's Ed25519 keys (curator and vote keys, SPEC §12) and CometBFT's
- * priv_validator_key.json (consensus key, SPEC §4 votes).
+/* keys.h — the CLI's Ed25519 keys (curator and vote keys, protocol.md §12) and CometBFT's
+ * priv_validator_key.json (consensus key, protocol.md §4 votes).
  * Key file HOME/keys/NAME.json, mode 0600, created with O_EXCL:
  *   {"name":"NAME","pubkey":"<64 hex>","seed":"<64 hex>"}
  * Seeds are the 32-byte RFC 8032 secret; callers OPENSSL_cleanse them after use. */

@@ -1,5 +1,5 @@
 /* kubo.h — the two Kubo RPC calls the CLI makes (every call a POST to …/api/v0/…):
- * `add` for `tracks add` and `dag/stat` for the check before `vote` (SPEC §10, §12).
+ * `add` for `tracks add` and `dag/stat` for the check before `vote` (protocol.md §10, §12).
  * Returns 0, or CLI_EXIT_UNREACHABLE with err (connection failure naming the URL and
  * --ipfs; or Kubo's own error message). */
 #ifndef SB_CLI_KUBO_H

@@ -1,5 +1,5 @@
 /* main.c — `sleetbubble` argument parsing, dispatch and the small helpers every command
- * shares (SPEC §12). Options may come before or after the command words; `--opt value` and
+ * shares (protocol.md §12). Options may come before or after the command words; `--opt value` and
  * `--opt=value` both work; `--` ends the options. */
 #include <errno.h>
 #include <fcntl.h>

@@ -1,7 +1,7 @@
 /* playlist.h — the playlist file shared by `tracks add` (writes), `propose --playlist`
- * (reads) and /winner/<n> (its "tracks"), SPEC §12:
+ * (reads) and /winner/<n> (its "tracks"), protocol.md §12:
  *   {"tracks":[{"cid":"bafy…","duration_ms":183000,"title":"…","artist":"…"}]}
- * Parsing applies the core's per-track rules (sb_track_check, SPEC §4: CID form,
+ * Parsing applies the core's per-track rules (sb_track_check, protocol.md §4: CID form,
  * 1 <= duration_ms <= 3 600 000, §4 strings, title/artist <= 256 bytes); the genesis limits
  * (max_tracks, the slot length) are the chain's to judge. Other top-level keys are ignored (so a saved /winner reply
  * works); unknown keys inside a track are errors (typos). */

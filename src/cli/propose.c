@@ -1,5 +1,5 @@
 /* propose.c — `propose --slot N|next --playlist FILE --key NAME [--note TEXT]`: build and
- * sign a proposal with sb_tx_build_proposal and broadcast_tx_sync it (SPEC §4, §12). */
+ * sign a proposal with sb_tx_build_proposal and broadcast_tx_sync it (protocol.md §4, §12). */
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>

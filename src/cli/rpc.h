@@ -36,7 +36,7 @@ typedef struct cli_query {
   json_t *value;
 } cli_query;
 
-/* abci_query with path and empty data at the latest height (SPEC §8). A non-zero app code is
+/* abci_query with path and empty data at the latest height (protocol.md §8). A non-zero app code is
  * NOT an error here: the call returns 0 and q->code says it. A value that is not JSON is
  * CLI_EXIT_UNREACHABLE. */
 int cli_rpc_query(const cli_rpc *r, const char *path, cli_query *q, char *err, size_t errlen);

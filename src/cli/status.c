@@ -1,5 +1,5 @@
 /* status.c — `query …` (one abci_query path, its JSON value printed) and `status` (height,
- * current slot, time to close, last winner), SPEC §8, §12. */
+ * current slot, time to close, last winner), protocol.md §8, §12. */
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>

@@ -1,5 +1,5 @@
 /* tracks.c — `tracks add`: libsndfile duration and tags, tag cleaning, Kubo add, playlist
- * file (SPEC §4 strings, §12). */
+ * file (protocol.md §4 strings, §12). */
 #include "tracks.h"
 
 #include <stdio.h>

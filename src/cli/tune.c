@@ -1,4 +1,4 @@
-/* tune.c — `tune`: the winner of a slot as an extended M3U of gateway URLs (SPEC §12). */
+/* tune.c — `tune`: the winner of a slot as an extended M3U of gateway URLs (protocol.md §12). */
 #include "tune.h"
 
 #include <inttypes.h>

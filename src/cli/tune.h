@@ -1,4 +1,4 @@
-/* tune.h — a slot's winning playlist as an extended M3U (SPEC §12 `tune`). */
+/* tune.h — a slot's winning playlist as an extended M3U (protocol.md §12 `tune`). */
 #ifndef SB_CLI_TUNE_H
 #define SB_CLI_TUNE_H
 

@@ -1,12 +1,12 @@
 /* vote.c — `vote --slot N --proposal HEX (--validator-key PATH | --vote-key NAME
  * --validator HEX)`: check the proposal's tracks with Kubo, sign with sb_tx_build_vote,
- * broadcast_tx_sync (SPEC §4 votes, §12).
+ * broadcast_tx_sync (protocol.md §4 votes, §12).
  *
  * Before signing (advisory; the chain is the judge):
  *  - /proposal/<id>: the proposal's slot must equal --slot (or gives --slot when omitted);
  *  - /validators: warns when the validator is not in the set or the key is not its vote key;
  *  - Kubo dag/stat of every track (unless --skip-check): a track Kubo cannot provide, or one
- *    over CLI_VOTE_MAX_TRACK_BYTES (the pinning default, SPEC §10), refuses the vote (exit 2);
+ *    over CLI_VOTE_MAX_TRACK_BYTES (the pinning default, protocol.md §10), refuses the vote (exit 2);
  *    Kubo unreachable only warns. */
 #include <inttypes.h>
 #include <stdio.h>
@@ -25,7 +25,7 @@
 #include "sb_code.h"
 #include "tx.h"
 
-/* SPEC §10 pin.max_track_bytes default: a track the validators' nodes would refuse to pin. */
+/* protocol.md §10 pin.max_track_bytes default: a track the validators' nodes would refuse to pin. */
 #define CLI_VOTE_MAX_TRACK_BYTES (1024ull * 1024ull * 1024ull)
 /* dag/stat of one track gives up after this (an online Kubo hangs on missing content). */
 #define CLI_VOTE_STAT_TIMEOUT_S 30L

@@ -1,4 +1,4 @@
-/* apphash.c — H_0 and H_h (SPEC §7). All integers big-endian. */
+/* apphash.c — H_0 and H_h (protocol.md §7). All integers big-endian. */
 #include "apphash.h"
 
 #include <stdlib.h>

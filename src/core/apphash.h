@@ -1,4 +1,4 @@
-/* apphash.h — genesis hash H_0 and per-block app hash H_h (SPEC §7). */
+/* apphash.h — genesis hash H_0 and per-block app hash H_h (protocol.md §7). */
 #ifndef SB_APPHASH_H
 #define SB_APPHASH_H
 

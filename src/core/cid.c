@@ -1,4 +1,4 @@
-/* cid.c — track CIDs (SPEC §4) and the dag-json manifest CID (SPEC §6).
+/* cid.c — track CIDs (protocol.md §4) and the dag-json manifest CID (protocol.md §6).
  * base58btc and RFC 4648 base32 (lowercase, unpadded) written for exactly these sizes. */
 #include "cid.h"
 

@@ -1,4 +1,4 @@
-/* cid.h — content identifiers: track CIDs (SPEC §4) and the manifest CID (SPEC §6). */
+/* cid.h — content identifiers: track CIDs (protocol.md §4) and the manifest CID (protocol.md §6). */
 #ifndef SB_CID_H
 #define SB_CID_H
 
@@ -10,7 +10,7 @@
 #define SB_CID_BIN_MAX 40
 #define SB_CID_STR_MAX 72
 
-/* Parse a track CID string s[0..n) (need not be NUL-terminated) per SPEC §4:
+/* Parse a track CID string s[0..n) (need not be NUL-terminated) per protocol.md §4:
  *  - CIDv0: 46 base58btc characters decoding to 0x12 0x20 || 32 bytes ("Qm...");
  *  - CIDv1: 'b' + RFC 4648 base32 lowercase, no padding, of 0x01 || codec || 0x12 0x20 ||
  *    32 bytes with codec raw (0x55) or dag-pb (0x70), nothing after;
@@ -25,11 +25,11 @@ int sb_cid_parse(const char *s, size_t n, uint8_t *bin, size_t *binlen);
 int sb_cid_to_string(const uint8_t *bin, size_t n, char *out, size_t outlen);
 
 /* CIDv1, codec dag-json (0x0129), sha2-256 of data[0..n): 01 a9 02 12 20 || digest,
- * 37 bytes into bin (the manifest_cid of SPEC §6; string form starts "baguqeera"). */
+ * 37 bytes into bin (the manifest_cid of protocol.md §6; string form starts "baguqeera"). */
 void sb_cid_dagjson(const uint8_t *data, size_t n, uint8_t bin[37]);
 
 /* Parse a manifest CID string (NUL-terminated): 'b' + base32 lower of exactly the 37 bytes
- * sb_cid_dagjson makes (01 a9 02 12 20 || digest), re-encoding to the same string (SPEC §6).
+ * sb_cid_dagjson makes (01 a9 02 12 20 || digest), re-encoding to the same string (protocol.md §6).
  * Writes bin; 0, or -1 for anything else. */
 int sb_cid_parse_manifest(const char *s, uint8_t bin[37]);
 

@@ -1,4 +1,4 @@
-/* ed25519.c — Ed25519 over OpenSSL EVP with the point checks of SPEC §4.
+/* ed25519.c — Ed25519 over OpenSSL EVP with the point checks of protocol.md §4.
  *
  * Encodings are 32 bytes little-endian: y in bits 0..254, the sign of x in bit 255.
  * Rejected before OpenSSL sees them (OpenSSL 3 accepts small-order public keys):

@@ -1,5 +1,5 @@
-/* manifest.c — canonical DAG-JSON manifest of a winning proposal (SPEC §6): map keys sorted
- * bytewise, no whitespace, plain decimal integers, only \" and \\ escaped (SPEC §4 strings
+/* manifest.c — canonical DAG-JSON manifest of a winning proposal (protocol.md §6): map keys sorted
+ * bytewise, no whitespace, plain decimal integers, only \" and \\ escaped (protocol.md §4 strings
  * contain nothing else that JSON must escape). */
 #include "manifest.h"
 

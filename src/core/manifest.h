@@ -1,4 +1,4 @@
-/* manifest.h — the winner's manifest in canonical DAG-JSON (SPEC §6). */
+/* manifest.h — the winner's manifest in canonical DAG-JSON (protocol.md §6). */
 #ifndef SB_MANIFEST_H
 #define SB_MANIFEST_H
 

@@ -1,4 +1,4 @@
-/* params.c — genesis app_state (SPEC §9), canonical params JSON, the P encoding (SPEC §7),
+/* params.c — genesis app_state (protocol.md §9), canonical params JSON, the P encoding (protocol.md §7),
  * RFC 3339 times. Pure: jansson is used only to parse/print; every output is ordered
  * explicitly (sorted arrays), never by hash-table iteration. */
 #include "params.h"
@@ -149,7 +149,7 @@ static int check_sets(sb_params *out, char *err, size_t errlen) {
     if (i > 0 && memcmp(out->validators[i - 1].pubkey, v->pubkey, 32) == 0)
       return fail(err, errlen, "validators: %s listed twice", hex);
     if (!sb_ed25519_point_ok(v->pubkey))
-      return fail(err, errlen, "validators: %s is not a valid ed25519 point (SPEC §4)", hex);
+      return fail(err, errlen, "validators: %s is not a valid ed25519 point (protocol.md §4)", hex);
     if (v->power <= 0)
       return fail(err, errlen, "validators: %s power %" PRId64 " must be > 0", hex, v->power);
     total += v->power;
@@ -161,7 +161,7 @@ static int check_sets(sb_params *out, char *err, size_t errlen) {
     if (!v->has_vote_key) continue;
     sb_hex(v->pubkey, 32, hex);
     if (!sb_ed25519_point_ok(v->vote_key))
-      return fail(err, errlen, "app_state.vote_keys.%s: not a valid ed25519 point (SPEC §4)",
+      return fail(err, errlen, "app_state.vote_keys.%s: not a valid ed25519 point (protocol.md §4)",
                   hex);
     if (sb_params_validator(out, v->vote_key))
       return fail(err, errlen, "app_state.vote_keys.%s: vote key equals a consensus key", hex);
@@ -174,7 +174,7 @@ static int check_sets(sb_params *out, char *err, size_t errlen) {
   for (size_t i = 0; i < out->n_curators; i++) {
     if (!sb_ed25519_point_ok(out->curators[i])) {
       sb_hex(out->curators[i], 32, hex);
-      return fail(err, errlen, "app_state.curators: %s is not a valid ed25519 point (SPEC §4)",
+      return fail(err, errlen, "app_state.curators: %s is not a valid ed25519 point (protocol.md §4)",
                   hex);
     }
   }
@@ -220,7 +220,7 @@ static int get_curators(json_t *arr, const char *name, sb_params *out, char *err
       if (memcmp(out->curators[j], out->curators[i], 32) == 0)
         return fail(err, errlen, "%s[%zu]: listed twice", name, i);
     if (!sb_ed25519_point_ok(out->curators[i]))
-      return fail(err, errlen, "%s[%zu]: not a valid ed25519 point (SPEC §4)", name, i);
+      return fail(err, errlen, "%s[%zu]: not a valid ed25519 point (protocol.md §4)", name, i);
     out->n_curators = i + 1;
   }
   return 0;
@@ -245,7 +245,7 @@ static int get_vote_keys(json_t *obj, const char *name, sb_params *out, char *er
     if (!val) return fail(err, errlen, "%s.%s: not a validator", name, k);
     if (val->has_vote_key) return fail(err, errlen, "%s.%s: listed twice", name, k);
     if (!sb_ed25519_point_ok(key))
-      return fail(err, errlen, "%s.%s: not a valid ed25519 point (SPEC §4)", name, k);
+      return fail(err, errlen, "%s.%s: not a valid ed25519 point (protocol.md §4)", name, k);
     for (size_t i = 0; i < out->n_validators; i++) {
       if (memcmp(out->validators[i].pubkey, key, 32) == 0)
         return fail(err, errlen, "%s.%s: vote key equals a consensus key", name, k);
@@ -570,7 +570,7 @@ done:
   return rc;
 }
 
-/* ---- P (SPEC §7) ---- */
+/* ---- P (protocol.md §7) ---- */
 
 int sb_params_encode(const sb_params *p, sb_buf *out) {
   size_t cl = p->chain_id ? strlen(p->chain_id) : 0;

@@ -1,4 +1,4 @@
-/* params.h — chain parameters from genesis app_state (SPEC §9) and their encodings. */
+/* params.h — chain parameters from genesis app_state (protocol.md §9) and their encodings. */
 #ifndef SB_PARAMS_H
 #define SB_PARAMS_H
 
@@ -7,7 +7,7 @@
 
 #include "sb_buf.h"
 
-/* Defaults of SPEC §9. */
+/* Defaults of protocol.md §9. */
 #define SB_DEFAULT_SLOT_SECONDS 1800u
 #define SB_DEFAULT_CLOSE_LEAD_SECONDS 300u
 #define SB_DEFAULT_HORIZON_SLOTS 48u
@@ -23,7 +23,7 @@
 #define SB_MAX_HORIZON_SLOTS (1ull << 53)
 
 /* One validator: consensus pubkey (ed25519, 32 bytes), voting power (> 0), and the vote key
- * delegated in genesis vote_keys if has_vote_key (SPEC §4 votes). */
+ * delegated in genesis vote_keys if has_vote_key (protocol.md §4 votes). */
 typedef struct sb_validator {
   uint8_t pubkey[32];
   int64_t power;
@@ -31,7 +31,7 @@ typedef struct sb_validator {
   uint8_t vote_key[32];
 } sb_validator;
 
-/* Chain parameters (SPEC §3, §9). Owns chain_id (NUL-terminated), curators and validators;
+/* Chain parameters (protocol.md §3, §9). Owns chain_id (NUL-terminated), curators and validators;
  * free with sb_params_free. Times: slot_seconds/close_lead_seconds in seconds, epoch_ns = T0
  * in ns since the Unix epoch. */
 typedef struct sb_params {
@@ -46,7 +46,7 @@ typedef struct sb_params {
   sb_validator *validators; /* sorted by pubkey bytewise, no duplicates */
 } sb_params;
 
-/* Parse genesis app_state JSON app_state_json[0..len) (SPEC §9) with defaults for missing
+/* Parse genesis app_state JSON app_state_json[0..len) (protocol.md §9) with defaults for missing
  * keys (empty input counts as {}). chain_id: the genesis chain id (copied).
  * genesis_time_ns: default epoch. vals[0..n_vals): InitChain's validators (the caller has
  * already rejected non-ed25519 keys); copied and sorted. On success fills *out (caller frees
@@ -80,12 +80,12 @@ int sb_params_is_curator(const sb_params *p, const uint8_t pub[32]);
 /* Sum of all validator powers (fits: each <= INT64_MAX, checked at parse). */
 uint64_t sb_params_total_power(const sb_params *p);
 
-/* Parse an RFC 3339 time "YYYY-MM-DDTHH:MM:SS[.1-9 digits](Z|±HH:MM)" (SPEC §9 epoch, also
+/* Parse an RFC 3339 time "YYYY-MM-DDTHH:MM:SS[.1-9 digits](Z|±HH:MM)" (protocol.md §9 epoch, also
  * CometBFT's genesis_time) into ns since the Unix epoch. 0, or -1 on bad syntax, an invalid
  * date/time, or a value outside int64. */
 int sb_parse_rfc3339_ns(const char *s, int64_t *out_ns);
 
-/* The P encoding of SPEC §7 into out (app hash genesis input). 0 / -1 (buffer cap). */
+/* The P encoding of protocol.md §7 into out (app hash genesis input). 0 / -1 (buffer cap). */
 int sb_params_encode(const sb_params *p, sb_buf *out);
 
 #endif

@@ -1,4 +1,4 @@
-/* sb_code.c — names of the result codes (SPEC §4.1, §8). */
+/* sb_code.c — names of the result codes (protocol.md §4.1, §8). */
 #include "sb_code.h"
 
 const char *sb_code_name(int code) {

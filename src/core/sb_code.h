@@ -1,12 +1,12 @@
-/* sb_code.h — Sleetbubble result codes (SPEC §4.1, §8). */
+/* sb_code.h — Sleetbubble result codes (protocol.md §4.1, §8). */
 #ifndef SB_CODE_H
 #define SB_CODE_H
 
-/* Codespace reported with every non-zero code (SPEC §4.1). */
+/* Codespace reported with every non-zero code (protocol.md §4.1). */
 #define SB_CODESPACE "sleetbubble"
 
-/* Result codes of CheckTx / FinalizeBlock tx results (1–11, SPEC §4.1) and of queries
- * (12–14, SPEC §8). The numeric values are consensus-critical. */
+/* Result codes of CheckTx / FinalizeBlock tx results (1–11, protocol.md §4.1) and of queries
+ * (12–14, protocol.md §8). The numeric values are consensus-critical. */
 typedef enum {
   SB_OK = 0,
   SB_ENCODING = 1,

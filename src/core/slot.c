@@ -1,4 +1,4 @@
-/* slot.c — slot arithmetic (SPEC §3), all in 128-bit integers. */
+/* slot.c — slot arithmetic (protocol.md §3), all in 128-bit integers. */
 #include "slot.h"
 
 #define NS_PER_S 1000000000

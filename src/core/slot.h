@@ -1,4 +1,4 @@
-/* slot.h — slot arithmetic (SPEC §3). Times are ns since the Unix epoch; every product is
+/* slot.h — slot arithmetic (protocol.md §3). Times are ns since the Unix epoch; every product is
  * computed in __int128 so no input can overflow (slot_seconds <= 10^9 by sb_params). */
 #ifndef SB_SLOT_H
 #define SB_SLOT_H
@@ -10,7 +10,7 @@
 /* Start of slot s: T0 + s*L_ns. */
 __int128 sb_slot_start(const sb_params *p, uint64_t s);
 
-/* Close of slot s: T0 + s*L_ns - lead_ns (SPEC §3). */
+/* Close of slot s: T0 + s*L_ns - lead_ns (protocol.md §3). */
 __int128 sb_slot_close(const sb_params *p, uint64_t s);
 
 /* Slot containing t: floor((t - T0) / L_ns) for t >= T0, 0 for t < T0; saturates at

@@ -1,4 +1,4 @@
-/* tally.c — slot winner (SPEC §5). 128-bit arithmetic, no floating point; the result does
+/* tally.c — slot winner (protocol.md §5). 128-bit arithmetic, no floating point; the result does
  * not depend on the order of the candidates. */
 #include "tally.h"
 

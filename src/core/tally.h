@@ -1,4 +1,4 @@
-/* tally.h — slot tally and winner (SPEC §5). */
+/* tally.h — slot tally and winner (protocol.md §5). */
 #ifndef SB_TALLY_H
 #define SB_TALLY_H
 
@@ -8,7 +8,7 @@
 #include "cid.h"
 #include "params.h"
 
-/* Outcomes (values enter the app hash, SPEC §5, §7). */
+/* Outcomes (values enter the app hash, protocol.md §5, §7). */
 enum { SB_OUTCOME_SUPERMAJORITY = 1, SB_OUTCOME_FALLBACK = 2, SB_OUTCOME_REPEAT = 3,
        SB_OUTCOME_NONE = 4 };
 
@@ -25,7 +25,7 @@ typedef struct sb_tally_candidate {
   uint64_t power_for;
 } sb_tally_candidate;
 
-/* The accepted votes of one slot summed into power per proposal (SPEC §5): each vote adds
+/* The accepted votes of one slot summed into power per proposal (protocol.md §5): each vote adds
  * its validator's genesis power to the proposal it names. The sums do not depend on the
  * order of the votes or of the proposals. Owns its arrays (sb_tally_votes_free). */
 typedef struct sb_tally_votes {
@@ -50,7 +50,7 @@ int sb_tally_votes_finish(sb_tally_votes *tv);
 /* Free the arrays and zero tv. Safe on a zeroed struct. */
 void sb_tally_votes_free(sb_tally_votes *tv);
 
-/* A finalized slot (SPEC §5 record). proposal_id all zero for NONE; manifest_cid is the
+/* A finalized slot (protocol.md §5 record). proposal_id all zero for NONE; manifest_cid is the
  * binary CID (manifest_cid_len 0 for NONE); height = finalizing block height. */
 typedef struct sb_slot_record {
   uint64_t slot;
@@ -74,7 +74,7 @@ int sb_tally(uint64_t slot, const sb_tally_candidate *c, size_t n, uint64_t tota
              const uint8_t prev_app_hash[32], const sb_slot_record *prev, int64_t height,
              sb_slot_record *out);
 
-/* SHA-256("sleetbubble/v1/tiebreak\0" || prev_app_hash || be64(slot) || id) (SPEC §5). */
+/* SHA-256("sleetbubble/v1/tiebreak\0" || prev_app_hash || be64(slot) || id) (protocol.md §5). */
 void sb_tally_tiebreak(const uint8_t prev_app_hash[32], uint64_t slot, const uint8_t id[32],
                        uint8_t out[32]);
 

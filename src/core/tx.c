@@ -1,4 +1,4 @@
-/* tx.c — decoding, canonical-bytes check and judging of transactions (SPEC §4, §4.1). */
+/* tx.c — decoding, canonical-bytes check and judging of transactions (protocol.md §4, §4.1). */
 #include "tx.h"
 
 #include <inttypes.h>
@@ -221,7 +221,7 @@ static int field_ok(const char *name, const char *v, size_t n, size_t max, char 
   }
   if (!sb_string_ok(v, n)) {
     setlog(why, whylen, "%s: contains a control character, U+2028/U+2029 or invalid UTF-8 "
-           "(SPEC §4 strings)", name);
+           "(protocol.md §4 strings)", name);
     return 0;
   }
   return 1;
@@ -254,7 +254,7 @@ int sb_note_check(const char *note, size_t len, char *why, size_t whylen) {
   return field_ok("note", note ? note : "", note ? len : 0, SB_NOTE_MAX_BYTES, why, whylen);
 }
 
-/* PLAYLIST_INVALID checks of SPEC §4 for a decoded proposal; 1 ok, 0 invalid (log set). */
+/* PLAYLIST_INVALID checks of protocol.md §4 for a decoded proposal; 1 ok, 0 invalid (log set). */
 static int playlist_ok(const sb_params *p, const Sleetbubble__V1__ProposalBody *pb, char *log,
                        size_t loglen) {
   char why[400];

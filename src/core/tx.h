@@ -1,5 +1,5 @@
 /* tx.h — Sleetbubble transactions: decode, canonical-bytes check, signature, judging
- * (SPEC §4, §4.1), and building signed txs (CLI, tests). */
+ * (protocol.md §4, §4.1), and building signed txs (CLI, tests). */
 #ifndef SB_TX_H
 #define SB_TX_H
 
@@ -12,7 +12,7 @@
 
 #define SB_TX_KIND_PROPOSAL 1
 #define SB_TX_KIND_VOTE 2
-/* Limits of SPEC §4. */
+/* Limits of protocol.md §4. */
 #define SB_TRACK_DURATION_MAX_MS 3600000u
 #define SB_TITLE_MAX_BYTES 256u
 #define SB_NOTE_MAX_BYTES 1024u
@@ -43,7 +43,7 @@ typedef struct sb_tx_view {
   int (*proposal_count)(void *arg, uint64_t slot, uint32_t *count);
 } sb_tx_view;
 
-/* Judge tx bytes[0..len) at time now_ns (ns) per SPEC §4.1: checks in SPEC order, the first
+/* Judge tx bytes[0..len) at time now_ns (ns) per protocol.md §4.1: checks in SPEC order, the first
  * failure wins. Returns the sb_code (>= 0), or < 0 on an internal / view error.
  * out (may be NULL) receives the decoded tx whenever ENCODING passed, else is zeroed; the
  * caller always calls sb_tx_free(out). view NULL skips the stateful checks (UNKNOWN_PROPOSAL,
@@ -58,18 +58,18 @@ int sb_tx_check(const sb_params *p, const sb_tx_view *view, const uint8_t *bytes
 int sb_tx_decode(const uint8_t *bytes, size_t len, uint32_t max_tx_size, sb_tx *out,
                  char *log, size_t loglen);
 
-/* proposal_id = SHA-256("sleetbubble/v1/proposal\0" || body[0..len)) (SPEC §4). */
+/* proposal_id = SHA-256("sleetbubble/v1/proposal\0" || body[0..len)) (protocol.md §4). */
 void sb_proposal_id(const uint8_t *body, size_t len, uint8_t id[32]);
 
 /* The signed message "sleetbubble/v1/" kind_name "\0" || body into out (caller-initialised).
  * kind 1 "proposal", 2 "vote". 0 / -1. */
 int sb_tx_sign_message(int kind, const uint8_t *body, size_t len, sb_buf *out);
 
-/* 1 iff s[0..n) is valid per SPEC §4 strings: RFC 3629 UTF-8 (no overlongs, no surrogates,
+/* 1 iff s[0..n) is valid per protocol.md §4 strings: RFC 3629 UTF-8 (no overlongs, no surrogates,
  * <= U+10FFFF) without U+0000–U+001F, U+007F, U+2028, U+2029. */
 int sb_string_ok(const char *s, size_t n);
 
-/* The per-track rules of SPEC §4 PLAYLIST_INVALID that need no genesis: cid[0..cid_len) a
+/* The per-track rules of protocol.md §4 PLAYLIST_INVALID that need no genesis: cid[0..cid_len) a
  * CIDv0 or base32 CIDv1 of raw/dag-pb sha2-256 content; 1 <= duration_ms <= 3 600 000;
  * title and artist (NULL = "") at most 256 bytes of §4 strings. The node (sb_tx_check) and
  * the CLI (playlist files) both judge tracks with it. Returns 1 ok, or 0 with
@@ -79,7 +79,7 @@ int sb_track_check(const char *cid, size_t cid_len, int64_t duration_ms, const c
                    size_t title_len, const char *artist, size_t artist_len, char *why,
                    size_t whylen);
 
-/* The note rule of SPEC §4: at most 1024 bytes of §4 string. 1 ok, or 0 with
+/* The note rule of protocol.md §4: at most 1024 bytes of §4 string. 1 ok, or 0 with
  * "note: <reason>" in why. */
 int sb_note_check(const char *note, size_t len, char *why, size_t whylen);
 

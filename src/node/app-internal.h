@@ -11,7 +11,7 @@ struct sb_app {
     sb_store *store;
     sb_app_opts opts;
 
-    sb_params params; /* fixed at InitChain (SPEC §5) */
+    sb_params params; /* fixed at InitChain (protocol.md §5) */
     int have_params;
     sb_meta committed; /* last Commit (Info, CheckTx time, Query height); params_json unused */
     uint8_t base_hash[32]; /* H_{h-1} for the next block: committed app hash, or H_0 */
@@ -22,7 +22,7 @@ struct sb_app {
     int pending;
     sb_meta staged;
 
-    sb_overlay mempool; /* this node's mempool view (SPEC §4), cleared at Commit */
+    sb_overlay mempool; /* this node's mempool view (protocol.md §4), cleared at Commit */
     sb_rejlog rejected; /* rejected CheckTx summary at info (node-local logging) */
     struct sb_pinstore *pins_view; /* read-only view of data/pins.db for /pins, opened lazily */
 };

@@ -1,6 +1,6 @@
 /* app.c - ABCI callbacks of sleetbubbled: CheckTx, PrepareProposal, ProcessProposal,
  * FinalizeBlock (rules, tally, manifest, app hash), Commit (durability), InitChain, Info,
- * Query (SPEC §2-§9). Runs on the ABCI loop thread only. */
+ * Query (protocol.md §2-§9). Runs on the ABCI loop thread only. */
 #include "app-internal.h"
 #include "pin_store.h"
 #include "query.h"
@@ -90,7 +90,7 @@ static int overlay_note(sb_overlay *ov, const sb_tx *tx)
     return sb_overlay_add(ov, SB_OV_VOTER, tx->slot, tx->signer);
 }
 
-/* A protobuf Timestamp as int64 nanoseconds (SPEC §3), saturating outside int64's range
+/* A protobuf Timestamp as int64 nanoseconds (protocol.md §3), saturating outside int64's range
  * (year 1677..2262): CometBFT never sends such times, and saturation keeps the arithmetic
  * defined and the same on every node. */
 static int64_t ts_ns(const Tendermint__Abci__Timestamp *t)
@@ -120,7 +120,7 @@ static void tx_hash(const uint8_t *tx, size_t len, char out[65])
 }
 
 /* Monotonic milliseconds for the rejected-CheckTx summary only: node-local logging, never
- * consensus (SPEC §3 keeps the wall clock out of state). */
+ * consensus (protocol.md §3 keeps the wall clock out of state). */
 static uint64_t mono_ms(void)
 {
     struct timespec ts;
@@ -257,7 +257,7 @@ static int read_validators(const Tendermint__Abci__RequestInitChain *req, sb_val
         else if (u->pub_key_type && strcmp(u->pub_key_type, "ed25519") == 0)
             key = &u->pub_key_bytes;
         if (!key || key->len != 32) {
-            snprintf(err, errlen, "validators[%zu]: key is not ed25519 (SPEC §9)", i);
+            snprintf(err, errlen, "validators[%zu]: key is not ed25519 (protocol.md §9)", i);
             free(v);
             return -1;
         }
@@ -307,7 +307,7 @@ static int on_init_chain(void *arg, abci_ctx *ctx, const Tendermint__Abci__Reque
     m.next_slot = 0;
     m.initial_height = req->initial_height > 0 ? req->initial_height : 1;
     m.params_json = sb_params_to_json(&p);
-    /* A repeated InitChain at height 0 overwrites the previous one (SPEC §7). */
+    /* A repeated InitChain at height 0 overwrites the previous one (protocol.md §7). */
     sb_store_rollback(app->store);
     if (!m.params_json || sb_store_begin(app->store) < 0 || sb_store_wipe(app->store) < 0 ||
         sb_store_put_meta(app->store, &m) < 0) {
@@ -501,7 +501,7 @@ static Tendermint__Abci__Event *new_event(abci_ctx *ctx, const char *type, size_
     return e;
 }
 
-/* Set attribute i (indexed, SPEC §8); value copied into the arena. */
+/* Set attribute i (indexed, protocol.md §8); value copied into the arena. */
 static int set_attr(abci_ctx *ctx, Tendermint__Abci__Event *e, size_t i, const char *key,
                     const char *value)
 {
@@ -552,7 +552,7 @@ static int count_vote(void *arg, const uint8_t validator[32], const uint8_t prop
     return 0;
 }
 
-/* Finalize slot s in block h (SPEC §5, §6); adds the record to the app hash and an event. */
+/* Finalize slot s in block h (protocol.md §5, §6); adds the record to the app hash and an event. */
 static int finalize_slot(sb_app *app, abci_ctx *ctx, uint64_t s, int64_t h,
                          sb_apphash_ctx *hc, Tendermint__Abci__Event **ev)
 {
@@ -664,7 +664,7 @@ done:
     return ret;
 }
 
-/* The one height FinalizeBlock may carry (SPEC §2, §7): the last committed height + 1, or
+/* The one height FinalizeBlock may carry (protocol.md §2, §7): the last committed height + 1, or
  * the genesis initial_height (staged by InitChain until the first Commit) when nothing is
  * committed. A staged-but-uncommitted block does not move it: CometBFT may send that height
  * again, and a restarted process has nothing staged anyway. */
@@ -710,7 +710,7 @@ static int on_finalize_block(void *arg, abci_ctx *ctx,
         return -1;
     if (app->pending && app->staged.height != 0) {
         /* A FinalizeBlock without the Commit of the previous one: start over from the
-         * committed state (CometBFT replays after a crash; SPEC §2 crash contract). */
+         * committed state (CometBFT replays after a crash; protocol.md §2 crash contract). */
         sb_store_rollback(app->store);
         app->pending = 0;
     }
@@ -731,7 +731,7 @@ static int on_finalize_block(void *arg, abci_ctx *ctx,
     }
     res->n_tx_results = req->n_txs;
 
-    /* Finalize every due slot in increasing order (SPEC §3). */
+    /* Finalize every due slot in increasing order (protocol.md §3). */
     uint64_t s = app->pending ? app->staged.next_slot : app->committed.next_slot;
     res->events = abci_ctx_alloc(ctx, cap * sizeof(*res->events));
     if (!res->events)
@@ -782,7 +782,7 @@ static int on_commit(void *arg, abci_ctx *ctx, const Tendermint__Abci__RequestCo
 {
     sb_app *app = arg;
     sb_metrics_abci_request("commit");
-    res->retain_height = 0; /* keep every block (SPEC §7) */
+    res->retain_height = 0; /* keep every block (protocol.md §7) */
     if (!app->pending)
         return 0;
 #ifdef SB_FAULT_HOOKS
@@ -806,7 +806,7 @@ static int on_commit(void *arg, abci_ctx *ctx, const Tendermint__Abci__RequestCo
     app->committed.initial_height = app->staged.initial_height;
     memcpy(app->base_hash, app->staged.app_hash, 32);
     app->healthy = 1;
-    sb_overlay_clear(&app->mempool); /* rebuilt by the RECHECKs that follow (SPEC §4) */
+    sb_overlay_clear(&app->mempool); /* rebuilt by the RECHECKs that follow (protocol.md §4) */
     rejected_summary(app, 0, 0);     /* a burst followed by silence is still reported */
     sb_metrics_set_height(app->committed.height);
     if (app->opts.on_commit)

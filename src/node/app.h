@@ -1,5 +1,5 @@
 /* app.h - the Sleetbubble ABCI application: ABCI callbacks -> src/core rules -> store
- * (SPEC §2-§9). Runs on the ABCI loop thread only. */
+ * (protocol.md §2-§9). Runs on the ABCI loop thread only. */
 #ifndef SB_NODE_APP_H
 #define SB_NODE_APP_H
 
@@ -16,7 +16,7 @@ typedef struct sb_app sb_app;
 typedef void (*sb_app_commit_fn)(void *arg, int64_t height);
 
 typedef struct sb_app_opts {
-    int pin_enabled;            /* this node pins winners (SPEC §10; /pins says so) */
+    int pin_enabled;            /* this node pins winners (protocol.md §10; /pins says so) */
     const char *pin_db_path;    /* the pin worker's database (data/pins.db), read by /pins;
                                    borrowed, must outlive the app; NULL = none */
     sb_app_commit_fn on_commit; /* may be NULL */
@@ -25,7 +25,7 @@ typedef struct sb_app_opts {
     /* Fault injection for crash tests (0 = off), built only with the CMake option
      * SLEETBUBBLE_FAULT_HOOKS: when the Commit of this height arrives, the process kills
      * itself with SIGKILL before making the block durable - a deterministic "crash between
-     * FinalizeBlock and Commit" (SPEC §2 crash contract). Set by sleetbubbled from
+     * FinalizeBlock and Commit" (protocol.md §2 crash contract). Set by sleetbubbled from
      * $SLEETBUBBLE_FAIL_BEFORE_COMMIT, as CometBFT's own crash tests do with FAIL_TEST_INDEX. */
     int64_t fail_before_commit;
 #endif
@@ -48,9 +48,9 @@ const sb_params *sb_app_params(const sb_app *app);
 sb_store *sb_app_store(const sb_app *app);
 /* Time of the last committed block, ns (the genesis time before the first block). */
 int64_t sb_app_block_time(const sb_app *app);
-/* The lowest slot not finalized in the committed state (SPEC §3). */
+/* The lowest slot not finalized in the committed state (protocol.md §3). */
 uint64_t sb_app_next_slot(const sb_app *app);
-/* 1 if this node pins winners (SPEC §10). */
+/* 1 if this node pins winners (protocol.md §10). */
 int sb_app_pin_enabled(const sb_app *app);
 /* A read-only view of the pin worker's database (sb_app_opts.pin_db_path) for /pins,
  * opened on first use and owned by the app; NULL while there is none (not configured, not

@@ -1,4 +1,4 @@
-/* config.c — see config.h (SPEC §11). libinih does the line splitting; this file does the
+/* config.c — see config.h (protocol.md §11). libinih does the line splitting; this file does the
  * TOML-subset values, the key table, validation and error text. */
 #include "config.h"
 
@@ -612,7 +612,7 @@ static size_t render_default(char *b, size_t cap) {
 
   sb_config_defaults(&d);
   put_text(b, cap, &len,
-           "# sleetbubbled node configuration (SPEC §11), written by `sleetbubbled init`.\n"
+           "# sleetbubbled node configuration (protocol.md §11), written by `sleetbubbled init`.\n"
            "# Format: a TOML subset: [section], key = value, \"quoted strings\" (escapes \\\" "
            "and \\\\\n"
            "# only), decimal integers, true/false, # comments; at most %d bytes per line.\n"

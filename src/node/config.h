@@ -1,4 +1,4 @@
-/* config.h — sleetbubbled's node config file, config/sleetbubble.toml (SPEC §11).
+/* config.h — sleetbubbled's node config file, config/sleetbubble.toml (protocol.md §11).
  *
  * The file is a TOML subset read with libinih:
  *   # comment                      whole-line comments (# or ;)
@@ -21,7 +21,7 @@
 /* Longest line libinih accepts (its INI_MAX_LINE 200 minus the NUL), in bytes. */
 #define SB_CONFIG_LINE_MAX 199
 
-/* Defaults (SPEC §10, §11). */
+/* Defaults (protocol.md §10, §11). */
 #define SB_CONFIG_DEFAULT_ABCI_LADDR "tcp://127.0.0.1:26658"
 #define SB_CONFIG_DEFAULT_MAX_FRAME_BYTES (64u * 1024 * 1024)
 #define SB_CONFIG_DEFAULT_MAX_CONNECTIONS 16
@@ -41,7 +41,7 @@ typedef struct sb_config {
   struct {
     char laddr[512];          /* "tcp://HOST:PORT" or "unix://PATH" CometBFT connects to */
     uint64_t max_frame_bytes; /* largest ABCI frame accepted, bytes, [1024, 1 GiB] */
-    uint32_t max_connections; /* ABCI connections served at once, [1, 1024] (SPEC §2) */
+    uint32_t max_connections; /* ABCI connections served at once, [1, 1024] (protocol.md §2) */
   } abci;
   struct {
     char api_url[512];           /* Kubo RPC base, http(s)://..., e.g. .../api/v0/ */

@@ -1,5 +1,5 @@
 /* db.h - opening SQLite connections the same way everywhere in the node, and a statement
- * profiler for the tests that prove no hot statement grows with history (SPEC §7, §10).
+ * profiler for the tests that prove no hot statement grows with history (protocol.md §7, §10).
  *
  * The node has two database files, each with exactly one writer (STYLE "Lifetime rules"):
  *   data/sleetbubble.db  consensus state; written by the ABCI thread only (store.c)

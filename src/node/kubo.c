@@ -1,4 +1,4 @@
-/* kubo.c - Kubo HTTP RPC client on libcurl (SPEC §10). See kubo.h for the contract.
+/* kubo.c - Kubo HTTP RPC client on libcurl (protocol.md §10). See kubo.h for the contract.
  *
  * Every answer Kubo gives on the commands we use is a sequence of JSON values separated by
  * newlines (one value for the plain commands, many for pin/add?progress=true and

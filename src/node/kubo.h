@@ -1,4 +1,4 @@
-/* kubo.h - a small client for Kubo's HTTP RPC (SPEC §10), on libcurl.
+/* kubo.h - a small client for Kubo's HTTP RPC (protocol.md §10), on libcurl.
  *
  * Every call is a POST to <api_url><command>?<args> (Kubo refuses GET on the RPC). A handle
  * owns one libcurl easy handle (connections are reused between calls) and is used by ONE
@@ -85,7 +85,7 @@ int sb_kubo_read_auth_header(const char *path, char *out, size_t outlen, char *e
 int sb_kubo_block_put(sb_kubo *k, const uint8_t *data, size_t n, char *key, size_t keylen,
                       sb_kubo_err *e);
 
-/* pin/add?arg=<cid>&recursive=false (direct pin; the manifest of SPEC §10). Succeeds when
+/* pin/add?arg=<cid>&recursive=false (direct pin; the manifest of protocol.md §10). Succeeds when
  * the answer's "Pins" lists a CID (Kubo may print it in another encoding than `cid`). */
 int sb_kubo_pin_direct(sb_kubo *k, const char *cid, sb_kubo_err *e);
 
@@ -104,7 +104,7 @@ int sb_kubo_pin_recursive(sb_kubo *k, const char *cid, const sb_kubo_pin_limits 
  * returns SB_KUBO_E_CANCELLED). stall_seconds > 0: the listing is not cut by the total
  * ipfs.timeout_seconds but fails as SB_KUBO_E_STALLED when no line arrives for that long
  * (and SB_KUBO_E_TIMEOUT when none at all arrives within the timeout); 0: the total timeout
- * applies (SPEC §10). */
+ * applies (protocol.md §10). */
 typedef int (*sb_kubo_cid_fn)(void *arg, const char *cid);
 int sb_kubo_pin_ls(sb_kubo *k, const char *type, uint32_t stall_seconds, sb_kubo_cid_fn fn,
                    void *arg, sb_kubo_err *e);
@@ -113,7 +113,7 @@ int sb_kubo_pin_ls(sb_kubo *k, const char *type, uint32_t stall_seconds, sb_kubo
  * pinned counts as success; *was_pinned (may be NULL) says which case it was. */
 int sb_kubo_pin_rm(sb_kubo *k, const char *cid, int *was_pinned, sb_kubo_err *e);
 
-/* Health check with a real RPC call (`id`, which needs a running, answering node; SPEC §10:
+/* Health check with a real RPC call (`id`, which needs a running, answering node; protocol.md §10:
  * not /version). */
 int sb_kubo_health(sb_kubo *k, sb_kubo_err *e);
 

@@ -1,4 +1,4 @@
-/* log.h — node-local logging to stderr, one line per event (SPEC §11).
+/* log.h — node-local logging to stderr, one line per event (protocol.md §11).
  *
  * Two formats, chosen once at start-up by sb_log_setup():
  *   plain: ts=2026-11-23T10:00:00.123Z level=info module=app msg="pinned 3 tracks"

@@ -1,4 +1,4 @@
-/* main.c - sleetbubbled: init a home, start the ABCI server beside CometBFT (SPEC §11). */
+/* main.c - sleetbubbled: init a home, start the ABCI server beside CometBFT (protocol.md §11). */
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
@@ -28,7 +28,7 @@ static void usage(FILE *f)
             "  init  --home DIR [--chain-id ID]   write DIR/config/sleetbubble.toml (every key,\n"
             "                                     commented) and DIR/data/\n"
             "  start [--home DIR] [--log-level debug|info|warn|error] [--log-format plain|json]\n"
-            "                                     serve CometBFT over ABCI (SPEC §2)\n"
+            "                                     serve CometBFT over ABCI (protocol.md §2)\n"
             "  version                            print the version\n"
             "\n"
             "DIR defaults to $SLEETBUBBLE_HOME, else ~/.sleetbubble.\n");
@@ -120,7 +120,7 @@ static int cmd_init(const opts *o)
     printf("wrote %s\n", path);
     if (o->chain_id)
         printf("chain id %s: it comes from CometBFT's genesis.json at InitChain; put the "
-               "Sleetbubble genesis (SPEC §9) under \"app_state\" there\n",
+               "Sleetbubble genesis (protocol.md §9) under \"app_state\" there\n",
                o->chain_id);
     return 0;
 }
@@ -252,7 +252,7 @@ static int cmd_start(const opts *o)
     sb_log(SB_LOG_INFO, "main", "abci: listening on %s at height %lld", cfg.abci.laddr,
            (long long)sb_app_height(app));
     /* Only after the ABCI socket listens: the worker's ingest of history, reconcile and
-     * retention run on its threads and never delay CometBFT's connection (SPEC §10). */
+     * retention run on its threads and never delay CometBFT's connection (protocol.md §10). */
     if (cfg.pin.enabled && !(pin = sb_pin_start(&cfg, path, pin_path, err, sizeof(err)))) {
         sb_log(SB_LOG_ERROR, "main", "pin worker: %s", err);
         goto done;

@@ -1,4 +1,4 @@
-/* metrics.c — see metrics.h (SPEC §11). Node-local effects: one mutex-guarded registry plus an
+/* metrics.c — see metrics.h (protocol.md §11). Node-local effects: one mutex-guarded registry plus an
  * evhttp endpoint. */
 #include "metrics.h"
 

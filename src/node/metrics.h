@@ -1,11 +1,11 @@
-/* metrics.h — Prometheus metrics of sleetbubbled (SPEC §11), node-local.
+/* metrics.h — Prometheus metrics of sleetbubbled (protocol.md §11), node-local.
  *
  * One process-wide registry, safe to update from any thread (the pin worker updates pin_*
  * metrics, the loop thread the rest): every update and the render take one mutex.
  * Families (text exposition format 0.0.4):
  *   sleetbubble_height                       gauge    last committed height
  *   sleetbubble_checktx_total{code}          counter  CheckTx results by code NAME ("OK",
- *                                                     "SLOT_CLOSED", ... SPEC §4.1)
+ *                                                     "SLOT_CLOSED", ... protocol.md §4.1)
  *   sleetbubble_slot_finalized_total{outcome} counter finalized slots by outcome
  *   sleetbubble_pin_jobs{state}              gauge    jobs per state: queued, pinning, pinned,
  *                                                     failed (all four always present)
@@ -74,7 +74,7 @@ void sb_metrics_set_health_note(const char *note);
 struct event_base;
 typedef struct sb_metrics_server sb_metrics_server;
 
-/* Health probe: return 1 when healthy (SPEC §11: DB open and last Commit succeeded). Called
+/* Health probe: return 1 when healthy (protocol.md §11: DB open and last Commit succeeded). Called
  * on the loop thread for each GET /healthz. */
 typedef int (*sb_metrics_health_fn)(void *arg);
 

@@ -1,4 +1,4 @@
-/* overlay.c - sorted (kind, slot, key) set for the mempool view (SPEC §4). */
+/* overlay.c - sorted (kind, slot, key) set for the mempool view (protocol.md §4). */
 #include "overlay.h"
 
 #include <stdlib.h>

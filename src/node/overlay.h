@@ -1,5 +1,5 @@
 /* overlay.h - a small ordered set of (kind, slot, key) facts layered over committed state:
- * the mempool view of CheckTx and the "txs already kept" of PrepareProposal (SPEC §4).
+ * the mempool view of CheckTx and the "txs already kept" of PrepareProposal (protocol.md §4).
  * Node-local; kept sorted so lookups are O(log n) and nothing depends on hash order. */
 #ifndef SB_NODE_OVERLAY_H
 #define SB_NODE_OVERLAY_H

@@ -1,4 +1,4 @@
-/* pin.c - the pinning worker's threads (SPEC §10). See pin.h for the contract; the job
+/* pin.c - the pinning worker's threads (protocol.md §10). See pin.h for the contract; the job
  * database is pin_store.c, the pure schedule pin_sched.c, the Kubo client kubo.c.
  *
  * Threads: pin.concurrency workers, each with a blocking libcurl handle (simpler than
@@ -10,7 +10,7 @@
  * ingests the new committed slots in bounded batches (jobs + refs + high-water mark in one
  * pins.db transaction) and then claims jobs, newest slot first. Start-up work (ingest of
  * history, reconcile, retention) all happens on these threads after sb_pin_start returned,
- * so sleetbubbled accepts ABCI connections first (SPEC §10: pinning never blocks consensus).
+ * so sleetbubbled accepts ABCI connections first (protocol.md §10: pinning never blocks consensus).
  *
  * Times: next_try_ms and pinned_at_ms are CLOCK_REALTIME ms (node-local); durations and the
  * watchdog in kubo.c use CLOCK_MONOTONIC.
@@ -160,7 +160,7 @@ static int stopping(const sb_pin *p) { return atomic_load(&p->stop) != 0; }
 
 static int32_t draw_jitter(worker *w)
 {
-    /* xorshift64*: node-local randomness is fine for jitter (SPEC §10). */
+    /* xorshift64*: node-local randomness is fine for jitter (protocol.md §10). */
     uint64_t x = w->rng;
     x ^= x >> 12;
     x ^= x << 25;
@@ -420,7 +420,7 @@ static void *worker_main(void *arg)
 
 /* ==== housekeeping: reconcile and retention ================================================ */
 
-/* Start-up reconcile (SPEC §10), in pages of PIN_RECONCILE_PAGE jobs: a pinned job whose CID
+/* Start-up reconcile (protocol.md §10), in pages of PIN_RECONCILE_PAGE jobs: a pinned job whose CID
  * Kubo no longer pins goes back to queued; a queued job Kubo already pins is marked pinned.
  * The pin listings are streamed and watched for stalls, not cut by ipfs.timeout_seconds.
  * Returns 0, or -1 (Kubo or database error; try again later). */

@@ -1,4 +1,4 @@
-/* pin.h - the IPFS pinning worker of sleetbubbled (SPEC §10): node-local, never blocks
+/* pin.h - the IPFS pinning worker of sleetbubbled (protocol.md §10): node-local, never blocks
  * consensus.
  *
  * What to pin is the committed `slots` rows of the consensus database (written by Commit,
@@ -56,7 +56,7 @@ void sb_pin_stop(sb_pin *p);
 
 /* ---- pure parts (no I/O, no clock, no randomness: inputs in, outputs out) -------------- */
 
-/* Retry schedule (SPEC §10): delay before retry number `attempt` (1 = after the first failed
+/* Retry schedule (protocol.md §10): delay before retry number `attempt` (1 = after the first failed
  * attempt; 0 is treated as 1), milliseconds: d = min(2000 * 2^(attempt-1), 600000), then
  * d * (1000 + jitter_permille) / 1000, clamped to [SB_PIN_BACKOFF_MIN_MS, 600000].
  * jitter_permille is clamped to [-200, 200] (±20 %); callers draw it at random. */

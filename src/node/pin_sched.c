@@ -1,4 +1,4 @@
-/* pin_sched.c - the pure parts of the pinning worker (SPEC §10): retry schedule and the job
+/* pin_sched.c - the pure parts of the pinning worker (protocol.md §10): retry schedule and the job
  * state machine. No I/O, no clock, no randomness: inputs in, outputs out (see pin.h). */
 #include <string.h>
 

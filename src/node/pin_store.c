@@ -1,5 +1,5 @@
 /* pin_store.c - the pin worker's own database and its read-only view of the consensus one
- * (SPEC §10). See pin_store.h for the contract. */
+ * (protocol.md §10). See pin_store.h for the contract. */
 #include "pin_store.h"
 
 #include <inttypes.h>

@@ -1,4 +1,4 @@
-/* pin_store.h - the pin worker's own database (SPEC §10 "intents and progress are separate").
+/* pin_store.h - the pin worker's own database (protocol.md §10 "intents and progress are separate").
  *
  * What to pin is consensus state: the committed `slots` rows of data/sleetbubble.db. How far
  * pinning got is node-local and lives in data/pins.db, which this module alone writes, through

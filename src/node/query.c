@@ -1,4 +1,4 @@
-/* query.c - abci_query paths for explorers and the CLI (SPEC §8). Reads committed state only;
+/* query.c - abci_query paths for explorers and the CLI (protocol.md §8). Reads committed state only;
  * values are UTF-8 JSON; 64-bit integers as decimal strings; ids and keys lowercase hex. */
 #include <errno.h>
 #include <inttypes.h>
@@ -165,7 +165,7 @@ static int q_slot_current(sb_app *app, qres *q)
 }
 
 /* Votes of a slot attached to its proposals (the JSON array built by q_slot): voters in
- * validator order, power_for counted by the core's tally (SPEC §5). */
+ * validator order, power_for counted by the core's tally (protocol.md §5). */
 typedef struct slot_votes {
     json_t *props; /* array of proposal objects, in the tally's candidate order */
     sb_tally_votes tv;
@@ -330,7 +330,7 @@ static int q_validators(sb_app *app, qres *q)
     return 0;
 }
 
-/* Node-local pin status of slot s's winner (SPEC §8, §10): the manifest and every track. */
+/* Node-local pin status of slot s's winner (protocol.md §8, §10): the manifest and every track. */
 static int q_pins(sb_app *app, qres *q, uint64_t s)
 {
     sb_slot_record r;

@@ -1,4 +1,4 @@
-/* store.c - Sleetbubble state in SQLite, WAL, one staged transaction per block (SPEC §7). */
+/* store.c - Sleetbubble state in SQLite, WAL, one staged transaction per block (protocol.md §7). */
 #include "store.h"
 
 #include <stdio.h>
@@ -37,7 +37,7 @@ static const char *const schema_head =
     "  slot INTEGER PRIMARY KEY, outcome INTEGER NOT NULL, proposal_id BLOB,"
     "  power_for INTEGER NOT NULL, total INTEGER NOT NULL, manifest_cid BLOB,"
     "  manifest BLOB, height INTEGER NOT NULL);"
-    /* The pin worker resolves a REPEAT's manifest bytes by CID (SPEC §10), and finds the
+    /* The pin worker resolves a REPEAT's manifest bytes by CID (protocol.md §10), and finds the
      * newest kept winners, without scanning history. */
     "CREATE INDEX IF NOT EXISTS slots_by_manifest ON slots(manifest_cid) "
     "  WHERE manifest IS NOT NULL;"

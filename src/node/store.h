@@ -1,4 +1,4 @@
-/* store.h - Sleetbubble state in SQLite (SPEC §7).
+/* store.h - Sleetbubble state in SQLite (protocol.md §7).
  *
  * Two connections to one WAL database: the writer stages every write of a block in one
  * transaction (opened by InitChain or the first write of FinalizeBlock) that Commit makes
@@ -26,7 +26,7 @@ typedef struct sb_meta {
     uint8_t app_hash[32];    /* app hash after `height` (H_0 before the first block) */
     int has_app_hash;        /* 0 until InitChain */
     int64_t last_time_ns;    /* time of block `height` (genesis time before the first block) */
-    uint64_t next_slot;      /* lowest slot not finalized yet (SPEC §3) */
+    uint64_t next_slot;      /* lowest slot not finalized yet (protocol.md §3) */
     int64_t initial_height;  /* genesis initial_height */
     char *params_json;       /* sb_params_to_json(); owned by the struct, NULL before InitChain */
 } sb_meta;
@@ -53,12 +53,12 @@ int sb_store_put_meta(sb_store *st, const sb_meta *m);
  * FinalizeBlock; params and initial_height stay as InitChain wrote them. */
 int sb_store_set_head(sb_store *st, int64_t height, const uint8_t app_hash[32],
                       int64_t time_ns, uint64_t next_slot);
-/* Delete all state in the staged transaction (a repeated InitChain at height 0, SPEC §7). */
+/* Delete all state in the staged transaction (a repeated InitChain at height 0, protocol.md §7). */
 int sb_store_wipe(sb_store *st);
 /* Make the staged transaction durable. After it the reader sees it. */
 int sb_store_commit(sb_store *st);
 
-/* Staged writes (SPEC §4 accounting, §5 records). Byte arrays are copied. */
+/* Staged writes (protocol.md §4 accounting, §5 records). Byte arrays are copied. */
 int sb_store_add_proposal(sb_store *st, const uint8_t id[32], uint64_t slot,
                           const uint8_t curator[32], int64_t height, uint32_t index,
                           const uint8_t *tx, size_t txlen, const uint8_t *body, size_t bodylen,
@@ -88,7 +88,7 @@ int sb_store_proposal_ids(sb_store *st, int staged, uint64_t slot, uint8_t **ids
 /* A proposal's signed body bytes; *body malloc'd, caller frees. Returns 1 found, 0 not, -1. */
 int sb_store_proposal_body(sb_store *st, int staged, const uint8_t id[32], uint8_t **body,
                            size_t *len);
-/* A proposal as the queries show it (SPEC §8). */
+/* A proposal as the queries show it (protocol.md §8). */
 typedef struct sb_proposal_row {
     uint8_t id[32];
     uint8_t curator[32];
@@ -106,7 +106,7 @@ int sb_store_proposal_height(sb_store *st, int staged, const uint8_t id[32], int
 /* A finalized slot's record. Returns 1 found, 0 not, -1 error. */
 int sb_store_get_slot(sb_store *st, int staged, uint64_t slot, sb_slot_record *out);
 
-/* ---- read-only views (the pin worker's thread, SPEC §10) ------------------------------- */
+/* ---- read-only views (the pin worker's thread, protocol.md §10) ------------------------------- */
 
 /* Open an existing `path` read-only: the committed state as another thread sees it. Only
  * the committed reads (staged = 0) and the functions below work on such a store; it is used

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# End-to-end on the 4-validator localnet (issue 7, SPEC §13): scripts/localnet up, then
+# End-to-end on the 4-validator localnet (issue 7, protocol.md §13): scripts/localnet up, then
 #  (a) outcomes: votes of 40+30 power -> SUPERMAJORITY; 40 vs 30 split -> FALLBACK to the
-#      highest power_for; proposals without votes on a curated chain -> FALLBACK by the SPEC §5
+#      highest power_for; proposals without votes on a curated chain -> FALLBACK by the protocol.md §5
 #      tie-break; no proposals -> REPEAT; all 4 nodes serve the same /winner/<n>; tracks added
 #      to ONE node's Kubo end up pinned on all 4 (bitswap between the peered Kubo nodes);
 #  (b) agreement: a background checker compares every node's app hash at every height, from
@@ -127,7 +127,7 @@ w=$(qv 0 "/winner/$((s + 2))")
 expect_eq "$(jq -r .outcome <<<"$w")" FALLBACK "slot $((s + 2)) outcome"
 h=$(jq -r .height <<<"$w")
 prev=$(sb_rpc "$(rpc 0)" block "height=$h" | jq -r .result.block.header.app_hash | tr A-F a-f)
-# SPEC §5 tie-break hash from its preimage with sha256sum, not with the code under test:
+# protocol.md §5 tie-break hash from its preimage with sha256sum, not with the code under test:
 # SHA-256("sleetbubble/v1/tiebreak\0" || H_{h-1} || be64(s) || proposal_id)
 tiebreak_ref() {
   { printf 'sleetbubble/v1/tiebreak\000'
@@ -139,7 +139,7 @@ t2=$(tiebreak_ref "$prev" $((s + 2)) "$pc2")
 if [[ $t1 < $t2 ]]; then want_c=$pc1; else want_c=$pc2; fi
 expect_eq "$(jq -r .winner <<<"$w")" "$want_c" "slot $((s + 2)) tie-break winner"
 same_winner_everywhere $((s + 2))
-ok "slot $((s + 2)): proposals, no votes, curated chain -> FALLBACK to the lowest SPEC §5 tie-break hash"
+ok "slot $((s + 2)): proposals, no votes, curated chain -> FALLBACK to the lowest protocol.md §5 tie-break hash"
 
 wait_finalized 0 $((s + 3)) 60 || fail "slot $((s + 3)) not finalized"
 w=$(qv 0 "/winner/$((s + 3))")

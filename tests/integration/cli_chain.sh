@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The `sleetbubble` CLI against a real chain (SPEC §12): one CometBFT validator + sleetbubbled
+# The `sleetbubble` CLI against a real chain (protocol.md §12): one CometBFT validator + sleetbubbled
 # + an offline Kubo on loopback. keys new -> the curator allowlist; tracks add; status;
 # propose --slot next (the slot status called open); a second proposal -> DUPLICATE, exit 1;
 # a vote for an unknown proposal -> UNKNOWN_PROPOSAL with the retry hint; the real vote with

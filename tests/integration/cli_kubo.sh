@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# `sleetbubble tracks add` against a real Kubo (SPEC §12): for every file the CID in the
+# `sleetbubble tracks add` against a real Kubo (protocol.md §12): for every file the CID in the
 # playlist is the one `ipfs add --cid-version 1 --raw-leaves` prints for the same bytes (a
 # single-block file gives a raw CID, a multi-block one a dag-pb root), the content is pinned,
 # durations come from libsndfile; Kubo's dag/stat reply has the size field `vote` reads; and

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Our CID and manifest code against real Kubo (SPEC §4, §6): CIDs Kubo prints for added files
+# Our CID and manifest code against real Kubo (protocol.md §4, §6): CIDs Kubo prints for added files
 # (CIDv1 raw and dag-pb, CIDv0) parse and re-encode to the identical string; for every manifest
 # in the SPEC vectors, `ipfs dag put --input-codec dag-json --store-codec dag-json` prints the
 # manifest CID we compute, and `ipfs block get` returns the identical bytes (so our DAG-JSON is

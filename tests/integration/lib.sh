@@ -8,7 +8,7 @@ here_lib=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 . "$here_lib/../../scripts/lib/common.sh"
 
 SB_PROG=${SB_PROG:-$(basename "$0")}
-# SB_USE_COMETBFT_V1=1: run the test against CometBFT v1.0.x instead of v0.38 (SPEC §2).
+# SB_USE_COMETBFT_V1=1: run the test against CometBFT v1.0.x instead of v0.38 (protocol.md §2).
 if [ "${SB_USE_COMETBFT_V1:-0}" = 1 ]; then
   [ -x "$COMETBFT_V1" ] || { echo "CometBFT $COMETBFT_V1_VERSION missing: run scripts/bootstrap" >&2; exit 1; }
   export SB_COMETBFT=$COMETBFT_V1

@@ -117,7 +117,7 @@ start_sbd; start_node
 sb_wait_for "RPC after restart" 60 sb_height "$rpc" || fail "node did not restart"
 sb_wait_for "t1 re-pinned by reconcile" 60 ipfs pin ls --type=recursive "$t1" || fail "reconcile did not re-pin $t1"
 ok "a CID unpinned behind our back is pinned again at start-up"
-# Start-up order (SPEC §10): the ABCI address listens before the pin worker does anything.
+# Start-up order (protocol.md §10): the ABCI address listens before the pin worker does anything.
 tail -n +"$log_from" "$T/sleetbubbled.log" >"$T/restart.log"
 l_abci=$(grep -n -m1 'msg="abci: listening' "$T/restart.log" | cut -d: -f1)
 l_pin=$(grep -n -m1 'module=pin' "$T/restart.log" | cut -d: -f1)
@@ -132,7 +132,7 @@ expect_eq "$n" 5 "pin jobs after kill -9 (manifest + 4 tracks, none duplicated)"
 ok "kill -9 while a job was pinning: it resumes ($st), nothing lost or duplicated"
 
 # ---- Kubo down across a slot close -----------------------------------------------------------
-# Pinning never blocks consensus (SPEC §10). Asserted as states and counts, not rates: with
+# Pinning never blocks consensus (protocol.md §10). Asserted as states and counts, not rates: with
 # Kubo stopped the slot finalizes, the worker's attempts fail as unreachable and the stored
 # next-try time backs off, and the chain commits more blocks while Kubo is still down. (Commit
 # latency with Kubo up vs. down is a benchmark: `scripts/bench commit`.)
@@ -143,7 +143,7 @@ wait_finalized "$s2" || fail "slot $s2 not finalized while Kubo is down"
 m2=$(q "/winner/$s2" | jq -r .manifest_cid)
 # Follow the manifest's job until its 3rd failed attempt; keep the next-try time stored
 # after the 2nd. Attempt n+1 runs at or after next_n and stores next_{n+1} = then + 8 s ±20 %
-# (SPEC §10 backoff 2, 4, 8 s), so next_3 - next_2 >= 6400 ms however slow the machine is.
+# (protocol.md §10 backoff 2, 4, 8 s), so next_3 - next_2 >= 6400 ms however slow the machine is.
 next2="" a3=0 i=0
 while :; do
   row=$(q "/pins/$s2" | jq -c --arg c "$m2" '.cids[] | select(.cid == $c) | [(.attempts // 0), (.next_try_ms // "0" | tonumber), .state, .last_error]')

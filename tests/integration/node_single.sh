@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # sleetbubbled beside one real CometBFT node (issue 4): outcomes SUPERMAJORITY, FALLBACK (with
-# the SPEC §5 tie-break), REPEAT and NONE; each of the 11 result codes through
+# the protocol.md §5 tie-break), REPEAT and NONE; each of the 11 result codes through
 # broadcast_tx_sync; tx_search / block_search over our events; every query path; then kill -9
 # of sleetbubbled at 10 moments, restart, replay, app hash in every following header equal to
 # the app's own, nothing lost or duplicated. A second chain checks open curation.
@@ -141,7 +141,7 @@ w=$(qv "/winner/$s2")
 expect_eq "$(jq -r .outcome <<<"$w")" FALLBACK "slot $s2 outcome"
 h=$(jq -r .height <<<"$w")
 prev=$(sb_rpc "$rpc" block "height=$h" | jq -r .result.block.header.app_hash | tr 'A-F' 'a-f')
-# SPEC §5 tie-break hash from its preimage with sha256sum, not with the code under test:
+# protocol.md §5 tie-break hash from its preimage with sha256sum, not with the code under test:
 # SHA-256("sleetbubble/v1/tiebreak\0" || H_{h-1} || be64(s) || proposal_id)
 tiebreak_ref() {
   { printf 'sleetbubble/v1/tiebreak\000'

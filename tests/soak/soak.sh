@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Soak of the 4-validator localnet (issue 10, SPEC §13): run it for --minutes (default 60) with
+# Soak of the 4-validator localnet (issue 10, protocol.md §13): run it for --minutes (default 60) with
 # 20 s slots while a perturbation drawn at random (seeded) hits one node every --interval
 # seconds (default 30), and check continuously that nothing breaks. Not in ctest's default
 # suite: run by hand or by a nightly job. See tests/soak/README.md.

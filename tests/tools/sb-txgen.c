@@ -116,7 +116,7 @@ int main(int argc, char **argv)
         char out[SB_CID_STR_MAX];
         if (sb_cid_parse(argv[2], strlen(argv[2]), bin, &n) < 0 ||
             sb_cid_to_string(bin, n, out, sizeof(out)) < 0)
-            return die("not a track CID (SPEC §4)");
+            return die("not a track CID (protocol.md §4)");
         printf("%s", out);
     } else if (strcmp(cmd, "dagjson-cid") == 0 && argc == 3) {
         FILE *f = fopen(argv[2], "rb");

@@ -1,4 +1,4 @@
-/* abci.h - app-agnostic ABCI 2.0 socket server (SPEC §2).
+/* abci.h - app-agnostic ABCI 2.0 socket server (protocol.md §2).
  *
  * The library owns listeners, connections, varint framing, protobuf decode/encode and the
  * libevent loop. An application registers one callback per ABCI method (abci_app_t) and a
@@ -90,15 +90,15 @@ typedef struct abci_app {
  * the loop thread. Default (NULL): "level=… module=abci msg=…" lines on stderr. */
 typedef void (*abci_log_fn)(void *log_arg, int level, const char *msg);
 
-/* Default abci_server_opts.max_connections (SPEC §2): CometBFT opens 4. */
+/* Default abci_server_opts.max_connections (protocol.md §2): CometBFT opens 4. */
 #define ABCI_DEFAULT_MAX_CONNECTIONS 16
 
 typedef struct abci_server_opts {
-    size_t max_frame_bytes;   /* largest accepted frame body; 0 = 64 MiB (SPEC §2) */
+    size_t max_frame_bytes;   /* largest accepted frame body; 0 = 64 MiB (protocol.md §2) */
     size_t max_output_bytes;  /* queued output cap per connection before it is closed; 0 = 256 MiB */
     size_t max_connections;   /* connections served at once; one accepted beyond it is closed
                                * at once with one log line naming the peer and the limit;
-                               * 0 = ABCI_DEFAULT_MAX_CONNECTIONS (SPEC §2) */
+                               * 0 = ABCI_DEFAULT_MAX_CONNECTIONS (protocol.md §2) */
     abci_log_fn log;          /* NULL = default stderr logger */
     void *log_arg;
 } abci_server_opts;

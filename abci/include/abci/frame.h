@@ -1,4 +1,4 @@
-/* frame.h - ABCI socket framing: unsigned LEB128 varint length + protobuf body (SPEC §2).
+/* frame.h - ABCI socket framing: unsigned LEB128 varint length + protobuf body (protocol.md §2).
  *
  * Pure functions, no allocation except abci_frame_encode(). All parsing goes through the
  * bounded reader abci_reader: every read checks `pos < len`, and a read that cannot complete

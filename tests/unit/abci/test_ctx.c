@@ -1,4 +1,4 @@
-/* test_ctx.c - per-request arena and CheckTx kind normalisation (abci.h, SPEC §2). */
+/* test_ctx.c - per-request arena and CheckTx kind normalisation (abci.h, protocol.md §2). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>

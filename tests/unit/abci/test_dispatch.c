@@ -1,4 +1,4 @@
-/* test_dispatch.c - method dispatch (abci/src/conn.c, SPEC §2): safe defaults for NULL
+/* test_dispatch.c - method dispatch (abci/src/conn.c, protocol.md §2): safe defaults for NULL
  * callbacks, explicit statuses, callback errors, v0.38 and v1.0 wire forms, absent
  * sub-messages. Requests go over a real socket to a real server. */
 #include <setjmp.h>

@@ -1,4 +1,4 @@
-/* test_frame.c - varint and frame decoding rules (abci/frame.h, SPEC §2). */
+/* test_frame.c - varint and frame decoding rules (abci/frame.h, protocol.md §2). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>

@@ -1,4 +1,4 @@
-/* test_max_connections.c - abci_server_opts.max_connections (SPEC §2): a connection accepted
+/* test_max_connections.c - abci_server_opts.max_connections (protocol.md §2): a connection accepted
  * beyond the limit is closed at once, unanswered, with one log line naming the peer and the
  * limit; the connections already open keep being served, and a freed place is reused. */
 #include <errno.h>

@@ -1,4 +1,4 @@
-/* test_server.c - transport rules of the ABCI server (abci/src/conn.c, server.c; SPEC §2):
+/* test_server.c - transport rules of the ABCI server (abci/src/conn.c, server.c; protocol.md §2):
  * pipelining and order, Flush, several connections, tcp and unix, and every way a peer can
  * break a connection (garbage, bad varint, oversized frame, mid-frame close, not reading). */
 #include <setjmp.h>

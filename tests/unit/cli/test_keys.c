@@ -1,5 +1,5 @@
 /* test_keys.c — CLI key files (0600, O_EXCL, seed/pubkey consistency) and CometBFT's
- * priv_validator_key.json (SPEC §4 votes, §12). */
+ * priv_validator_key.json (protocol.md §4 votes, §12). */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>

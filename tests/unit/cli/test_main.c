@@ -1,4 +1,4 @@
-/* test_main.c — argument parsing and exit statuses (SPEC §12): 2 for every usage or input
+/* test_main.c — argument parsing and exit statuses (protocol.md §12): 2 for every usage or input
  * error (nothing sent anywhere), 3 when the node or Kubo cannot be reached, 0 for help. */
 #include <stdarg.h>
 #include <stddef.h>

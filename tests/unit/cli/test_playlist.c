@@ -1,4 +1,4 @@
-/* test_playlist.c — the playlist file (SPEC §12): parse errors name the field and the limit;
+/* test_playlist.c — the playlist file (protocol.md §12): parse errors name the field and the limit;
  * what `tracks add` writes is what `propose --playlist` reads. */
 #include <stdarg.h>
 #include <stddef.h>
@@ -76,7 +76,7 @@ static void bad_cid_names_the_track_and_the_value(void **state) {
                "{\"cid\":\"bafyNOTACID\",\"duration_ms\":5}]}",
                "tracks[1].cid: \"bafyNOTACID\" is not");
   expect_error("{\"tracks\":[{\"cid\":7,\"duration_ms\":5}]}", "tracks[0].cid: value is not");
-  /* uppercase base32 is another string for the same bytes: refused (SPEC §4) */
+  /* uppercase base32 is another string for the same bytes: refused (protocol.md §4) */
   expect_error("{\"tracks\":[{\"cid\":\"BAFYBEIGDYRZT5SFP7UDM7HU76UH7Y26NF3EFUYLQABF3OCLGTQY55FB"
                "ZDI\",\"duration_ms\":5}]}",
                "tracks[0].cid");
@@ -130,7 +130,7 @@ static void written_playlist_reads_back_identically(void **state) {
   assert_non_null(j);
   char *s = json_dumps(j, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
   assert_non_null(s);
-  /* SPEC §12 shape, keys in the documented order */
+  /* protocol.md §12 shape, keys in the documented order */
   assert_non_null(strstr(s, "\"cid\": \"" PB "\",\n      \"duration_ms\": 183000,\n"
                             "      \"title\": \"T\xc3\xa9 \\\"q\\\" \\\\\",\n"
                             "      \"artist\": \"A\""));

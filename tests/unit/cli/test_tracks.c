@@ -1,4 +1,4 @@
-/* test_tracks.c — tag cleaning to SPEC §4 strings, duration arithmetic, and libsndfile
+/* test_tracks.c — tag cleaning to protocol.md §4 strings, duration arithmetic, and libsndfile
  * probing of real audio files written by the test (WAV and Ogg Vorbis, 2.5 s at 44.1 kHz). */
 #include <stdarg.h>
 #include <stddef.h>

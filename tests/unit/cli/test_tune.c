@@ -1,4 +1,4 @@
-/* test_tune.c — the extended M3U of `tune` (SPEC §12): #EXTM3U, per track
+/* test_tune.c — the extended M3U of `tune` (protocol.md §12): #EXTM3U, per track
  * #EXTINF:<seconds>,<artist> - <title> then <gateway>/ipfs/<cid>. */
 #include <stdarg.h>
 #include <stddef.h>

@@ -24,7 +24,7 @@ const char *tu_vectors_path(const char *name, char *buf, size_t buflen);
 void tu_params_from_genesis_json(json_t *genesis, sb_params *out);
 /* Seed hex -> 32 bytes (asserts). */
 void tu_seed(const char *hex, uint8_t seed[32]);
-/* The SPEC §5 tie-break hash computed from its preimage with EVP SHA-256, independently of
+/* The protocol.md §5 tie-break hash computed from its preimage with EVP SHA-256, independently of
  * sb_tally_tiebreak: SHA-256("sleetbubble/v1/tiebreak\0" || prev || be64(slot) || id). */
 void tu_tiebreak_ref(const uint8_t prev[32], uint64_t slot, const uint8_t id[32],
                      uint8_t out[32]);

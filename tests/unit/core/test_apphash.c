@@ -1,4 +1,4 @@
-/* test_apphash.c — H_0 and H_h item encodings (SPEC §7), checked against an independent
+/* test_apphash.c — H_0 and H_h item encodings (protocol.md §7), checked against an independent
  * byte-by-byte construction. */
 #include <setjmp.h>
 #include <stdarg.h>

@@ -1,4 +1,4 @@
-/* test_cid.c — track CID rules (SPEC §4) and the dag-json manifest CID (SPEC §6). */
+/* test_cid.c — track CID rules (protocol.md §4) and the dag-json manifest CID (protocol.md §6). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>

@@ -1,4 +1,4 @@
-/* test_ed25519.c — RFC 8032 vectors and the point checks of SPEC §4 (small-order and
+/* test_ed25519.c — RFC 8032 vectors and the point checks of protocol.md §4 (small-order and
  * non-canonical encodings, the edge cases studied in "Taming the many EdDSAs"). */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -157,7 +157,7 @@ static void non_canonical_y_at_or_above_p_is_rejected(void **state) {
 }
 
 /* OpenSSL verifies cofactorless [S]B = R + [k]A: with A = R = identity and S = 0 that holds
- * for every message — the "one signature for every message" of SPEC §4. We must reject it. */
+ * for every message — the "one signature for every message" of protocol.md §4. We must reject it. */
 static void identity_key_with_zero_signature_is_rejected_for_every_message(void **state) {
   uint8_t a[32] = {0x01}, sig[64] = {0x01};
   const uint8_t m1[] = "hello", m2[] = "another message";

@@ -1,4 +1,4 @@
-/* test_manifest.c — canonical DAG-JSON manifest (SPEC §6). */
+/* test_manifest.c — canonical DAG-JSON manifest (protocol.md §6). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>

@@ -1,4 +1,4 @@
-/* test_params.c — genesis app_state (SPEC §9), params JSON, RFC 3339 times. */
+/* test_params.c — genesis app_state (protocol.md §9), params JSON, RFC 3339 times. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>

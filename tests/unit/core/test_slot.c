@@ -1,4 +1,4 @@
-/* test_slot.c — slot arithmetic (SPEC §3) at slot 0, at the close boundary and near 2^64. */
+/* test_slot.c — slot arithmetic (protocol.md §3) at slot 0, at the close boundary and near 2^64. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>

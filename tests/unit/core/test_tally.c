@@ -1,4 +1,4 @@
-/* test_tally.c — winner selection (SPEC §5). */
+/* test_tally.c — winner selection (protocol.md §5). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>

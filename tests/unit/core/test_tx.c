@@ -1,4 +1,4 @@
-/* test_tx.c — judging transactions (SPEC §4, §4.1): every result code, the order of the
+/* test_tx.c — judging transactions (protocol.md §4, §4.1): every result code, the order of the
  * checks, canonical encoding, signature rules, playlist and string rules. */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -707,7 +707,7 @@ static void string_validator_follows_rfc3629(void **state) {
   assert_int_equal(sb_string_ok(" ~", 2), 1);
 }
 
-/* The per-track and note rules the node and the CLI share (SPEC §4): each names the field. */
+/* The per-track and note rules the node and the CLI share (protocol.md §4): each names the field. */
 static void track_rules_name_the_field_and_the_limit(void **state) {
   (void)state;
   static const char pb[] = "bafybeigdyrzt5sfp7udm7hu76uh7y26nf3efuylqabf3oclgtqy55fbzdi";

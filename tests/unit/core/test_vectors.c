@@ -220,7 +220,7 @@ static void replaying_the_vector_blocks_reaches_every_app_hash(void **state) {
 
 
 /* ---- tests/vectors/sleetbubble-extra.json: generated here, checked in, replayed above ----
- * Every tx below carries the code we intend it to get (reasoned from SPEC §4.1, not read
+ * Every tx below carries the code we intend it to get (reasoned from protocol.md §4.1, not read
  * back from the implementation); generation fails if the core disagrees. */
 
 static const char *const seed_hex[] = {
@@ -337,10 +337,10 @@ static void g_signed_raw(gen *g, int kind, const sb_buf *body, const uint8_t see
   g_add(g, &tx, code, why);
 }
 
-/* The result we intend for a slot finalized in a block, reasoned from SPEC §5 by hand (never
+/* The result we intend for a slot finalized in a block, reasoned from protocol.md §5 by hand (never
  * read back from the implementation), so regenerating the file cannot bless a wrong tally.
  * tie: NULL, or the proposal with the same power_for as `winner`; then the one of the two with
- * the lower SPEC §5 hash wins, computed with tu_tiebreak_ref from H_{h-1}.
+ * the lower protocol.md §5 hash wins, computed with tu_tiebreak_ref from H_{h-1}.
  * repeat_of: for REPEAT, the slot whose manifest CID is copied byte for byte. */
 typedef struct want_fin {
   uint64_t slot;
@@ -582,7 +582,7 @@ static json_t *generate_extra(void) {
   g_raw(&g, "0803", 1, "unknown kind 3");
   {
     /* curator_pubkey = identity point, signature R = identity, S = 0: OpenSSL's cofactorless
-     * check accepts this for any message; SPEC §4 rejects small-order keys. */
+     * check accepts this for any message; protocol.md §4 rejects small-order keys. */
     sb_buf body, tx;
     uint8_t ident[32] = {1}, sig[64] = {1};
     sb_buf_init(&body, 4096);

@@ -408,7 +408,7 @@ static void finalize_and_commit(fx *f, int64_t height, int64_t t_ns, const sb_bu
     abci_ctx_reset(&f->h.ctx);
 }
 
-/* SPEC §4: CheckTx refuses a second proposal already in the mempool view; the view is cleared
+/* protocol.md §4: CheckTx refuses a second proposal already in the mempool view; the view is cleared
  * at every Commit and rebuilt from the RECHECKs that follow. a and b are two proposals of the
  * same curator for slot 3 (only one may ever be accepted). */
 static void checktx_mempool_view_refuses_duplicates_until_commit(void **state)

@@ -1,4 +1,4 @@
-/* Unit tests for src/node/config.c (SPEC §11): defaults, full file, every error names file,
+/* Unit tests for src/node/config.c (protocol.md §11): defaults, full file, every error names file,
  * line and key, write_default round trip and no-overwrite. */
 #include <setjmp.h>
 #include <stdarg.h>

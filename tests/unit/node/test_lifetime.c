@@ -1,5 +1,5 @@
 /* test_lifetime.c - no statement on a per-block, per-slot, per-job or start-up path grows
- * with history (SPEC §7, §10; STYLE "Lifetime rules").
+ * with history (protocol.md §7, §10; STYLE "Lifetime rules").
  *
  * A store is filled with 1,000 and then (fresh) 10,000 finalized slots - proposals of 10
  * tracks, votes, SUPERMAJORITY / REPEAT / NONE records with manifests - and the pin worker's

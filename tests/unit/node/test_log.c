@@ -1,4 +1,4 @@
-/* Unit tests for src/node/log.c (SPEC §11): plain and JSON line formats, escaping, levels,
+/* Unit tests for src/node/log.c (protocol.md §11): plain and JSON line formats, escaping, levels,
  * the ABCI sink, and that concurrent lines never interleave. Output is captured through the
  * sb_log_set_fd test hook into a temporary file. */
 #include <setjmp.h>

@@ -1,4 +1,4 @@
-/* Unit tests for src/node/metrics.c (SPEC §11): exposition text, label order and escaping,
+/* Unit tests for src/node/metrics.c (protocol.md §11): exposition text, label order and escaping,
  * histogram buckets, concurrent updates, and the evhttp endpoint (/metrics, /healthz, 404,
  * address in use) on an ephemeral loopback port, fetched with a plain socket client.
  * `test_node_metrics --dump` prints a sample exposition (for `promtool check metrics`). */

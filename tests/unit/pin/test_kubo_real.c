@@ -1,4 +1,4 @@
-/* test_kubo_real.c - the Kubo client and the pin worker against a REAL Kubo (SPEC §10).
+/* test_kubo_real.c - the Kubo client and the pin worker against a REAL Kubo (protocol.md §10).
  *
  * The test starts `ipfs daemon` itself in a temporary test-profile repo on fixed loopback
  * ports (API 23801, gateway 23802, swarm 23803), --offline where a missing block should fail
@@ -1068,7 +1068,7 @@ static void worker_waits_for_kubo_with_backoff_and_completes_when_it_returns(voi
     fx_start(f);
     /* Attempts grow and the stored delay grows with them: attempt 1 fails at T1 >= started
      * and stores next1 = T1 + [1600, 2400]; attempt 2 runs at T2 >= next1 and stores
-     * next2 = T2 + [3200, 4800] (SPEC §10 backoff, ±20 %): so next2 - next1 >= 3200
+     * next2 = T2 + [3200, 4800] (protocol.md §10 backoff, ±20 %): so next2 - next1 >= 3200
      * whatever the machine's speed. */
     int64_t t0 = mono_ms();
     jobrow r;

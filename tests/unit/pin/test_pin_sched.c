@@ -1,4 +1,4 @@
-/* test_pin_sched.c - the pin worker's pure parts (SPEC §10): retry backoff schedule and the
+/* test_pin_sched.c - the pin worker's pure parts (protocol.md §10): retry backoff schedule and the
  * job state machine. */
 #include <setjmp.h>
 #include <stdarg.h>

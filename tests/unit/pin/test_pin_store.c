@@ -1,4 +1,4 @@
-/* test_pin_store.c - the pin worker's own database (SPEC §10): resume after kill -9 from the
+/* test_pin_store.c - the pin worker's own database (protocol.md §10): resume after kill -9 from the
  * high-water mark with no job lost or duplicated, and retention that re-pins what a new slot
  * references while a CID is being unpinned. No Kubo: these are the database's rules (the
  * Kubo side is test_kubo_real.c). The kill -9 is a real SIGKILL of a child process that is
