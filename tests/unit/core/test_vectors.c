@@ -391,7 +391,8 @@ static void check_intended(const tu_chain *c, const uint8_t prev_app_hash[32],
       assert_true(strncmp(cid, "baguqeera", 9) == 0);
     }
     assert_true(w[i].slot < ncids);
-    strcpy(cids[w[i].slot], cid);
+    assert_true(strlen(cid) < SB_CID_STR_MAX);
+    snprintf(cids[w[i].slot], SB_CID_STR_MAX, "%s", cid);
   }
 }
 
