@@ -435,6 +435,8 @@ static int reconcile(worker *w)
     char after[SB_PIN_CID_MAX] = "";
     if (!v)
         goto done;
+    /* A job pinned after this instant cannot be in the listing: not judged missing. */
+    int64_t listed_ms = now_ms();
     if (sb_kubo_pin_ls(w->k, "recursive", p->stall_s, strset_add_cb, &rec, &e) != SB_KUBO_OK ||
         sb_kubo_pin_ls(w->k, "direct", p->stall_s, strset_add_cb, &dir, &e) != SB_KUBO_OK) {
         sb_log(SB_LOG_WARN, "pin", "reconcile: %s (will retry)", e.msg);
@@ -449,10 +451,10 @@ static int reconcile(worker *w)
         for (size_t i = 0; i < n; i++)
             v[i].present = strset_has(&rec, v[i].cid) ||
                            (v[i].kind == SB_PIN_KIND_MANIFEST && strset_has(&dir, v[i].cid));
-        if (sb_pinstore_reconcile(p->ps, v, n, now_ms(), &m, &f) < 0)
+        if (sb_pinstore_reconcile(p->ps, v, n, listed_ms, now_ms(), &m, &f) < 0)
             goto done;
         for (size_t i = 0; i < n && m; i++)
-            if (v[i].state == SB_PIN_PINNED && !v[i].present)
+            if (sb_pin_snap_missing(&v[i], listed_ms))
                 sb_log(SB_LOG_WARN, "pin", "reconcile: %s %s is no longer pinned in Kubo: "
                        "queued again", v[i].kind == SB_PIN_KIND_MANIFEST ? "manifest" : "track",
                        v[i].cid);

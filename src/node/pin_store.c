@@ -549,8 +549,14 @@ done:
     return ret;
 }
 
-int sb_pinstore_reconcile(sb_pinstore *ps, const sb_pin_snap *v, size_t n, int64_t now_ms,
-                          int *missing, int *found)
+int sb_pin_snap_missing(const sb_pin_snap *s, int64_t listed_ms)
+{
+    return s->state == SB_PIN_PINNED && !s->present &&
+           (s->pinned_at_null || s->pinned_at < listed_ms);
+}
+
+int sb_pinstore_reconcile(sb_pinstore *ps, const sb_pin_snap *v, size_t n, int64_t listed_ms,
+                          int64_t now_ms, int *missing, int *found)
 {
     int ret = -1;
     *missing = *found = 0;
@@ -567,7 +573,7 @@ int sb_pinstore_reconcile(sb_pinstore *ps, const sb_pin_snap *v, size_t n, int64
     for (size_t i = 0; i < n; i++) {
         sb_pin_job_state st = {v[i].state, 0, 0}, out;
         sqlite3_stmt *u = NULL;
-        if (v[i].state == SB_PIN_PINNED && !v[i].present &&
+        if (sb_pin_snap_missing(&v[i], listed_ms) &&
             sb_pin_transition(&st, SB_PIN_EV_MISSING, now_ms, 0, 0, &out) == 0) {
             u = miss;
             sqlite3_bind_int64(u, 1, out.next_try_ms);

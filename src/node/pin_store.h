@@ -102,11 +102,17 @@ typedef struct sb_pin_snap {
 int sb_pinstore_page(sb_pinstore *ps, const char *after, sb_pin_snap *v, size_t max,
                      size_t *n);
 /* Judge a page in one transaction: a pinned job not present goes back to queued (MISSING,
- * only if still pinned with the same pinned_at); a queued job present is marked pinned
- * (FOUND). *missing / *found: rows changed (missing ones are logged by the caller from
- * v[i].state/present). */
-int sb_pinstore_reconcile(sb_pinstore *ps, const sb_pin_snap *v, size_t n, int64_t now_ms,
-                          int *missing, int *found);
+ * only if still pinned with the same pinned_at, and only if it was pinned before listed_ms,
+ * the time (ms, same clock as pinned_at) the Kubo listing began: a pin made while the listing
+ * ran cannot be in it and is not judged missing); a queued job present is marked pinned
+ * (FOUND). *missing / *found: rows changed (missing ones are logged by the caller with
+ * sb_pin_snap_missing). */
+int sb_pinstore_reconcile(sb_pinstore *ps, const sb_pin_snap *v, size_t n, int64_t listed_ms,
+                          int64_t now_ms, int *missing, int *found);
+
+/* 1 if reconcile judges s missing from a Kubo listing that began at listed_ms: pinned, not
+ * present, and pinned before the listing began. */
+int sb_pin_snap_missing(const sb_pin_snap *s, int64_t listed_ms);
 
 /* ---- retention (pin.keep_slots > 0) ----------------------------------------------------- */
 

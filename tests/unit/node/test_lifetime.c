@@ -286,7 +286,7 @@ static void day_in_the_life(home *h, uint64_t slots)
     assert_true(sb_pinstore_restart(h->ps, 3) >= 0);
     assert_int_equal(sb_pinstore_page(h->ps, "", page, 512, &n), 0);
     int miss, found;
-    assert_int_equal(sb_pinstore_reconcile(h->ps, page, 0, 3, &miss, &found), 0);
+    assert_int_equal(sb_pinstore_reconcile(h->ps, page, 0, 3, 3, &miss, &found), 0);
     free(page);
     char err[256];
     sb_pinstore *fresh = NULL;

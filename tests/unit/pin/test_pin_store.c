@@ -280,6 +280,47 @@ static void a_cid_referenced_again_while_doomed_is_kept_or_pinned_again(void **s
     sb_pinstore_close(ps);
 }
 
+/* Reconcile judges a pinned job missing from Kubo's listing only if it was pinned before the
+ * listing began: a pin that completes while `pin/ls` streams is not in it (this race re-queued
+ * freshly pinned jobs and reset their attempts). */
+static void reconcile_ignores_pins_made_after_the_listing_began(void **state)
+{
+    fx *f = *state;
+    char err[256];
+    sb_pinstore *ps = NULL;
+    size_t ns, nj, n;
+    assert_int_equal(sb_pinstore_open(f->pins, f->db, &ps, err, sizeof(err)), 0);
+    winner(f, 0, 100);
+    assert_int_equal(sb_pinstore_ingest(ps, 0, 64, &ns, &nj), 0);
+    sb_pin_job j;
+    sb_pin_job_state done = {SB_PIN_PINNED, 1, 0};
+    while (sb_pinstore_claim(ps, INT64_MAX, &j) == 1)
+        assert_int_equal(sb_pinstore_finish(ps, &j, &done, NULL, 1000, 100), 1);
+    sb_pin_snap v[8];
+    assert_int_equal(sb_pinstore_page(ps, "", v, 8, &n), 0);
+    assert_int_equal(n, 1 + NTRACKS);
+    for (size_t i = 0; i < n; i++) {
+        assert_int_equal(v[i].state, SB_PIN_PINNED);
+        assert_int_equal(v[i].pinned_at, 1000);
+        v[i].present = 0; /* none in the listing */
+    }
+    int miss, found;
+    /* Listing began at 1000 (the same ms) and at 500: every pin is as new as the listing. */
+    assert_int_equal(sb_pinstore_reconcile(ps, v, n, 1000, 3000, &miss, &found), 0);
+    assert_int_equal(miss, 0);
+    assert_int_equal(sb_pinstore_reconcile(ps, v, n, 500, 3000, &miss, &found), 0);
+    assert_int_equal(miss, 0);
+    sb_pin_job_info ji;
+    assert_int_equal(sb_pinstore_job(ps, v[0].cid, &ji), 1);
+    assert_string_equal(ji.state, "pinned");
+    /* Listing began after the pins: they are really gone from Kubo. */
+    assert_int_equal(sb_pinstore_reconcile(ps, v, n, 1001, 3000, &miss, &found), 0);
+    assert_int_equal(miss, (int)n);
+    assert_int_equal(sb_pinstore_job(ps, v[0].cid, &ji), 1);
+    assert_string_equal(ji.state, "queued");
+    sb_pinstore_close(ps);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -287,6 +328,8 @@ int main(void)
             ingest_resumes_after_kill_9_without_losing_or_duplicating_jobs, setup, teardown),
         cmocka_unit_test_setup_teardown(
             a_cid_referenced_again_while_doomed_is_kept_or_pinned_again, setup, teardown),
+        cmocka_unit_test_setup_teardown(
+            reconcile_ignores_pins_made_after_the_listing_began, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
