@@ -50,6 +50,7 @@
 #include "abci/frame.h"
 #include "app-internal.h"
 #include "config.h"
+#include "db.h"
 #include "ed25519.h"
 #include "log.h"
 #include "pin.h"
@@ -119,18 +120,36 @@ static int64_t cpu_ns(void)
     return (int64_t)ts.tv_sec * NS + ts.tv_nsec;
 }
 
-/* A timed interval: wall (CLOCK_MONOTONIC) and this thread's CPU time. */
+/* SQLite work done by this thread, from the statement profiler (db.h): VM steps and
+ * full-scan steps of every statement the bench thread runs (the app's callbacks, the
+ * retention pass). Deterministic for a given chain, so unlike times it does not move with
+ * the machine. The worker's threads are not counted. */
+static __thread int64_t sql_vm, sql_full;
+static __thread int sql_count;
+
+static void on_sql(void *arg, const char *sql, int64_t full, int64_t vm)
+{
+    (void)arg;
+    (void)sql;
+    if (!sql_count)
+        return;
+    sql_vm += vm;
+    sql_full += full;
+}
+
+/* A measured interval: wall (CLOCK_MONOTONIC), this thread's CPU time, its SQLite work. */
 typedef struct stamp {
-    int64_t wall, cpu;
+    int64_t wall, cpu, vm, full;
 } stamp;
 
-static stamp stamp_now(void) { return (stamp){now_ns(), cpu_ns()}; }
+static stamp stamp_now(void) { return (stamp){now_ns(), cpu_ns(), sql_vm, sql_full}; }
 
-enum { WALL = 0, CPU = 1 };
+enum { WALL = 0, CPU = 1, VM = 2, NK = 3 };
 
 typedef struct samples {
-    uint32_t *v[2]; /* [WALL], [CPU]: units of 0.1 us, one per event in order */
+    uint32_t *v[NK]; /* [WALL], [CPU]: units of 0.1 us; [VM]: SQLite VM steps; per event */
     size_t n, cap;
+    int64_t full;    /* SQLite full-scan steps over all events */
 } samples;
 
 static uint32_t tenths_us(int64_t ns)
@@ -139,28 +158,38 @@ static uint32_t tenths_us(int64_t ns)
     return t < 0 ? 0 : t > UINT32_MAX ? UINT32_MAX : (uint32_t)t;
 }
 
-static void push2(samples *s, uint32_t wall, uint32_t cpu)
+static uint32_t sat32(int64_t v) { return v < 0 ? 0 : v > UINT32_MAX ? UINT32_MAX : (uint32_t)v; }
+
+static void push3(samples *s, uint32_t wall, uint32_t cpu, uint32_t vm)
 {
     if (s->n == s->cap) {
         s->cap = s->cap ? 2 * s->cap : 4096;
-        if (!(s->v[WALL] = realloc(s->v[WALL], s->cap * sizeof(uint32_t))) ||
-            !(s->v[CPU] = realloc(s->v[CPU], s->cap * sizeof(uint32_t))))
-            die("out of memory");
+        for (int k = 0; k < NK; k++)
+            if (!(s->v[k] = realloc(s->v[k], s->cap * sizeof(uint32_t))))
+                die("out of memory");
     }
     s->v[WALL][s->n] = wall;
-    s->v[CPU][s->n++] = cpu;
+    s->v[CPU][s->n] = cpu;
+    s->v[VM][s->n++] = vm;
+}
+
+/* Event i of s again into d (merging series). */
+static void copy_one(samples *d, const samples *s, size_t i)
+{
+    push3(d, s->v[WALL][i], s->v[CPU][i], s->v[VM][i]);
 }
 
 /* Record the interval from a to b. */
 static void push(samples *s, stamp a, stamp b)
 {
-    push2(s, tenths_us(b.wall - a.wall), tenths_us(b.cpu - a.cpu));
+    push3(s, tenths_us(b.wall - a.wall), tenths_us(b.cpu - a.cpu), sat32(b.vm - a.vm));
+    s->full += b.full - a.full;
 }
 
 static void samples_free(samples *s)
 {
-    free(s->v[WALL]);
-    free(s->v[CPU]);
+    for (int k = 0; k < NK; k++)
+        free(s->v[k]);
 }
 
 static int cmp_u32(const void *a, const void *b)
@@ -169,7 +198,8 @@ static int cmp_u32(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
-/* Percentile p (0..100) of s->v[k][from..to), in ms. Nearest rank. */
+/* Percentile p (0..100) of s->v[k][from..to): ms for WALL and CPU, steps for VM. Nearest
+ * rank. */
 static double pct_k(const samples *s, int k, size_t from, size_t to, int p)
 {
     if (to <= from)
@@ -181,7 +211,7 @@ static double pct_k(const samples *s, int k, size_t from, size_t to, int p)
     memcpy(c, s->v[k] + from, n * sizeof(*c));
     qsort(c, n, sizeof(*c), cmp_u32);
     size_t i = (n * (size_t)p + 99) / 100;
-    double r = (double)c[i ? i - 1 : 0] / 1e4;
+    double r = (double)c[i ? i - 1 : 0] / (k == VM ? 1 : 1e4);
     free(c);
     return r;
 }
@@ -191,19 +221,25 @@ static double pct_ms(const samples *s, size_t from, size_t to, int p)
     return pct_k(s, WALL, from, to, p);
 }
 
-/* Wall percentile p over the events i in [from, to) with sel[i] == want, in ms; *n: how
- * many there were (0 gives 0 ms). */
-static double pct_sel(const samples *s, size_t from, size_t to, int p, const uint8_t *sel,
-                      int want, size_t *n)
+/* Percentile p of column k over the events i in [from, to) with sel[i] == want (units as
+ * pct_k); *n: how many there were (0 gives 0). */
+static double pct_sel_k(const samples *s, int k, size_t from, size_t to, int p,
+                        const uint8_t *sel, int want, size_t *n)
 {
     samples t = {0};
     for (size_t i = from; i < to; i++)
         if (sel[i] == want)
-            push2(&t, s->v[WALL][i], s->v[CPU][i]);
+            copy_one(&t, s, i);
     *n = t.n;
-    double r = pct_ms(&t, 0, t.n, p);
+    double r = pct_k(&t, k, 0, t.n, p);
     samples_free(&t);
     return r;
+}
+
+static double pct_sel(const samples *s, size_t from, size_t to, int p, const uint8_t *sel,
+                      int want, size_t *n)
+{
+    return pct_sel_k(s, WALL, from, to, p, sel, want, n);
 }
 
 /* ---- tracks pool ---------------------------------------------------------------------------- */
@@ -385,8 +421,9 @@ static void block(chain *c, int64_t t, sb_buf *txs, size_t n, samples *s, size_t
     if (c->T->commit(c->app, &c->ctx, &cm, &cmr) != 0)
         die("Commit %" PRId64 " failed", c->height);
     stamp e2 = stamp_now();
-    push2(s, tenths_us((b.wall - a.wall) + (e2.wall - b2.wall)),
-          tenths_us((b.cpu - a.cpu) + (e2.cpu - b2.cpu)));
+    push3(s, tenths_us((b.wall - a.wall) + (e2.wall - b2.wall)),
+          tenths_us((b.cpu - a.cpu) + (e2.cpu - b2.cpu)), sat32((b.vm - a.vm) + (e2.vm - b2.vm)));
+    s->full += (b.full - a.full) + (e2.full - b2.full);
     abci_ctx_reset(&c->ctx);
 }
 
@@ -647,11 +684,13 @@ static int ratio_line(const char *what, const samples *s, size_t per_slot, size_
     size_t n = slots * per_slot;
     double a = pct_ms(s, 0, w * per_slot, p), b = pct_ms(s, n - w * per_slot, n, p);
     double ca = pct_k(s, CPU, 0, w * per_slot, p), cb = pct_k(s, CPU, n - w * per_slot, n, p);
+    double va = pct_k(s, VM, 0, w * per_slot, p), vb = pct_k(s, VM, n - w * per_slot, n, p);
     double r = a > 0 ? b / a : 0;
     int ok = r <= 1.2 && (extra_max_ms <= 0 || b < extra_max_ms);
-    printf("  %-25s first %8.3f ms  last %8.3f ms  ratio %5.2f  (goal <= 1.2%s)  %s"
-           "   [thread CPU %.3f -> %.3f ms, ratio %.2f]\n", what, a, b, r,
-           extra_max_ms > 0 ? ", < 100 ms" : "", verdict(ok), ca, cb, ca > 0 ? cb / ca : 0);
+    printf("  %-25s first %8.3f ms  last %8.3f ms  ratio %5.2f  (goal <= 1.2%s)  %s\n"
+           "  %-25s [thread CPU %.3f -> %.3f ms, ratio %.2f; SQLite VM steps %.0f -> %.0f, "
+           "ratio %.2f]\n", what, a, b, r, extra_max_ms > 0 ? ", < 100 ms" : "", verdict(ok), "",
+           ca, cb, ca > 0 ? cb / ca : 0, va, vb, va > 0 ? vb / va : 0);
     return ok;
 }
 
@@ -661,7 +700,8 @@ static samples merge_blocks(const chain *c)
     samples m = {0};
     for (size_t i = 0; i < c->fc[0].n; i++)
         for (int k = 0; k < 3; k++)
-            push2(&m, c->fc[k].v[WALL][i], c->fc[k].v[CPU][i]);
+            copy_one(&m, &c->fc[k], i);
+    m.full = c->fc[0].full + c->fc[1].full + c->fc[2].full;
     return m;
 }
 
@@ -670,11 +710,11 @@ static samples merge_checks(const chain *c, size_t slots)
     samples m = {0};
     for (size_t i = 0; i < slots; i++) {
         for (size_t k = 0; k < N_CURATORS; k++)
-            push2(&m, c->ck[0].v[WALL][i * N_CURATORS + k], c->ck[0].v[CPU][i * N_CURATORS + k]);
+            copy_one(&m, &c->ck[0], i * N_CURATORS + k);
         for (size_t k = 0; k < N_VALIDATORS; k++)
-            push2(&m, c->ck[1].v[WALL][i * N_VALIDATORS + k],
-                  c->ck[1].v[CPU][i * N_VALIDATORS + k]);
+            copy_one(&m, &c->ck[1], i * N_VALIDATORS + k);
     }
+    m.full = c->ck[0].full + c->ck[1].full;
     return m;
 }
 
@@ -785,6 +825,9 @@ int main(int argc, char **argv)
         sb_ed25519_pubkey(c.vseed[i], c.vpub[i]);
     }
 
+    /* Count SQLite work on this thread (installed before any connection opens). */
+    sb_db_set_profiler(on_sql, NULL);
+    sql_count = 1;
     sb_store *store;
     if (sb_store_open(db, &store, err, sizeof(err)) < 0)
         die("%s", err);
@@ -860,6 +903,8 @@ int main(int argc, char **argv)
     double db_mb = file_mb(db), pins_mb = file_mb(pins);
 
     restart_t rs;
+    sql_count = 0;
+    sb_db_set_profiler(NULL, NULL);
     restart(&cfg, db, pins, &rs);
     if (rs.height != 3 * (int64_t)slots)
         die("restart: Info says height %" PRId64 ", want %lu", rs.height, 3 * slots);
@@ -904,13 +949,31 @@ int main(int argc, char **argv)
            "(goal < 100 ms)  %s\n",
            c.ret_expired_passes, slots, c.ret_expired_slots, c.ret_doomed, i0, i1, n0, n1,
            i0 > 0 ? i1 / i0 : 0, wk, wkmax, rmax, verdict(rmax < 100));
+    /* The slowest passes: did they work (CPU, SQLite steps) or wait (mutex, disk, CPU)? */
+    size_t slow = 0, imax = 0;
+    for (size_t i = 0; i < slots; i++) {
+        slow += c.ret.v[WALL][i] >= 100 * 10000u;
+        if (c.ret.v[WALL][i] > c.ret.v[WALL][imax])
+            imax = i;
+    }
+    size_t m0, m1;
+    double vw = pct_sel_k(&c.ret, VM, 0, slots, 50, c.ret_worked, 1, &m0);
+    double vwmax = pct_sel_k(&c.ret, VM, 0, slots, 100, c.ret_worked, 1, &m1);
+    printf("      passes >= 100 ms: %zu of %lu, p99 %.3f ms; the slowest (after slot %zu, "
+           "%s): thread CPU %.3f ms, %" PRIu32 " SQLite VM steps; passes that expired: VM steps "
+           "p50 %.0f, max %.0f\n",
+           slow, slots, pct_ms(&c.ret, 0, slots, 99), imax + 1,
+           c.ret_worked[imax] ? "expired a slot" : "nothing to expire",
+           (double)c.ret.v[CPU][imax] / 1e4, c.ret.v[VM][imax], vw, vwmax);
+    printf("    SQLite full-scan steps on the app's thread: blocks %" PRId64 ", CheckTx %" PRId64
+           ", retention %" PRId64 " (statement profiler, db.h)\n", fc.full, ck.full, c.ret.full);
     printf("  restart after %lu slots: open %.1f ms, app %.1f ms, listen %.1f ms, pin worker "
            "%.1f ms, first Info over ABCI %.1f ms: %.1f ms to first accept (goal < 1000 ms)  "
            "%s\n", slots, rs.open_ms, rs.app_ms, rs.listen_ms, rs.pin_ms, rs.info_ms,
            rs.total_ms, verdict(rs.total_ms < 1000));
     double per_year = (double)YEAR_SLOTS / (double)slots;
-    printf("  databases: state %.1f MB (%.1f MB/year), data/pins.db %.1f MB (%.1f MB/year)\n",
-           db_mb, db_mb * per_year, pins_mb, pins_mb * per_year);
+    printf("  databases: state %.1f MB (%.1f MB/year), data/pins.db %.1f MB (bounded by "
+           "keep_slots, not by age)\n", db_mb, db_mb * per_year, pins_mb);
     printf("  pins at the end: %" PRId64 " pinned, %" PRId64 " queued, %" PRId64 " pinning, %"
            PRId64 " failed; %" PRId64 " winners kept; high-water slot %" PRId64 " (%s %.1f s "
            "after the last block)\n",
