@@ -144,10 +144,12 @@ typedef struct stamp {
 
 static stamp stamp_now(void) { return (stamp){now_ns(), cpu_ns(), sql_vm, sql_full}; }
 
-enum { WALL = 0, CPU = 1, VM = 2, NK = 3 };
+enum { WALL = 0, CPU = 1, VM = 2, RD = 3, WR = 4, NK = 5 };
 
 typedef struct samples {
-    uint32_t *v[NK]; /* [WALL], [CPU]: units of 0.1 us; [VM]: SQLite VM steps; per event */
+    uint32_t *v[NK]; /* [WALL], [CPU]: units of 0.1 us; [VM]: SQLite VM steps; [RD], [WR]:
+                      * bytes this thread read / wrote through syscalls (blocks only); per
+                      * event */
     size_t n, cap;
     int64_t full;    /* SQLite full-scan steps over all events */
 } samples;
@@ -160,7 +162,8 @@ static uint32_t tenths_us(int64_t ns)
 
 static uint32_t sat32(int64_t v) { return v < 0 ? 0 : v > UINT32_MAX ? UINT32_MAX : (uint32_t)v; }
 
-static void push3(samples *s, uint32_t wall, uint32_t cpu, uint32_t vm)
+static void push5(samples *s, uint32_t wall, uint32_t cpu, uint32_t vm, uint32_t rd,
+                  uint32_t wr)
 {
     if (s->n == s->cap) {
         s->cap = s->cap ? 2 * s->cap : 4096;
@@ -170,13 +173,39 @@ static void push3(samples *s, uint32_t wall, uint32_t cpu, uint32_t vm)
     }
     s->v[WALL][s->n] = wall;
     s->v[CPU][s->n] = cpu;
-    s->v[VM][s->n++] = vm;
+    s->v[VM][s->n] = vm;
+    s->v[RD][s->n] = rd;
+    s->v[WR][s->n++] = wr;
+}
+
+static void push3(samples *s, uint32_t wall, uint32_t cpu, uint32_t vm)
+{
+    push5(s, wall, cpu, vm, 0, 0);
 }
 
 /* Event i of s again into d (merging series). */
 static void copy_one(samples *d, const samples *s, size_t i)
 {
-    push3(d, s->v[WALL][i], s->v[CPU][i], s->v[VM][i]);
+    push5(d, s->v[WALL][i], s->v[CPU][i], s->v[VM][i], s->v[RD][i], s->v[WR][i]);
+}
+
+/* This thread's rchar / wchar (bytes through read/write syscalls, /proc/thread-self/io):
+ * SQLite pages read past its own cache, and WAL frames and checkpoints written. Read
+ * outside the timed intervals. fd < 0: zeros. */
+static ssize_t thread_io(int fd, int64_t *rd, int64_t *wr)
+{
+    char b[512];
+    *rd = *wr = 0;
+    ssize_t n = fd >= 0 ? pread(fd, b, sizeof(b) - 1, 0) : -1;
+    if (n <= 0)
+        return 0;
+    b[n] = '\0';
+    const char *r = strstr(b, "rchar:"), *w = strstr(b, "wchar:");
+    if (r)
+        *rd = strtoll(r + 6, NULL, 10);
+    if (w)
+        *wr = strtoll(w + 6, NULL, 10);
+    return n; /* counted in rchar from the next read on: the caller subtracts it */
 }
 
 /* Record the interval from a to b. */
@@ -211,7 +240,7 @@ static double pct_k(const samples *s, int k, size_t from, size_t to, int p)
     memcpy(c, s->v[k] + from, n * sizeof(*c));
     qsort(c, n, sizeof(*c), cmp_u32);
     size_t i = (n * (size_t)p + 99) / 100;
-    double r = (double)c[i ? i - 1 : 0] / (k == VM ? 1 : 1e4);
+    double r = (double)c[i ? i - 1 : 0] / (k == WALL || k == CPU ? 1e4 : 1);
     free(c);
     return r;
 }
@@ -310,6 +339,7 @@ typedef struct chain {
     int ctl_fd;
     uint8_t *ret_worked; /* per slot: 1 if that pass expired something */
     size_t ret_expired_passes, ret_expired_slots, ret_doomed;
+    int io_fd; /* /proc/thread-self/io of the bench thread, or -1 */
     size_t outcome[5];
 } chain;
 
@@ -393,6 +423,8 @@ static void block(chain *c, int64_t t, sb_buf *txs, size_t n, samples *s, size_t
     fb.time = &bt;
     fb.txs = d;
     fb.n_txs = n;
+    int64_t rd0, wr0, rd1, wr1;
+    ssize_t self = thread_io(c->io_fd, &rd0, &wr0);
     stamp a = stamp_now();
     if (c->T->finalize_block(c->app, &c->ctx, &fb, &fbr) != 0)
         die("FinalizeBlock %" PRId64 " failed", c->height);
@@ -421,8 +453,10 @@ static void block(chain *c, int64_t t, sb_buf *txs, size_t n, samples *s, size_t
     if (c->T->commit(c->app, &c->ctx, &cm, &cmr) != 0)
         die("Commit %" PRId64 " failed", c->height);
     stamp e2 = stamp_now();
-    push3(s, tenths_us((b.wall - a.wall) + (e2.wall - b2.wall)),
-          tenths_us((b.cpu - a.cpu) + (e2.cpu - b2.cpu)), sat32((b.vm - a.vm) + (e2.vm - b2.vm)));
+    thread_io(c->io_fd, &rd1, &wr1);
+    push5(s, tenths_us((b.wall - a.wall) + (e2.wall - b2.wall)),
+          tenths_us((b.cpu - a.cpu) + (e2.cpu - b2.cpu)), sat32((b.vm - a.vm) + (e2.vm - b2.vm)),
+          sat32(rd1 - rd0 - self), sat32(wr1 - wr0));
     s->full += (b.full - a.full) + (e2.full - b2.full);
     abci_ctx_reset(&c->ctx);
 }
@@ -786,6 +820,7 @@ int main(int argc, char **argv)
 
     chain c = {0};
     c.cids = load_cids(cids_path, &c.ncids);
+    c.io_fd = open("/proc/thread-self/io", O_RDONLY | O_CLOEXEC);
     if (!(c.ret_worked = calloc(slots, 1)))
         die("out of memory");
     char home[4096], data[4200], db[4300], pins[4300], err[1024];
@@ -923,6 +958,13 @@ int main(int argc, char **argv)
            pct_ms(&c.fc[0], 0, w, 50), pct_ms(&c.fc[0], slots - w, slots, 50),
            pct_ms(&c.fc[1], 0, w, 50), pct_ms(&c.fc[1], slots - w, slots, 50),
            pct_ms(&c.fc[2], 0, w, 50), pct_ms(&c.fc[2], slots - w, slots, 50));
+    printf("    bytes through syscalls per block (SQLite pages read past its cache; WAL and "
+           "checkpoints written): read p50 %.0f -> %.0f, p99 %.0f -> %.0f; written p50 %.0f -> "
+           "%.0f, p99 %.0f -> %.0f\n",
+           pct_k(&fc, RD, 0, 3 * w, 50), pct_k(&fc, RD, 3 * (slots - w), 3 * slots, 50),
+           pct_k(&fc, RD, 0, 3 * w, 99), pct_k(&fc, RD, 3 * (slots - w), 3 * slots, 99),
+           pct_k(&fc, WR, 0, 3 * w, 50), pct_k(&fc, WR, 3 * (slots - w), 3 * slots, 50),
+           pct_k(&fc, WR, 0, 3 * w, 99), pct_k(&fc, WR, 3 * (slots - w), 3 * slots, 99));
     printf("    CheckTx p50: proposal %.3f -> %.3f ms, vote %.3f -> %.3f ms\n",
            pct_ms(&c.ck[0], 0, w * N_CURATORS, 50),
            pct_ms(&c.ck[0], (slots - w) * N_CURATORS, slots * N_CURATORS, 50),
@@ -994,6 +1036,8 @@ int main(int argc, char **argv)
     samples_free(&c.ctl_io);
     sb_buf_free(&c.ctl_tx);
     close(c.ctl_fd);
+    if (c.io_fd >= 0)
+        close(c.io_fd);
     samples_free(&fc);
     samples_free(&ck);
     for (size_t i = 0; i < c.ncids; i++)
