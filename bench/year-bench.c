@@ -50,6 +50,7 @@
 #include "abci/frame.h"
 #include "app-internal.h"
 #include "config.h"
+#include "db.h"
 #include "ed25519.h"
 #include "log.h"
 #include "pin.h"
@@ -119,18 +120,38 @@ static int64_t cpu_ns(void)
     return (int64_t)ts.tv_sec * NS + ts.tv_nsec;
 }
 
-/* A timed interval: wall (CLOCK_MONOTONIC) and this thread's CPU time. */
+/* SQLite work done by this thread, from the statement profiler (db.h): VM steps and
+ * full-scan steps of every statement the bench thread runs (the app's callbacks, the
+ * retention pass). Deterministic for a given chain, so unlike times it does not move with
+ * the machine. The worker's threads are not counted. */
+static __thread int64_t sql_vm, sql_full;
+static __thread int sql_count;
+
+static void on_sql(void *arg, const char *sql, int64_t full, int64_t vm)
+{
+    (void)arg;
+    (void)sql;
+    if (!sql_count)
+        return;
+    sql_vm += vm;
+    sql_full += full;
+}
+
+/* A measured interval: wall (CLOCK_MONOTONIC), this thread's CPU time, its SQLite work. */
 typedef struct stamp {
-    int64_t wall, cpu;
+    int64_t wall, cpu, vm, full;
 } stamp;
 
-static stamp stamp_now(void) { return (stamp){now_ns(), cpu_ns()}; }
+static stamp stamp_now(void) { return (stamp){now_ns(), cpu_ns(), sql_vm, sql_full}; }
 
-enum { WALL = 0, CPU = 1 };
+enum { WALL = 0, CPU = 1, VM = 2, RD = 3, WR = 4, NK = 5 };
 
 typedef struct samples {
-    uint32_t *v[2]; /* [WALL], [CPU]: units of 0.1 us, one per event in order */
+    uint32_t *v[NK]; /* [WALL], [CPU]: units of 0.1 us; [VM]: SQLite VM steps; [RD], [WR]:
+                      * bytes this thread read / wrote through syscalls (blocks only); per
+                      * event */
     size_t n, cap;
+    int64_t full;    /* SQLite full-scan steps over all events */
 } samples;
 
 static uint32_t tenths_us(int64_t ns)
@@ -139,28 +160,65 @@ static uint32_t tenths_us(int64_t ns)
     return t < 0 ? 0 : t > UINT32_MAX ? UINT32_MAX : (uint32_t)t;
 }
 
-static void push2(samples *s, uint32_t wall, uint32_t cpu)
+static uint32_t sat32(int64_t v) { return v < 0 ? 0 : v > UINT32_MAX ? UINT32_MAX : (uint32_t)v; }
+
+static void push5(samples *s, uint32_t wall, uint32_t cpu, uint32_t vm, uint32_t rd,
+                  uint32_t wr)
 {
     if (s->n == s->cap) {
         s->cap = s->cap ? 2 * s->cap : 4096;
-        if (!(s->v[WALL] = realloc(s->v[WALL], s->cap * sizeof(uint32_t))) ||
-            !(s->v[CPU] = realloc(s->v[CPU], s->cap * sizeof(uint32_t))))
-            die("out of memory");
+        for (int k = 0; k < NK; k++)
+            if (!(s->v[k] = realloc(s->v[k], s->cap * sizeof(uint32_t))))
+                die("out of memory");
     }
     s->v[WALL][s->n] = wall;
-    s->v[CPU][s->n++] = cpu;
+    s->v[CPU][s->n] = cpu;
+    s->v[VM][s->n] = vm;
+    s->v[RD][s->n] = rd;
+    s->v[WR][s->n++] = wr;
+}
+
+static void push3(samples *s, uint32_t wall, uint32_t cpu, uint32_t vm)
+{
+    push5(s, wall, cpu, vm, 0, 0);
+}
+
+/* Event i of s again into d (merging series). */
+static void copy_one(samples *d, const samples *s, size_t i)
+{
+    push5(d, s->v[WALL][i], s->v[CPU][i], s->v[VM][i], s->v[RD][i], s->v[WR][i]);
+}
+
+/* This thread's rchar / wchar (bytes through read/write syscalls, /proc/thread-self/io):
+ * SQLite pages read past its own cache, and WAL frames and checkpoints written. Read
+ * outside the timed intervals. fd < 0: zeros. */
+static ssize_t thread_io(int fd, int64_t *rd, int64_t *wr)
+{
+    char b[512];
+    *rd = *wr = 0;
+    ssize_t n = fd >= 0 ? pread(fd, b, sizeof(b) - 1, 0) : -1;
+    if (n <= 0)
+        return 0;
+    b[n] = '\0';
+    const char *r = strstr(b, "rchar:"), *w = strstr(b, "wchar:");
+    if (r)
+        *rd = strtoll(r + 6, NULL, 10);
+    if (w)
+        *wr = strtoll(w + 6, NULL, 10);
+    return n; /* counted in rchar from the next read on: the caller subtracts it */
 }
 
 /* Record the interval from a to b. */
 static void push(samples *s, stamp a, stamp b)
 {
-    push2(s, tenths_us(b.wall - a.wall), tenths_us(b.cpu - a.cpu));
+    push3(s, tenths_us(b.wall - a.wall), tenths_us(b.cpu - a.cpu), sat32(b.vm - a.vm));
+    s->full += b.full - a.full;
 }
 
 static void samples_free(samples *s)
 {
-    free(s->v[WALL]);
-    free(s->v[CPU]);
+    for (int k = 0; k < NK; k++)
+        free(s->v[k]);
 }
 
 static int cmp_u32(const void *a, const void *b)
@@ -169,7 +227,8 @@ static int cmp_u32(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
-/* Percentile p (0..100) of s->v[k][from..to), in ms. Nearest rank. */
+/* Percentile p (0..100) of s->v[k][from..to): ms for WALL and CPU, steps for VM. Nearest
+ * rank. */
 static double pct_k(const samples *s, int k, size_t from, size_t to, int p)
 {
     if (to <= from)
@@ -181,7 +240,7 @@ static double pct_k(const samples *s, int k, size_t from, size_t to, int p)
     memcpy(c, s->v[k] + from, n * sizeof(*c));
     qsort(c, n, sizeof(*c), cmp_u32);
     size_t i = (n * (size_t)p + 99) / 100;
-    double r = (double)c[i ? i - 1 : 0] / 1e4;
+    double r = (double)c[i ? i - 1 : 0] / (k == WALL || k == CPU ? 1e4 : 1);
     free(c);
     return r;
 }
@@ -191,19 +250,25 @@ static double pct_ms(const samples *s, size_t from, size_t to, int p)
     return pct_k(s, WALL, from, to, p);
 }
 
-/* Wall percentile p over the events i in [from, to) with sel[i] == want, in ms; *n: how
- * many there were (0 gives 0 ms). */
-static double pct_sel(const samples *s, size_t from, size_t to, int p, const uint8_t *sel,
-                      int want, size_t *n)
+/* Percentile p of column k over the events i in [from, to) with sel[i] == want (units as
+ * pct_k); *n: how many there were (0 gives 0). */
+static double pct_sel_k(const samples *s, int k, size_t from, size_t to, int p,
+                        const uint8_t *sel, int want, size_t *n)
 {
     samples t = {0};
     for (size_t i = from; i < to; i++)
         if (sel[i] == want)
-            push2(&t, s->v[WALL][i], s->v[CPU][i]);
+            copy_one(&t, s, i);
     *n = t.n;
-    double r = pct_ms(&t, 0, t.n, p);
+    double r = pct_k(&t, k, 0, t.n, p);
     samples_free(&t);
     return r;
+}
+
+static double pct_sel(const samples *s, size_t from, size_t to, int p, const uint8_t *sel,
+                      int want, size_t *n)
+{
+    return pct_sel_k(s, WALL, from, to, p, sel, want, n);
 }
 
 /* ---- tracks pool ---------------------------------------------------------------------------- */
@@ -274,6 +339,7 @@ typedef struct chain {
     int ctl_fd;
     uint8_t *ret_worked; /* per slot: 1 if that pass expired something */
     size_t ret_expired_passes, ret_expired_slots, ret_doomed;
+    int io_fd; /* /proc/thread-self/io of the bench thread, or -1 */
     size_t outcome[5];
 } chain;
 
@@ -357,6 +423,8 @@ static void block(chain *c, int64_t t, sb_buf *txs, size_t n, samples *s, size_t
     fb.time = &bt;
     fb.txs = d;
     fb.n_txs = n;
+    int64_t rd0, wr0, rd1, wr1;
+    ssize_t self = thread_io(c->io_fd, &rd0, &wr0);
     stamp a = stamp_now();
     if (c->T->finalize_block(c->app, &c->ctx, &fb, &fbr) != 0)
         die("FinalizeBlock %" PRId64 " failed", c->height);
@@ -385,8 +453,11 @@ static void block(chain *c, int64_t t, sb_buf *txs, size_t n, samples *s, size_t
     if (c->T->commit(c->app, &c->ctx, &cm, &cmr) != 0)
         die("Commit %" PRId64 " failed", c->height);
     stamp e2 = stamp_now();
-    push2(s, tenths_us((b.wall - a.wall) + (e2.wall - b2.wall)),
-          tenths_us((b.cpu - a.cpu) + (e2.cpu - b2.cpu)));
+    thread_io(c->io_fd, &rd1, &wr1);
+    push5(s, tenths_us((b.wall - a.wall) + (e2.wall - b2.wall)),
+          tenths_us((b.cpu - a.cpu) + (e2.cpu - b2.cpu)), sat32((b.vm - a.vm) + (e2.vm - b2.vm)),
+          sat32(rd1 - rd0 - self), sat32(wr1 - wr0));
+    s->full += (b.full - a.full) + (e2.full - b2.full);
     abci_ctx_reset(&c->ctx);
 }
 
@@ -647,11 +718,13 @@ static int ratio_line(const char *what, const samples *s, size_t per_slot, size_
     size_t n = slots * per_slot;
     double a = pct_ms(s, 0, w * per_slot, p), b = pct_ms(s, n - w * per_slot, n, p);
     double ca = pct_k(s, CPU, 0, w * per_slot, p), cb = pct_k(s, CPU, n - w * per_slot, n, p);
+    double va = pct_k(s, VM, 0, w * per_slot, p), vb = pct_k(s, VM, n - w * per_slot, n, p);
     double r = a > 0 ? b / a : 0;
     int ok = r <= 1.2 && (extra_max_ms <= 0 || b < extra_max_ms);
-    printf("  %-25s first %8.3f ms  last %8.3f ms  ratio %5.2f  (goal <= 1.2%s)  %s"
-           "   [thread CPU %.3f -> %.3f ms, ratio %.2f]\n", what, a, b, r,
-           extra_max_ms > 0 ? ", < 100 ms" : "", verdict(ok), ca, cb, ca > 0 ? cb / ca : 0);
+    printf("  %-25s first %8.3f ms  last %8.3f ms  ratio %5.2f  (goal <= 1.2%s)  %s\n"
+           "  %-25s [thread CPU %.3f -> %.3f ms, ratio %.2f; SQLite VM steps %.0f -> %.0f, "
+           "ratio %.2f]\n", what, a, b, r, extra_max_ms > 0 ? ", < 100 ms" : "", verdict(ok), "",
+           ca, cb, ca > 0 ? cb / ca : 0, va, vb, va > 0 ? vb / va : 0);
     return ok;
 }
 
@@ -661,7 +734,8 @@ static samples merge_blocks(const chain *c)
     samples m = {0};
     for (size_t i = 0; i < c->fc[0].n; i++)
         for (int k = 0; k < 3; k++)
-            push2(&m, c->fc[k].v[WALL][i], c->fc[k].v[CPU][i]);
+            copy_one(&m, &c->fc[k], i);
+    m.full = c->fc[0].full + c->fc[1].full + c->fc[2].full;
     return m;
 }
 
@@ -670,11 +744,11 @@ static samples merge_checks(const chain *c, size_t slots)
     samples m = {0};
     for (size_t i = 0; i < slots; i++) {
         for (size_t k = 0; k < N_CURATORS; k++)
-            push2(&m, c->ck[0].v[WALL][i * N_CURATORS + k], c->ck[0].v[CPU][i * N_CURATORS + k]);
+            copy_one(&m, &c->ck[0], i * N_CURATORS + k);
         for (size_t k = 0; k < N_VALIDATORS; k++)
-            push2(&m, c->ck[1].v[WALL][i * N_VALIDATORS + k],
-                  c->ck[1].v[CPU][i * N_VALIDATORS + k]);
+            copy_one(&m, &c->ck[1], i * N_VALIDATORS + k);
     }
+    m.full = c->ck[0].full + c->ck[1].full;
     return m;
 }
 
@@ -746,6 +820,7 @@ int main(int argc, char **argv)
 
     chain c = {0};
     c.cids = load_cids(cids_path, &c.ncids);
+    c.io_fd = open("/proc/thread-self/io", O_RDONLY | O_CLOEXEC);
     if (!(c.ret_worked = calloc(slots, 1)))
         die("out of memory");
     char home[4096], data[4200], db[4300], pins[4300], err[1024];
@@ -785,6 +860,9 @@ int main(int argc, char **argv)
         sb_ed25519_pubkey(c.vseed[i], c.vpub[i]);
     }
 
+    /* Count SQLite work on this thread (installed before any connection opens). */
+    sb_db_set_profiler(on_sql, NULL);
+    sql_count = 1;
     sb_store *store;
     if (sb_store_open(db, &store, err, sizeof(err)) < 0)
         die("%s", err);
@@ -860,6 +938,8 @@ int main(int argc, char **argv)
     double db_mb = file_mb(db), pins_mb = file_mb(pins);
 
     restart_t rs;
+    sql_count = 0;
+    sb_db_set_profiler(NULL, NULL);
     restart(&cfg, db, pins, &rs);
     if (rs.height != 3 * (int64_t)slots)
         die("restart: Info says height %" PRId64 ", want %lu", rs.height, 3 * slots);
@@ -878,6 +958,13 @@ int main(int argc, char **argv)
            pct_ms(&c.fc[0], 0, w, 50), pct_ms(&c.fc[0], slots - w, slots, 50),
            pct_ms(&c.fc[1], 0, w, 50), pct_ms(&c.fc[1], slots - w, slots, 50),
            pct_ms(&c.fc[2], 0, w, 50), pct_ms(&c.fc[2], slots - w, slots, 50));
+    printf("    bytes through syscalls per block (SQLite pages read past its cache; WAL and "
+           "checkpoints written): read p50 %.0f -> %.0f, p99 %.0f -> %.0f; written p50 %.0f -> "
+           "%.0f, p99 %.0f -> %.0f\n",
+           pct_k(&fc, RD, 0, 3 * w, 50), pct_k(&fc, RD, 3 * (slots - w), 3 * slots, 50),
+           pct_k(&fc, RD, 0, 3 * w, 99), pct_k(&fc, RD, 3 * (slots - w), 3 * slots, 99),
+           pct_k(&fc, WR, 0, 3 * w, 50), pct_k(&fc, WR, 3 * (slots - w), 3 * slots, 50),
+           pct_k(&fc, WR, 0, 3 * w, 99), pct_k(&fc, WR, 3 * (slots - w), 3 * slots, 99));
     printf("    CheckTx p50: proposal %.3f -> %.3f ms, vote %.3f -> %.3f ms\n",
            pct_ms(&c.ck[0], 0, w * N_CURATORS, 50),
            pct_ms(&c.ck[0], (slots - w) * N_CURATORS, slots * N_CURATORS, 50),
@@ -904,13 +991,31 @@ int main(int argc, char **argv)
            "(goal < 100 ms)  %s\n",
            c.ret_expired_passes, slots, c.ret_expired_slots, c.ret_doomed, i0, i1, n0, n1,
            i0 > 0 ? i1 / i0 : 0, wk, wkmax, rmax, verdict(rmax < 100));
+    /* The slowest passes: did they work (CPU, SQLite steps) or wait (mutex, disk, CPU)? */
+    size_t slow = 0, imax = 0;
+    for (size_t i = 0; i < slots; i++) {
+        slow += c.ret.v[WALL][i] >= 100 * 10000u;
+        if (c.ret.v[WALL][i] > c.ret.v[WALL][imax])
+            imax = i;
+    }
+    size_t m0, m1;
+    double vw = pct_sel_k(&c.ret, VM, 0, slots, 50, c.ret_worked, 1, &m0);
+    double vwmax = pct_sel_k(&c.ret, VM, 0, slots, 100, c.ret_worked, 1, &m1);
+    printf("      passes >= 100 ms: %zu of %lu, p99 %.3f ms; the slowest (after slot %zu, "
+           "%s): thread CPU %.3f ms, %" PRIu32 " SQLite VM steps; passes that expired: VM steps "
+           "p50 %.0f, max %.0f\n",
+           slow, slots, pct_ms(&c.ret, 0, slots, 99), imax + 1,
+           c.ret_worked[imax] ? "expired a slot" : "nothing to expire",
+           (double)c.ret.v[CPU][imax] / 1e4, c.ret.v[VM][imax], vw, vwmax);
+    printf("    SQLite full-scan steps on the app's thread: blocks %" PRId64 ", CheckTx %" PRId64
+           ", retention %" PRId64 " (statement profiler, db.h)\n", fc.full, ck.full, c.ret.full);
     printf("  restart after %lu slots: open %.1f ms, app %.1f ms, listen %.1f ms, pin worker "
            "%.1f ms, first Info over ABCI %.1f ms: %.1f ms to first accept (goal < 1000 ms)  "
            "%s\n", slots, rs.open_ms, rs.app_ms, rs.listen_ms, rs.pin_ms, rs.info_ms,
            rs.total_ms, verdict(rs.total_ms < 1000));
     double per_year = (double)YEAR_SLOTS / (double)slots;
-    printf("  databases: state %.1f MB (%.1f MB/year), data/pins.db %.1f MB (%.1f MB/year)\n",
-           db_mb, db_mb * per_year, pins_mb, pins_mb * per_year);
+    printf("  databases: state %.1f MB (%.1f MB/year), data/pins.db %.1f MB (bounded by "
+           "keep_slots, not by age)\n", db_mb, db_mb * per_year, pins_mb);
     printf("  pins at the end: %" PRId64 " pinned, %" PRId64 " queued, %" PRId64 " pinning, %"
            PRId64 " failed; %" PRId64 " winners kept; high-water slot %" PRId64 " (%s %.1f s "
            "after the last block)\n",
@@ -931,6 +1036,8 @@ int main(int argc, char **argv)
     samples_free(&c.ctl_io);
     sb_buf_free(&c.ctl_tx);
     close(c.ctl_fd);
+    if (c.io_fd >= 0)
+        close(c.io_fd);
     samples_free(&fc);
     samples_free(&ck);
     for (size_t i = 0; i < c.ncids; i++)

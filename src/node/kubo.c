@@ -720,7 +720,9 @@ int sb_kubo_pin_rm(sb_kubo *k, const char *cid, int *was_pinned, sb_kubo_err *e)
     snprintf(cmd, sizeof(cmd), "pin/rm?arg=%s&recursive=true", cid);
     call_init(&c, k, "pin/rm", on_any);
     int ret = run(&c, cmd, NULL, 0, e);
-    if (ret == SB_KUBO_E_API && c.has_api_msg && strstr(c.api_msg, "not pinned")) {
+    /* Kubo's own "not pinned" answer, not a stream that failed (X-Stream-Error) after it */
+    if (ret == SB_KUBO_E_API && !c.has_trailer && c.has_api_msg &&
+        strstr(c.api_msg, "not pinned")) {
         ret = SB_KUBO_OK; /* "not pinned or pinned indirectly": nothing of ours to remove */
         if (e)
             e->code = 0, e->msg[0] = '\0';
