@@ -67,16 +67,18 @@ expect_sync() { # NAME WANT TXHEX
   ok "$1 gets code $2 through broadcast_tx_sync"
 }
 
-# A slot whose voting stays open for at least 6 s more (close(s) - block time).
+# A slot whose voting stays open for at least 20 s more (close(s) - block time): room for a
+# dozen RPC round trips on a loaded machine before the slot closes under the test (slots are
+# 20 s, so the next one is taken when the first open one has less than 26 s left).
 open_slot() {
   local cur; cur=$(qv /slot/current)
   local s nc bt
   s=$(jq -r .next_slot <<<"$cur"); nc=$(jq -r .next_close_ns <<<"$cur"); bt=$(jq -r .block_time_ns <<<"$cur")
-  if (((nc - bt) < 6000000000)); then s=$((s + 1)); fi
+  if (((nc - bt) < 26000000000)); then s=$((s + 1)); fi
   echo "$s"
 }
 wait_finalized() { # SLOT
-  sb_wait_for "slot $1 finalized" 60 bash -c "curl -fsS '$rpc/abci_query?path=%22/winner/$1%22' | jq -e '.result.response.code == 0'"
+  sb_wait_for "slot $1 finalized" 120 bash -c "curl -fsS '$rpc/abci_query?path=%22/winner/$1%22' | jq -e '.result.response.code == 0'"
 }
 propose() { # SEED SLOT CID [NOTE] -> "TXHEX ID"
   "$TXGEN" proposal "$CHAIN" "$2" "$1" "$3" 5000 "${4:-}"
