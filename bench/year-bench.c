@@ -516,10 +516,25 @@ static void run_slot(chain *c, sb_pin *pin, uint64_t slot, const sb_params *p)
 
     /* One retention pass, database half only, as the housekeeper runs it. */
     size_t expired = 0, doomed = 0;
+    int64_t rd0, wr0, rd1, wr1;
+    ssize_t self = thread_io(c->io_fd, &rd0, &wr0);
     stamp a = stamp_now();
     if (sb_pin_expire_pass(pin, &expired, &doomed) < 0)
         die("retention pass failed after slot %" PRIu64, slot);
-    push(&c->ret, a, stamp_now());
+    stamp b = stamp_now();
+    thread_io(c->io_fd, &rd1, &wr1);
+    push5(&c->ret, tenths_us(b.wall - a.wall), tenths_us(b.cpu - a.cpu), sat32(b.vm - a.vm),
+          sat32(rd1 - rd0 - self), sat32(wr1 - wr0));
+    c->ret.full += b.full - a.full;
+    if (b.wall - a.wall >= 50 * 1000000LL) { /* rare; with the wall-clock time, to line up
+                                               * with strace -tt or Kubo's log */
+        struct timespec rt;
+        clock_gettime(CLOCK_REALTIME, &rt);
+        fprintf(stderr, "year-bench: slow retention pass after slot %" PRIu64 " ending at "
+                "%lld.%06ld: %.1f ms, thread CPU %.2f ms, %zu expired\n", slot,
+                (long long)rt.tv_sec, rt.tv_nsec / 1000, (double)(b.wall - a.wall) / 1e6,
+                (double)(b.cpu - a.cpu) / 1e6, expired);
+    }
     c->ret_worked[slot - 1] = expired > 0;
     if (expired)
         c->ret_expired_passes++;
@@ -919,6 +934,16 @@ int main(int argc, char **argv)
         }
     }
     double sim_s = (double)(now_ns() - start) / 1e9;
+    /* Peak RSS now, before the report merges series; the bench's own sample arrays are in it
+     * and are subtracted below. */
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    double rss_mb = (double)ru.ru_maxrss / 1024.0;
+    size_t own = NK * sizeof(uint32_t) *
+                 (c.fc[0].n + c.fc[1].n + c.fc[2].n + c.ck[0].n + c.ck[1].n + c.ret.n +
+                  c.ctl_cpu.n + c.ctl_io.n);
+    double own_mb = (double)own / (1024.0 * 1024.0);
+    double sqlite_mb = (double)sqlite3_memory_highwater(0) / (1024.0 * 1024.0);
 
     /* Let the worker catch up (bounded), then read its progress. */
     pin_counts pc;
@@ -1001,12 +1026,26 @@ int main(int argc, char **argv)
     size_t m0, m1;
     double vw = pct_sel_k(&c.ret, VM, 0, slots, 50, c.ret_worked, 1, &m0);
     double vwmax = pct_sel_k(&c.ret, VM, 0, slots, 100, c.ret_worked, 1, &m1);
+    /* Passes of 10 ms or more: how many wrote a WAL checkpoint of pins.db (>= 1 MiB through
+     * write(2) on this thread), and how much CPU they used. */
+    size_t s10 = 0, s10ckpt = 0;
+    samples s10cpu = {0};
+    for (size_t i = 0; i < slots; i++)
+        if (c.ret.v[WALL][i] >= 10 * 10000u) {
+            s10++;
+            s10ckpt += c.ret.v[WR][i] >= (1u << 20);
+            copy_one(&s10cpu, &c.ret, i);
+        }
     printf("      passes >= 100 ms: %zu of %lu, p99 %.3f ms; the slowest (after slot %zu, "
-           "%s): thread CPU %.3f ms, %" PRIu32 " SQLite VM steps; passes that expired: VM steps "
-           "p50 %.0f, max %.0f\n",
+           "%s): thread CPU %.3f ms, %" PRIu32 " SQLite VM steps, %" PRIu32 " bytes written; "
+           "passes that expired: VM steps p50 %.0f, max %.0f\n",
            slow, slots, pct_ms(&c.ret, 0, slots, 99), imax + 1,
            c.ret_worked[imax] ? "expired a slot" : "nothing to expire",
-           (double)c.ret.v[CPU][imax] / 1e4, c.ret.v[VM][imax], vw, vwmax);
+           (double)c.ret.v[CPU][imax] / 1e4, c.ret.v[VM][imax], c.ret.v[WR][imax], vw, vwmax);
+    printf("      passes >= 10 ms: %zu, of which %zu wrote a pins.db checkpoint (>= 1 MiB); "
+           "their thread CPU p50 %.3f ms, max %.3f ms\n", s10, s10ckpt,
+           pct_k(&s10cpu, CPU, 0, s10cpu.n, 50), pct_k(&s10cpu, CPU, 0, s10cpu.n, 100));
+    samples_free(&s10cpu);
     printf("    SQLite full-scan steps on the app's thread: blocks %" PRId64 ", CheckTx %" PRId64
            ", retention %" PRId64 " (statement profiler, db.h)\n", fc.full, ck.full, c.ret.full);
     printf("  restart after %lu slots: open %.1f ms, app %.1f ms, listen %.1f ms, pin worker "
@@ -1022,9 +1061,9 @@ int main(int argc, char **argv)
            pc.state[SB_PIN_PINNED], pc.state[SB_PIN_QUEUED], pc.state[SB_PIN_PINNING],
            pc.state[SB_PIN_FAILED], pc.winners, pc.high_water,
            caught_up ? "worker caught up" : "worker NOT caught up", drain_s);
-    struct rusage ru;
-    getrusage(RUSAGE_SELF, &ru);
-    printf("  peak RSS %.1f MB\n", (double)ru.ru_maxrss / 1024.0);
+    printf("  peak RSS %.1f MB at the end of the year, of which %.1f MB the bench's own samples: "
+           "%.1f MB for the node (app, SQLite, pin worker, libcurl); SQLite heap high-water "
+           "%.1f MB\n", rss_mb, own_mb, rss_mb - own_mb, sqlite_mb);
 
     for (int k = 0; k < 3; k++)
         samples_free(&c.fc[k]);
