@@ -1,4 +1,4 @@
-/* abci-bench.c - pipelined ABCI load generator against any ABCI socket server (SPEC §2).
+/* abci-bench.c - pipelined ABCI load generator against any ABCI socket server (protocol.md §2).
  *
  *   abci-bench --addr tcp://127.0.0.1:26658 -n 100000 -w 256 [--method echo|checktx]
  *              [--tx HEX]

@@ -10,7 +10,7 @@
  * <home>/data/pins.db) against the Kubo at URL. Every slot (30 minutes, default 17,520 = a
  * year) 20 curators each propose a 10-track playlist and 100 validators each vote, in three
  * blocks: one of proposals at close - 20 min, one of votes at close - 10 min, one at the close
- * that finalizes the slot (block time jumps between them; SPEC §3 allows it). Every tx goes
+ * that finalizes the slot (block time jumps between them; protocol.md §3 allows it). Every tx goes
  * through CheckTx first (at the committed state, as CometBFT's mempool sends it). Tracks are a
  * fixed pool of small blocks already in Kubo (FILE: one CID per line; --make-tracks writes the
  * pool's files, deterministic bytes, for `ipfs add`). Keys, playlists and votes come from a
@@ -66,7 +66,7 @@
 #define KEEP_SLOTS 2000
 #define SLOT_SECONDS 1800
 #define LEAD_SECONDS 300
-#define TRACK_MS 170000u /* 10 x 170 s fits a 1,800 s slot (SPEC §4 playlist rules) */
+#define TRACK_MS 170000u /* 10 x 170 s fits a 1,800 s slot (protocol.md §4 playlist rules) */
 #define POOL_DEFAULT 256
 #define POOL_MAX 4096
 #define TRACK_BYTES 2048
@@ -621,7 +621,12 @@ static int connect_to(const char *addr)
     const char *colon = strrchr(addr, ':');
     if (strncmp(addr, "tcp://", 6) != 0 || !colon)
         return -1;
-    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)atoi(colon + 1))};
+    char *end;
+    errno = 0;
+    unsigned long port = strtoul(colon + 1, &end, 10);
+    if (errno || end == colon + 1 || *end || port == 0 || port > 65535)
+        return -1;
+    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
     sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
     int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
     if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0) {

@@ -1,4 +1,4 @@
-/* abci_frame_fuzz.c - the ABCI server library (abci/, SPEC §2) under a fuzzed byte stream:
+/* abci_frame_fuzz.c - the ABCI server library (abci/, protocol.md §2) under a fuzzed byte stream:
  * frame decoder + Request unpacking + dispatch to the library's default callbacks (all
  * callbacks NULL), over a real connection (socketpair) on a real libevent loop. The checks are
  * abci_stream.h's: in-order answers of the right kind, no exception, no hang, responses for a

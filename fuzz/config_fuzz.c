@@ -1,5 +1,5 @@
 /* config_fuzz.c - the node config file parser (sb_config_load, config/sleetbubble.toml,
- * SPEC §11) on arbitrary file contents.
+ * protocol.md §11) on arbitrary file contents.
  *
  * The input is written to a memfd and read through its /proc/self/fd path, so the real
  * sb_config_load (fopen + libinih + our line reader) runs unchanged.

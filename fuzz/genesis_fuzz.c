@@ -1,10 +1,10 @@
-/* genesis_fuzz.c - the genesis app_state parser (sb_params_from_genesis, SPEC §9) and the
- * stored params JSON parser (sb_params_from_json, what a restarted node reloads, SPEC §7).
+/* genesis_fuzz.c - the genesis app_state parser (sb_params_from_genesis, protocol.md §9) and the
+ * stored params JSON parser (sb_params_from_json, what a restarted node reloads, protocol.md §7).
  *
  * The input is the app_state JSON of a genesis with a fixed chain id, genesis time and three
  * validators (the SPEC vector keys), and is also parsed as stored params JSON.
  * Invariants (abort): a rejection leaves the output zeroed with a message naming the key; an
- * accepted genesis obeys SPEC §9 (close lead inside the slot, limits, curators sorted and
+ * accepted genesis obeys protocol.md §9 (close lead inside the slot, limits, curators sorted and
  * unique, open curation when there are none, epoch not before genesis time - one slot, vote
  * keys unique and not consensus keys); and params survive the store round trip:
  * to_json -> from_json -> to_json gives the same bytes (a restart must not change them). */
@@ -82,7 +82,7 @@ static void round_trip(const sb_params *p)
     free(b);
 }
 
-/* genesis: the rules of SPEC §9 that only the genesis parser enforces apply too. */
+/* genesis: the rules of protocol.md §9 that only the genesis parser enforces apply too. */
 static void check_params(const sb_params *p, int genesis)
 {
     FUZZ_CHECK(p->chain_id && p->chain_id[0], "chain id");

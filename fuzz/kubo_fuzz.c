@@ -1,4 +1,4 @@
-/* kubo_fuzz.c - Kubo's answers (SPEC §10) through the Kubo client's parsers (src/node/kubo.c):
+/* kubo_fuzz.c - Kubo's answers (protocol.md §10) through the Kubo client's parsers (src/node/kubo.c):
  * the newline-delimited JSON splitter, the per-command handlers (block/put's Key, pin/add's
  * Pins / Progress / Bytes stream, pin/ls's streamed Cid lines, pin/rm's "not pinned" error),
  * the X-Stream-Error trailer and the HTTP status rules, with no network: sb_kubo_set_canned

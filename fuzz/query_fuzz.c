@@ -1,4 +1,4 @@
-/* query_fuzz.c - the abci_query path parser and handlers (sb_query, SPEC §8) on arbitrary
+/* query_fuzz.c - the abci_query path parser and handlers (sb_query, protocol.md §8) on arbitrary
  * paths, against a fixed committed state built once through the real app callbacks and
  * store (app_fixture.h: three blocks, slot 1 won by curator A's playlist).
  *

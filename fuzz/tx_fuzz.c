@@ -1,4 +1,4 @@
-/* tx_fuzz.c - a tx through sb_tx_check (SPEC §4, §4.1) against a fixed state, plus the CID
+/* tx_fuzz.c - a tx through sb_tx_check (protocol.md §4, §4.1) against a fixed state, plus the CID
  * parser (src/core).
  *
  * Byte mutations of a signed tx stop at ENCODING, CHAIN_ID or SIGNATURE, so the mutator is
