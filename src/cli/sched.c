@@ -309,6 +309,47 @@ void sched_rotation_sort(const sched_index *x, size_t *cand, size_t n) {
 }
 
 #define SCHED_PACK_ROUNDS 64
+#define SCHED_PACK_EXACT 48                    /* candidates packed exactly (subset sum) */
+#define SCHED_PACK_DP_BYTES (64u * 1024u * 1024u) /* memory bound of that step */
+
+/* Exact step: among dur[0..m) choose the subset with the largest total <= cap (subset sum over
+ * bitsets, row i = the totals reachable with the first i candidates). Backtracking from the
+ * last candidate leaves a later one out whenever the total is reachable without it, so ties
+ * keep the earlier candidates (rotation order). Sets chosen[], returns the total; -1 if the
+ * rows would pass the memory bound or on out of memory (the caller falls back to first fit). */
+static int64_t pack_exact(const uint32_t *dur, size_t m, uint64_t cap, uint8_t *chosen) {
+  uint64_t words = cap / 64 + 1;
+  if (m == 0 || words > SCHED_PACK_DP_BYTES / 8 / (m + 1)) return -1;
+  uint64_t *rows = calloc((size_t)((m + 1) * words), sizeof *rows);
+  if (!rows) return -1;
+  rows[0] = 1; /* total 0 */
+  for (size_t i = 1; i <= m; i++) {
+    const uint64_t *prev = rows + (i - 1) * words;
+    uint64_t *row = rows + i * words, d = dur[i - 1], q = d / 64, r = d % 64;
+    for (uint64_t j = 0; j < words; j++) {
+      uint64_t v = prev[j];
+      if (d && d <= cap && j >= q) {
+        v |= prev[j - q] << r;
+        if (r && j >= q + 1) v |= prev[j - q - 1] >> (64 - r);
+      }
+      row[j] = v;
+    }
+    uint64_t top = cap % 64; /* clear totals above cap */
+    if (top < 63) row[words - 1] &= (UINT64_C(2) << top) - 1;
+  }
+  const uint64_t *last = rows + m * words;
+  uint64_t best = cap;
+  while (!((last[best / 64] >> (best % 64)) & 1)) best--; /* bit 0 is always set */
+  uint64_t t = best;
+  for (size_t i = m; i >= 1; i--) {
+    const uint64_t *prev = rows + (i - 1) * words;
+    if ((prev[t / 64] >> (t % 64)) & 1) continue; /* reachable without candidate i-1 */
+    chosen[i - 1] = 1;
+    t -= dur[i - 1];
+  }
+  free(rows);
+  return (int64_t)best;
+}
 
 size_t sched_pack(const uint32_t *dur, size_t n, uint64_t cap_ms, size_t max_tracks,
                   size_t *out, uint64_t *total) {
@@ -318,14 +359,24 @@ size_t sched_pack(const uint32_t *dur, size_t n, uint64_t cap_ms, size_t max_tra
   size_t cnt = 0, k = 0;
   *total = 0;
   if (!chosen || !in) goto done;
-  for (size_t i = 0; i < n; i++) { /* 1. first fit in rotation order */
+  size_t m = n < SCHED_PACK_EXACT ? n : SCHED_PACK_EXACT;
+  if (m > max_tracks) m = max_tracks;
+  int64_t exact = pack_exact(dur, m, cap_ms, chosen); /* 1. the first m exactly */
+  if (exact >= 0) {
+    sum = (uint64_t)exact;
+    for (size_t i = 0; i < m; i++) cnt += chosen[i];
+  } else {
+    memset(chosen, 0, n);
+  }
+  for (size_t i = 0; i < n; i++) { /* 2. first fit of the rest in rotation order */
+    if (chosen[i]) continue;
     if (cnt < max_tracks && dur[i] > 0 && sum + dur[i] <= cap_ms) {
       chosen[i] = 1;
       sum += dur[i];
       cnt++;
     }
   }
-  for (int round = 0; round < SCHED_PACK_ROUNDS && sum < cap_ms; round++) { /* 2. improve */
+  for (int round = 0; round < SCHED_PACK_ROUNDS && sum < cap_ms; round++) { /* 3. improve */
     uint64_t gap = cap_ms - sum, best = 0;
     size_t add = SIZE_MAX, rm = SIZE_MAX, nin = 0;
     for (size_t c = 0; c < n; c++)

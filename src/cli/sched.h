@@ -100,14 +100,28 @@ void sched_rotation_sort(const sched_index *x, size_t *cand, size_t n);
 /* Pack a playlist (protocol.md §15: fill as much of the slot as possible without exceeding
  * it). dur[0..n): durations (ms) of the candidates in rotation order. Chooses at most
  * max_tracks of them with a total <= cap_ms:
- *   1. first fit: walk the candidates in order, take each that still fits;
- *   2. improve: repeatedly apply the single best move that raises the total without passing
+ *   1. exact: the first min(n, 48, max_tracks) candidates are packed optimally (subset sum on
+ *      bitsets, ties keep earlier candidates); skipped when its rows would pass 64 MiB
+ *      (a cap over ~10 hours);
+ *   2. first fit: the remaining candidates in order, each that still fits;
+ *   3. improve: repeatedly apply the single best move that raises the total without passing
  *      cap_ms — add an unchosen candidate, or swap a chosen one for a longer unchosen one —
- *      ties to the earliest candidate in rotation order; stop when no move helps (at most
- *      n + 64 rounds).
- * Deterministic. out[0..return) gets the chosen positions (into dur) in ascending order (the
- * playlist order = rotation order); *total the sum. out must hold min(n, max_tracks). */
+ *      ties to the earliest candidate in rotation order; stop when no move helps (at most 64
+ *      rounds).
+ * Deterministic; optimal whenever the first 48 candidates can fill the slot. out[0..return)
+ * gets the chosen positions (into dur) in ascending order (the playlist order = rotation
+ * order); *total the sum. out must hold min(n, max_tracks). 0 tracks on out of memory. */
 size_t sched_pack(const uint32_t *dur, size_t n, uint64_t cap_ms, size_t max_tracks,
                   size_t *out, uint64_t *total);
+
+/* The one I/O function here (schedule.c): rebuild x->files from every regular file under the
+ * directory root, in sorted order (each directory's entries bytewise; symlinks to files
+ * followed, symlinked directories not entered). A file with the same path, size, mtime,
+ * ctime and inode as its entry is not read again; any other is hashed (SHA-256), and a known
+ * hash keeps its CID, tags and rotation state (a renamed file); new bytes are probed with
+ * libsndfile (cli_audio_probe): not audio, or a duration outside protocol.md §4's range, sets
+ * skip. Files gone from the library are dropped. Unreadable files are warned about and left
+ * out. 0, or -1 with err (unreadable directory, too many files, out of memory). */
+int sched_index_scan(sched_index *x, const char *root, char *err, size_t errlen);
 
 #endif

@@ -165,10 +165,7 @@ done:
 
 static int64_t ts_ns(struct timespec t) { return (int64_t)t.tv_sec * 1000000000 + t.tv_nsec; }
 
-/* Rebuild x->files from the library: unchanged files (same path, size, mtime, ctime, inode)
- * keep their entry; others are hashed, and a known hash keeps its CID, tags and rotation
- * state; new bytes are probed with libsndfile. Files gone from the library are dropped. */
-static int index_scan(sched_index *x, const char *root, char *err, size_t errlen) {
+int sched_index_scan(sched_index *x, const char *root, char *err, size_t errlen) {
   path_list paths = {0};
   sched_file *nf = NULL;
   size_t n = 0;
@@ -751,7 +748,7 @@ int cli_cmd_schedule(cli_ctx *c) {
     }
     for (size_t i = 0; i < x.nfiles; i++) x.files[i].cid[0] = '\0';
   }
-  if (index_scan(&x, lib, err, sizeof err) < 0) {
+  if (sched_index_scan(&x, lib, err, sizeof err) < 0) {
     cli_errf("%s", err);
     goto done;
   }
