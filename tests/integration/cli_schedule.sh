@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # `sleetbubble schedule` against a real chain and a real Kubo (protocol.md §15 "Curator
 # schedule"): one CometBFT validator + sleetbubbled + an offline Kubo on loopback, 20 s slots.
-# A library of 8 generated tracks (scripts/lib/gen-audio.sh, real Ogg Vorbis of 3..8 s), a text
-# file and a 25 s WAV: the schedule proposes for the next 2 open slots, each playlist <= 20 s and
-# filling the slot (the library allows exactly 20 000 ms), no track in two consecutive slots
-# (--no-repeat-slots 1); the chain holds exactly those proposals; the tracks are pinned in Kubo;
+# A library of 6 generated tracks (scripts/lib/gen-audio.sh, real Ogg Vorbis of 3..8 s = 33 s),
+# a text file and a 25 s WAV: the schedule proposes for the next 2 open slots; the first
+# playlist fills its slot exactly (20 000 ms), the second gets only the 13 s left, because
+# --no-repeat-slots 1 keeps every track of the first out of it; the chain holds exactly those
+# proposals; the tracks are pinned in Kubo;
 # the two bad files are named on stderr and in the summary; a second run proposes nothing for
 # the slots already proposed; --dry-run sends nothing.
 # usage: cli_schedule.sh PATH/sleetbubble PATH/sleetbubbled
@@ -27,13 +28,13 @@ for tool in ipfs espeak-ng sox; do
 done
 sb() { "$SB" --node "$rpc" --ipfs "$api" --home "$T/cli" "$@"; }
 
-# Library: track01..08.ogg last 3,4,5,6,7,8,3,4 s (40 s), plus two files that are no tracks.
+# Library: track01..06.ogg last 3,4,5,6,7,8 s (33 s), plus two files that are no tracks.
 lib=$T/library
-bash "$SLEETBUBBLE_ROOT/scripts/lib/gen-audio.sh" "$lib/album" 8
+bash "$SLEETBUBBLE_ROOT/scripts/lib/gen-audio.sh" "$lib/album" 6
 bash "$SLEETBUBBLE_ROOT/scripts/lib/gen-audio.sh" --format wav --min 25 --max 25 "$T/long" 1
 mv "$T/long/track01.wav" "$lib/long.wav"
 printf 'liner notes, not audio\n' >"$lib/notes.txt"
-ok "library: 8 generated Ogg tracks (3-8 s), notes.txt, a 25 s long.wav"
+ok "library: 6 generated Ogg tracks (3-8 s), notes.txt, a 25 s long.wav"
 
 export IPFS_PATH=$T/ipfs
 sb_kubo_init "$IPFS_PATH" "$api_port" "$gw_port" "$swarm_port"
@@ -76,14 +77,16 @@ cli_run 0 "$T/r1" sb --output json schedule --library "$lib" --key curator --slo
 jq . "$T/r1" >"$T/r1.pretty.log"
 expect_eq "$(jq '.proposed | length' "$T/r1")" 2 "run 1: proposals"
 expect_eq "$(jq '.rejected | length' "$T/r1")" 0 "run 1: rejected"
-expect_eq "$(jq -c '[.library.files, .library.tracks, .library.added]' "$T/r1")" "[10,8,8]" "run 1: library"
+expect_eq "$(jq -c '[.library.files, .library.tracks, .library.added]' "$T/r1")" "[8,6,6]" "run 1: library"
 s1=$(jq -r '.proposed[0].slot' "$T/r1") s2=$(jq -r '.proposed[1].slot' "$T/r1")
 expect_eq "$s2" "$((s1 + 1))" "run 1: consecutive slots"
-expect_eq "$(jq -c '[.proposed[].duration_ms]' "$T/r1")" "[20000,20000]" "run 1: playlists fill the slots"
+# slot 1: the best fit, 3+4+6+7 s; slot 2: what K = 1 leaves, 5+8 s (without the rotation rule
+# tracks of slot 1 would fill it to 20 s)
+expect_eq "$(jq -c '[.proposed[].duration_ms]' "$T/r1")" "[20000,13000]" "run 1: playlist lengths"
 both=$(jq -r '[.proposed[].playlist[].cid] | length' "$T/r1")
 uniq=$(jq -r '[.proposed[].playlist[].cid] | unique | length' "$T/r1")
 expect_eq "$uniq" "$both" "run 1: no track in both consecutive slots (K = 1)"
-ok "run 1 proposed slots $s1 and $s2 with 20 000 ms each, no track repeated"
+ok "run 1 proposed slots $s1 (20 000 ms, full) and $s2 (13 000 ms: no track of $s1 again)"
 
 grep -q "notes.txt: skipped: " "$T/r1.err" || fail "notes.txt not named on stderr: $(cat "$T/r1.err")"
 grep -q "long.wav: skipped: 25000 ms, longer than the slot (20000 ms)" "$T/r1.err" ||
@@ -105,7 +108,7 @@ for s in $s1 $s2; do
   sb_wait_for "the proposal for slot $s in a block" 30 on_chain "$s" || fail "slot $s: proposal not committed"
   want=$(jq -r --arg s "$s" '.proposed[] | select(.slot == $s) | .proposal_id' "$T/r1")
   expect_eq "$(jq -r --arg c "$cur" '.proposals[] | select(.curator == $c) | "\(.id) \(.duration_ms)"' "$T/q.json")" \
-    "$want 20000" "slot $s on chain"
+    "$want $(jq -r --arg s "$s" '.proposed[] | select(.slot == $s) | .duration_ms' "$T/r1")" "slot $s on chain"
 done
 ok "the chain holds exactly one proposal of this curator for slots $s1 and $s2"
 
