@@ -2,7 +2,10 @@
  * scan: packing fills at most the slot and as much as possible (against brute force), the
  * rotation window K, the index JSON round trip and its bounded trim, and the scan (bad files
  * skipped, renamed files keep their CID and rotation state, changed bytes re-indexed, removed
- * files dropped) over WAV files written with libsndfile in the test. */
+ * files dropped) over WAV files written with libsndfile in the test; and the command against
+ * the fake CometBFT + Kubo of fake_node.c (canned answers; the real chain is
+ * tests/integration/cli_schedule.sh): a re-run resends the journaled tx instead of making a
+ * new proposal, a committed proposal is not proposed again, bad files are named. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -17,6 +20,10 @@
 
 #include <sndfile.h>
 
+#include "cli.h"
+#include "fake_node.h"
+#include "keys.h"
+#include "sb_buf.h"
 #include "sched.h"
 
 static size_t pack(const uint32_t *d, size_t n, uint64_t cap, size_t maxt, uint64_t *total,
@@ -294,6 +301,166 @@ static void scan_skips_bad_files_and_reindexes_changed_bytes(void **state) {
   assert_int_equal(system(cmd), 0);
 }
 
+
+/* ---- the command against fake_node ---- */
+
+/* 2024-01-01T00:00:00.5Z, block time; epoch 100 s earlier, 20 s slots, 8 s lead: slot 5 is
+ * closed at BT, slot 6 is the first open one. */
+#define BT 1704067200500000000LL
+
+static int run(char **out, char **err, char **argv, int argc) {
+  FILE *fo = tmpfile(), *fe = tmpfile();
+  assert_non_null(fo);
+  assert_non_null(fe);
+  fflush(stdout);
+  fflush(stderr);
+  int so = dup(1), se = dup(2);
+  dup2(fileno(fo), 1);
+  dup2(fileno(fe), 2);
+  int rc = cli_main(argc, argv);
+  fflush(stdout);
+  fflush(stderr);
+  dup2(so, 1);
+  dup2(se, 2);
+  close(so);
+  close(se);
+  char *bufs[2] = {NULL, NULL};
+  FILE *fs[2] = {fo, fe};
+  for (int i = 0; i < 2; i++) {
+    long n = ftell(fs[i]);
+    bufs[i] = calloc(1, (size_t)n + 1);
+    rewind(fs[i]);
+    if (n > 0 && fread(bufs[i], 1, (size_t)n, fs[i]) != (size_t)n) bufs[i][0] = '\0';
+    fclose(fs[i]);
+  }
+  *out = bufs[0];
+  *err = bufs[1];
+  return rc;
+}
+
+static void rerun_resends_the_journaled_tx_and_never_proposes_twice(void **state) {
+  (void)state;
+  static fake_node F;
+  char d[] = "/tmp/sb-sched-cmd.XXXXXX", p[512], home[128], lib[128], params[1024],
+      slot_now[512], node[64], ipfs[64], err[256], pubhex[65], slot6[512];
+  uint8_t pub[32];
+  char *out, *errs;
+  assert_non_null(mkdtemp(d));
+  snprintf(home, sizeof home, "%s/home", d);
+  snprintf(lib, sizeof lib, "%s/lib", d);
+  assert_int_equal(mkdir(lib, 0700), 0);
+  snprintf(p, sizeof p, "%s/one.wav", lib);
+  write_wav(p, 3000, 5);
+  snprintf(p, sizeof p, "%s/cover.jpg", lib);
+  FILE *f = fopen(p, "w");
+  fputs("\xff\xd8\xff not really a picture", f);
+  fclose(f);
+  assert_int_equal(cli_keys_new(home, "cur", pub, err, sizeof err), 0);
+  sb_hex(pub, 32, pubhex);
+  snprintf(params, sizeof params,
+           "{\"chain_id\":\"test-chain\",\"slot_seconds\":20,\"close_lead_seconds\":8,"
+           "\"horizon_slots\":48,\"epoch_ns\":\"%lld\",\"max_tracks\":256,"
+           "\"max_proposals_per_slot\":64,\"max_tx_size\":65536,\"open_curation\":true,"
+           "\"curators\":[],\"vote_keys\":{},\"validators\":[{\"pub_key\":\"%064d\","
+           "\"power\":\"10\"}]}",
+           BT - 100000000000LL, 7);
+  snprintf(slot_now, sizeof slot_now,
+           "{\"slot\":\"5\",\"start_ns\":\"%lld\",\"close_ns\":\"%lld\",\"next_slot\":\"6\","
+           "\"next_close_ns\":\"%lld\",\"block_time_ns\":\"%lld\",\"next_to_finalize\":\"5\"}",
+           BT, BT - 8000000000LL, BT + 12000000000LL, BT);
+  F.chain_id = "test-chain";
+  F.routes[F.nroutes++] = (fake_route){"/params", 0, "", params};
+  F.routes[F.nroutes++] = (fake_route){"/slot/current", 0, "", slot_now};
+  F.routes[F.nroutes++] = (fake_route){"/slot/6", 0, "", "{\"slot\":\"6\",\"proposals\":[]}"};
+  F.kubo_body = "{\"ID\":\"12D3KooWfake\"}";
+  F.add_hash = "bafkreihdwdcefgh4dqkjv67uzcmw7ojee6xedzdetojuzjevtenxquvyku";
+  assert_int_equal(fake_node_start(&F), 0);
+  snprintf(node, sizeof node, "--node=http://127.0.0.1:%d", F.port);
+  snprintf(ipfs, sizeof ipfs, "--ipfs=http://127.0.0.1:%d", F.port);
+  char *argv[] = {"sleetbubble", node, ipfs, "--home", home, "--output", "json", "schedule",
+                  "--library", lib, "--key", "cur", "--slots", "1", NULL};
+  int argc = (int)(sizeof argv / sizeof argv[0]) - 1;
+
+  /* run 1: proposes slot 6 with the one track; cover.jpg is named and skipped */
+  assert_int_equal(run(&out, &errs, argv, argc), 0);
+  assert_non_null(strstr(errs, "cover.jpg: skipped"));
+  json_t *j = json_loads(out, 0, NULL);
+  assert_non_null(j);
+  assert_int_equal(json_array_size(json_object_get(j, "proposed")), 1);
+  assert_string_equal(json_string_value(json_object_get(json_array_get(json_object_get(j,
+                          "proposed"), 0), "slot")), "6");
+  assert_int_equal(json_array_size(json_object_get(j, "skipped")), 1);
+  char id[65];
+  snprintf(id, sizeof id, "%s", json_string_value(json_object_get(json_array_get(
+                                    json_object_get(j, "proposed"), 0), "proposal_id")));
+  json_decref(j);
+  free(out);
+  free(errs);
+  assert_int_equal(F.n_broadcasts, 1);
+  uint8_t tx1[65536];
+  size_t tx1_len = F.last_tx_len;
+  memcpy(tx1, F.last_tx, tx1_len);
+  int adds = F.n_kubo;
+
+  /* run 2: the chain shows nothing yet (still in the mempool): the same bytes are resent,
+   * nothing new is proposed, the unchanged library is not added again */
+  assert_int_equal(run(&out, &errs, argv, argc), 0);
+  j = json_loads(out, 0, NULL);
+  assert_int_equal(json_array_size(json_object_get(j, "proposed")), 0);
+  json_t *a = json_array_get(json_object_get(j, "already"), 0);
+  assert_string_equal(json_string_value(json_object_get(a, "proposal_id")), id);
+  assert_true(json_is_true(json_object_get(a, "pending")));
+  assert_int_equal(json_integer_value(json_object_get(json_object_get(j, "library"), "added")),
+                   0);
+  json_decref(j);
+  free(out);
+  free(errs);
+  assert_int_equal(F.n_broadcasts, 2);
+  assert_int_equal(F.last_tx_len, tx1_len);
+  assert_memory_equal(F.last_tx, tx1, tx1_len);
+  assert_int_equal(F.n_kubo, adds + 1); /* only the id call */
+
+  /* run 3: the proposal is committed: nothing is sent */
+  snprintf(slot6, sizeof slot6,
+           "{\"slot\":\"6\",\"proposals\":[{\"id\":\"%s\",\"curator\":\"%s\"}]}", id, pubhex);
+  F.routes[2].value = slot6;
+  assert_int_equal(run(&out, &errs, argv, argc), 0);
+  j = json_loads(out, 0, NULL);
+  assert_int_equal(json_array_size(json_object_get(j, "proposed")), 0);
+  a = json_array_get(json_object_get(j, "already"), 0);
+  assert_false(json_is_true(json_object_get(a, "pending")));
+  json_decref(j);
+  free(out);
+  free(errs);
+  assert_int_equal(F.n_broadcasts, 2);
+
+  /* a chain rejection is reported by code name, exit 1, and forgotten */
+  assert_int_equal(cli_keys_new(home, "cur2", pub, err, sizeof err), 0);
+  F.routes[2].value = "{\"slot\":\"6\",\"proposals\":[]}";
+  F.bc_code = 11;
+  F.bc_log = "slot 6 already has 64 proposals";
+  /* slots 7..9 have no route: the fake answers UNKNOWN_PATH, so ask for slot 6 only */
+  char *argv3[] = {"sleetbubble", node, ipfs, "--home", home, "schedule", "--library", lib,
+                   "--key", "cur2", "--slots", "1", NULL};
+  assert_int_equal(run(&out, &errs, argv3, 12), 1);
+  assert_non_null(strstr(out, "rejected slot 6: PROPOSAL_LIMIT (code 11)"));
+  assert_non_null(strstr(out, "summary: "));
+  free(out);
+  free(errs);
+  snprintf(p, sizeof p, "%s/schedule/cur2.json", home);
+  FILE *ix = fopen(p, "r");
+  assert_non_null(ix);
+  json_t *idx = json_loadf(ix, 0, NULL);
+  fclose(ix);
+  assert_int_equal(json_array_size(json_object_get(idx, "proposals")), 0);
+  json_decref(idx);
+
+  fake_node_stop(&F);
+  char cmd[128];
+  snprintf(cmd, sizeof cmd, "rm -rf '%s'", d);
+  assert_int_equal(system(cmd), 0);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(packing_fills_the_slot_without_exceeding_it),
@@ -302,6 +469,7 @@ int main(void) {
       cmocka_unit_test(rotation_keeps_tracks_out_of_the_next_k_proposals),
       cmocka_unit_test(index_round_trips_and_trim_is_bounded),
       cmocka_unit_test(scan_skips_bad_files_and_reindexes_changed_bytes),
+      cmocka_unit_test(rerun_resends_the_journaled_tx_and_never_proposes_twice),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
