@@ -730,15 +730,15 @@ static void wake(void *arg, int64_t height) { sb_pin_notify(arg, height); }
 
 static const char *verdict(int ok) { return ok ? "PASS" : "FAIL"; }
 
-/* Ratio line for samples s with per-slot counts: first/last window of w slots, k events per
- * slot. Returns 1 if ratio <= 1.2. */
+/* Ratio line for samples s with per-slot counts: the window of w slots from slot a0 against
+ * the last w slots, per_slot events per slot. Returns 1 if ratio <= 1.2. */
 static int ratio_line(const char *what, const samples *s, size_t per_slot, size_t slots,
-                      size_t w, int p, double extra_max_ms)
+                      size_t w, int p, double extra_max_ms, size_t a0)
 {
-    size_t n = slots * per_slot;
-    double a = pct_ms(s, 0, w * per_slot, p), b = pct_ms(s, n - w * per_slot, n, p);
-    double ca = pct_k(s, CPU, 0, w * per_slot, p), cb = pct_k(s, CPU, n - w * per_slot, n, p);
-    double va = pct_k(s, VM, 0, w * per_slot, p), vb = pct_k(s, VM, n - w * per_slot, n, p);
+    size_t n = slots * per_slot, f0 = a0 * per_slot, f1 = (a0 + w) * per_slot;
+    double a = pct_ms(s, f0, f1, p), b = pct_ms(s, n - w * per_slot, n, p);
+    double ca = pct_k(s, CPU, f0, f1, p), cb = pct_k(s, CPU, n - w * per_slot, n, p);
+    double va = pct_k(s, VM, f0, f1, p), vb = pct_k(s, VM, n - w * per_slot, n, p);
     double r = a > 0 ? b / a : 0;
     int ok = r <= 1.2 && (extra_max_ms <= 0 || b < extra_max_ms);
     printf("  %-25s first %8.3f ms  last %8.3f ms  ratio %5.2f  (goal <= 1.2%s)  %s\n"
@@ -979,10 +979,23 @@ int main(int argc, char **argv)
     printf("  last month against the first (%zu slots each = %zu blocks, %zu CheckTx):\n", w,
            3 * w, w * (N_CURATORS + N_VALIDATORS));
     samples fc = merge_blocks(&c), ck = merge_checks(&c, slots);
-    ratio_line("FinalizeBlock+Commit p50", &fc, 3, slots, w, 50, 0);
-    ratio_line("FinalizeBlock+Commit p99", &fc, 3, slots, w, 99, 0);
-    ratio_line("CheckTx p50", &ck, N_CURATORS + N_VALIDATORS, slots, w, 50, 0);
-    ratio_line("retention pass p50", &c.ret, 1, slots, w, 50, 100);
+    ratio_line("FinalizeBlock+Commit p50", &fc, 3, slots, w, 50, 0, 0);
+    ratio_line("FinalizeBlock+Commit p99", &fc, 3, slots, w, 99, 0, 0);
+    ratio_line("CheckTx p50", &ck, N_CURATORS + N_VALIDATORS, slots, w, 50, 0, 0);
+    /* Retention like for like: until keep_slots have been kept, no pass has anything to
+     * expire, so the first month is cheaper work, not a faster store. Its window starts at
+     * the first pass that expired a slot (clamped so it ends before the last window). */
+    size_t e0 = 0;
+    while (e0 < slots && !c.ret_worked[e0])
+        e0++;
+    if (e0 + 2 * w > slots)
+        e0 = slots >= 2 * w ? slots - 2 * w : 0;
+    printf("  retention from its first expiring pass (slot %zu; before it nothing expires):\n",
+           e0 + 1);
+    ratio_line("retention pass p50", &c.ret, 1, slots, w, 50, 100, e0);
+    printf("  retention, first month (nothing to expire yet) against the last, for the "
+           "record:\n");
+    ratio_line("retention pass p50 (all)", &c.ret, 1, slots, w, 50, 100, 0);
     printf("    by block p50: proposals %.3f -> %.3f ms, votes %.3f -> %.3f ms, close %.3f -> "
            "%.3f ms\n",
            pct_ms(&c.fc[0], 0, w, 50), pct_ms(&c.fc[0], slots - w, slots, 50),

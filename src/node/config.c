@@ -13,7 +13,7 @@
 
 #include "log.h"
 
-typedef enum { K_STR, K_U32, K_U64, K_BOOL, K_ENUM } key_kind;
+typedef enum { K_STR, K_U32, K_U64, K_BOOL, K_ENUM, K_HEXLIST } key_kind;
 
 /* Extra check of a string value; 0 ok, -1 with a reason in why. */
 typedef int (*str_check_fn)(const char *v, char *why, size_t whylen);
@@ -37,6 +37,7 @@ static int check_metrics_laddr(const char *v, char *why, size_t whylen);
 
 static const char *const level_names[] = {"debug", "info", "warn", "error", NULL};
 static const char *const format_names[] = {"plain", "json", NULL};
+static const char *const policy_names[] = {"follow", "priority", NULL};
 
 #define FIELD(f) offsetof(sb_config, f), sizeof(((sb_config *)0)->f)
 
@@ -76,10 +77,35 @@ static const key_def keys[] = {
      "Lowest level logged: \"debug\", \"info\", \"warn\" or \"error\"."},
     {"log", "format", K_ENUM, FIELD(log.json), 0, 0, NULL, format_names,
      "Log line format on stderr: \"plain\" (ts=... level=... module=... msg=...) or \"json\"."},
+    {"vote", "enabled", K_BOOL, FIELD(vote.enabled), 0, 1, NULL, NULL,
+     "true: run the vote agent (protocol.md §15), which votes for this validator each slot."},
+    {"vote", "key_file", K_STR, FIELD(vote.key_file), 0, 0, NULL, NULL,
+     "The vote key: a `sleetbubble keys new` file holding the delegated vote key of genesis\n"
+     "# vote_keys (recommended), or priv_validator_key.json when the validator has no delegate."},
+    {"vote", "node_rpc", K_STR, FIELD(vote.node_rpc), 0, 0, check_url, NULL,
+     "CometBFT RPC the agent reads the chain from and sends its votes to."},
+    {"vote", "lead_seconds", K_U32, FIELD(vote.lead_seconds), 1, 86400, NULL, NULL,
+     "Decide at the first block at or after close(s) - lead_seconds; must be below the\n"
+     "# chain's close_lead_seconds and should be >= 5 block intervals."},
+    {"vote", "policy", K_ENUM, FIELD(vote.policy), 0, 0, NULL, policy_names,
+     "\"follow\" (most committed power, else a shared hash rule) or \"priority\" (the first\n"
+     "# listed curator's proposal, else follow)."},
+    {"vote", "curators", K_HEXLIST, FIELD(vote.curators), 0, 0, NULL, NULL,
+     "Curator public keys (64 hex digits each) in priority order; may span lines:\n"
+     "# curators = [\n#   \"<hex>\",\n#   \"<hex>\",\n# ]"},
+    {"vote", "require_available", K_BOOL, FIELD(vote.require_available), 0, 1, NULL, NULL,
+     "true: only vote for playlists whose every track the local Kubo resolves (dag/stat)\n"
+     "# within available_timeout_seconds and within [pin] max_track_bytes."},
+    {"vote", "available_timeout_seconds", K_U32, FIELD(vote.available_timeout_seconds), 1, 86400,
+     NULL, NULL, "Time limit of one availability check (Kubo dag/stat), in seconds."},
+    {"vote", "dry_run", K_BOOL, FIELD(vote.dry_run), 0, 1, NULL, NULL,
+     "true: decide and log, never sign or send a vote."},
+    {"vote", "journal_file", K_STR, FIELD(vote.journal_file), 0, 0, NULL, NULL,
+     "The agent's decision journal (exactly-once votes); \"\" = <home>/data/vote-journal."},
 };
 #define NKEYS (sizeof keys / sizeof keys[0])
 
-static const char *const sections[] = {"abci", "ipfs", "pin", "metrics", "log"};
+static const char *const sections[] = {"abci", "ipfs", "pin", "metrics", "log", "vote"};
 #define NSECTIONS (sizeof sections / sizeof sections[0])
 
 /* Parser state shared by the reader and the handler (both called from ini_parse_stream). */
@@ -95,6 +121,14 @@ typedef struct cfg_ctx {
   uint32_t seen_keys;
   int err_line; /* line of the first error, 0 = none */
   char err[512];
+  int key_line[32]; /* line of each key seen (index in keys[]) */
+  /* a multi-line array value (K_HEXLIST): collected by the reader, handed to the handler */
+  int in_arr;        /* 1 while between "key = [" and the line with "]" */
+  int arr_line;      /* line of "key = [" */
+  int arr_ready;     /* the handler's value "[@]" means arr */
+  char arr_key[64];
+  char arr[8192];
+  size_t arr_len;
 } cfg_ctx;
 
 _Static_assert(NKEYS <= 32, "seen_keys is a 32-bit mask");
@@ -104,7 +138,7 @@ static void cfg_fail(cfg_ctx *x, const char *fmt, ...) __attribute__((format(pri
 static void cfg_fail(cfg_ctx *x, const char *fmt, ...) {
   va_list ap;
   if (x->err_line != 0) return;
-  x->err_line = x->lineno > 0 ? x->lineno : 1;
+  x->err_line = x->arr_ready ? x->arr_line : x->lineno > 0 ? x->lineno : 1;
   va_start(ap, fmt);
   vsnprintf(x->err, sizeof x->err, fmt, ap);
   va_end(ap);
@@ -251,6 +285,79 @@ static int parse_bool(const char *v, int *out, char *why, size_t whylen) {
   return -1;
 }
 
+static int hexval(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+/* Parse ["<64 hex>", ...] (trailing comma allowed, then optional # comment) into
+ * out[0..max) with *n entries; duplicates refused. 0, or -1 with why. */
+static int parse_hexlist(const char *v, uint8_t (*out)[32], size_t max, size_t *n, char *why,
+                         size_t whylen) {
+  const char *p = v;
+  size_t k = 0;
+#define SKIP_BLANKS() while (*p == ' ' || *p == '\t') p++
+  SKIP_BLANKS();
+  if (*p != '[') {
+    snprintf(why, whylen, "expected an array [\"<hex key>\", ...]");
+    return -1;
+  }
+  p++;
+  for (;;) {
+    SKIP_BLANKS();
+    if (*p == ']') break;
+    if (*p != '"') {
+      snprintf(why, whylen, "element %zu: expected a \"quoted\" 64-digit hex key", k);
+      return -1;
+    }
+    p++;
+    if (k >= max) {
+      snprintf(why, whylen, "more than %zu keys", max);
+      return -1;
+    }
+    for (int i = 0; i < 32; i++) {
+      int hi = hexval(p[2 * i]), lo = hi < 0 ? -1 : hexval(p[2 * i + 1]);
+      if (hi < 0 || lo < 0) {
+        snprintf(why, whylen, "element %zu: not 64 hex digits", k);
+        return -1;
+      }
+      out[k][i] = (uint8_t)(hi << 4 | lo);
+    }
+    p += 64;
+    if (*p != '"') {
+      snprintf(why, whylen, "element %zu: not 64 hex digits", k);
+      return -1;
+    }
+    p++;
+    for (size_t j = 0; j < k; j++)
+      if (memcmp(out[j], out[k], 32) == 0) {
+        snprintf(why, whylen, "element %zu: listed twice (also element %zu)", k, j);
+        return -1;
+      }
+    k++;
+    SKIP_BLANKS();
+    if (*p == ',') {
+      p++;
+      continue;
+    }
+    if (*p != ']') {
+      snprintf(why, whylen, "element %zu: expected \",\" or \"]\"", k - 1);
+      return -1;
+    }
+  }
+  p++;
+  SKIP_BLANKS();
+#undef SKIP_BLANKS
+  if (*p != '\0' && *p != '#') {
+    snprintf(why, whylen, "unexpected text after \"]\"");
+    return -1;
+  }
+  *n = k;
+  return 0;
+}
+
 static int check_abci_laddr(const char *v, char *why, size_t whylen) {
   if (strncmp(v, "tcp://", 6) == 0) {
     char host[256];
@@ -351,6 +458,62 @@ int sb_config_split_hostport(const char *addr, char *host, size_t hostlen, uint1
 
 /* ---- libinih callbacks ------------------------------------------------------------------- */
 
+/* Append text (up to a # comment outside quotes) to the collected array; 1 if it held "]". */
+static int arr_append(cfg_ctx *x, const char *t) {
+  int in_str = 0, closed = 0;
+  for (const char *p = t; *p; p++) {
+    if (!in_str && *p == '#') break;
+    if (*p == '"') in_str = !in_str;
+    if (!in_str && *p == ']') closed = 1;
+    if (x->arr_len + 1 >= sizeof x->arr) {
+      cfg_fail(x, "[%s] %s: array longer than %zu bytes", x->section, x->arr_key,
+               sizeof x->arr - 1);
+      return 1;
+    }
+    x->arr[x->arr_len++] = *p;
+    x->arr[x->arr_len] = '\0';
+    if (closed) break;
+  }
+  if (x->arr_len + 1 < sizeof x->arr) {
+    x->arr[x->arr_len++] = ' ';
+    x->arr[x->arr_len] = '\0';
+  }
+  return closed;
+}
+
+/* Line s (blanks stripped) is "key = [..." whose "]" is not on this line: start collecting a
+ * multi-line array (the line reaches libinih as a blank line, so its line count stays
+ * right). Returns 1 when collecting started. */
+static int arr_open(cfg_ctx *x, const char *s) {
+  size_t kl = strcspn(s, "=");
+  const char *v;
+  if (s[kl] != '=') return 0;
+  v = s + kl + 1;
+  while (*v == ' ' || *v == '\t') v++;
+  if (*v != '[') return 0;
+  x->arr_len = 0;
+  x->arr[0] = '\0';
+  while (kl > 0 && (s[kl - 1] == ' ' || s[kl - 1] == '\t')) kl--;
+  snprintf(x->arr_key, sizeof x->arr_key, "%.*s", (int)(kl < 63 ? kl : 63), s);
+  if (arr_append(x, v)) return 0; /* closed on its own line: libinih gets it as it is */
+  x->in_arr = 1;
+  x->arr_line = x->lineno;
+  return 1;
+}
+
+/* A line inside a multi-line array: blank for libinih until the "]" line, which becomes
+ * "key = [@]" (the handler then reads x->arr). */
+static char *arr_continue(cfg_ctx *x, const char *s, char *str, int num) {
+  if (!arr_append(x, s)) {
+    str[0] = '\0';
+    return str;
+  }
+  x->in_arr = 0;
+  x->arr_ready = 1;
+  snprintf(str, (size_t)num, "%s = [@]", x->arr_key);
+  return str;
+}
+
 /* fgets-style reader for ini_parse_stream: returns one logical line at a time with leading
  * blanks removed (so libinih's multi-line continuation never triggers), counts lines, and
  * checks what libinih would get wrong silently: over-long lines, NUL bytes, ";" comments
@@ -366,6 +529,10 @@ static char *cfg_reader(char *str, int num, void *stream) {
   got = getline(&x->line, &x->linecap, x->f);
   if (got < 0) {
     if (ferror(x->f)) x->read_errno = errno ? errno : EIO;
+    if (x->in_arr) {
+      x->lineno = x->arr_line;
+      cfg_fail(x, "[%s] %s: array not closed with \"]\"", x->section, x->arr_key);
+    }
     return NULL;
   }
   x->lineno++;
@@ -394,6 +561,7 @@ static char *cfg_reader(char *str, int num, void *stream) {
     return str;
   }
 
+  if (x->in_arr) return arr_continue(x, s, str, num);
   if (s[0] == '[') {
     char name[64];
     const char *end = strchr(s, ']');
@@ -406,7 +574,7 @@ static char *cfg_reader(char *str, int num, void *stream) {
       snprintf(x->section, sizeof x->section, "%s", name);
       int si = section_index(name);
       if (si < 0) {
-        cfg_fail(x, "[%s]: unknown section (known: abci, ipfs, pin, metrics, log)", name);
+        cfg_fail(x, "[%s]: unknown section (known: abci, ipfs, pin, metrics, log, vote)", name);
       } else if (x->seen_sections & (1u << si)) {
         cfg_fail(x, "[%s]: duplicate section", name);
       } else {
@@ -442,6 +610,10 @@ static char *cfg_reader(char *str, int num, void *stream) {
         break;
       }
     }
+    if (arr_open(x, s)) {
+      str[0] = '\0';
+      return str;
+    }
   }
   memcpy(str, s, len + 1);
   return str;
@@ -476,6 +648,7 @@ static int cfg_handler(void *user, const char *section, const char *name, const 
     return 0;
   }
   x->seen_keys |= 1u << i;
+  x->key_line[i] = x->arr_ready ? x->arr_line : x->lineno;
 
   char *field = (char *)x->c + k->off;
   switch (k->kind) {
@@ -524,11 +697,21 @@ static int cfg_handler(void *user, const char *section, const char *name, const 
     memcpy(field, &idx, sizeof idx);
     break;
   }
+  case K_HEXLIST: { /* only [vote] curators */
+    const char *text = value;
+    if (x->arr_ready && strcmp(value, "[@]") == 0) text = x->arr;
+    if (parse_hexlist(text, x->c->vote.curators, SB_CONFIG_VOTE_CURATORS_MAX,
+                      &x->c->vote.n_curators, why, sizeof why) != 0)
+      goto bad;
+    x->arr_ready = 0;
+    break;
+  }
   }
   return 1;
 
 bad:
   cfg_fail(x, "[%s] %s: %s", section, name, why);
+  x->arr_ready = 0;
   return 0;
 }
 
@@ -550,6 +733,11 @@ void sb_config_defaults(sb_config *c) {
   c->pin.stall_seconds = SB_CONFIG_DEFAULT_PIN_STALL_SECONDS;
   c->pin.max_track_bytes = SB_CONFIG_DEFAULT_PIN_MAX_TRACK_BYTES;
   snprintf(c->metrics.laddr, sizeof c->metrics.laddr, "%s", SB_CONFIG_DEFAULT_METRICS_LADDR);
+  c->vote.enabled = 0;
+  snprintf(c->vote.node_rpc, sizeof c->vote.node_rpc, "%s", SB_CONFIG_DEFAULT_VOTE_NODE_RPC);
+  c->vote.lead_seconds = SB_CONFIG_DEFAULT_VOTE_LEAD_SECONDS;
+  c->vote.require_available = 1;
+  c->vote.available_timeout_seconds = SB_CONFIG_DEFAULT_VOTE_AVAILABLE_TIMEOUT_SECONDS;
   c->log.level = SB_LOG_INFO;
   c->log.json = 0;
 }
@@ -581,6 +769,14 @@ int sb_config_load(sb_config *c, const char *path, char *err, size_t errlen) {
   }
   if (r < 0) {
     snprintf(err, errlen, "%s: config parser failed (%d)", path, r);
+    goto done;
+  }
+  if (c->vote.enabled && c->vote.key_file[0] == '\0') { /* the line of "enabled = true" */
+    int line = 1;
+    for (size_t i = 0; i < NKEYS; i++)
+      if (strcmp(keys[i].section, "vote") == 0 && strcmp(keys[i].name, "enabled") == 0)
+        line = x.key_line[i] ? x.key_line[i] : 1;
+    snprintf(err, errlen, "%s:%d: [vote] key_file: required when enabled = true", path, line);
     goto done;
   }
   rc = 0;
@@ -659,13 +855,16 @@ static size_t render_default(char *b, size_t cap) {
       put_text(b, cap, &len, "\"%s\"\n", k->names[v]);
       break;
     }
+    case K_HEXLIST:
+      put_text(b, cap, &len, "[]\n");
+      break;
     }
   }
   return len;
 }
 
 int sb_config_write_default(const char *path, char *err, size_t errlen) {
-  char text[8192];
+  char text[16384];
   size_t len = render_default(text, sizeof text), off = 0;
   int fd, rc = -1;
 

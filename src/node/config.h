@@ -2,11 +2,13 @@
  *
  * The file is a TOML subset read with libinih:
  *   # comment                      whole-line comments (# or ;)
- *   [section]                      one of abci, ipfs, pin, metrics, log; each at most once
+ *   [section]                      one of abci, ipfs, pin, metrics, log, vote; each at most once
  *   key = "string"                 double quotes; escapes \" and \\ only; no control chars
  *   key = 123                      decimal digits only (no sign, no _), range-checked
  *   key = true                     true or false only
  *   key = 1   # comment            a trailing # comment after a value is allowed
+ *   key = ["ab..", "cd.."]         an array of quoted hex keys ([vote] curators); it may span
+ *                                  lines, one element per line, ending at the line with "]"
  * Leading indentation is ignored. Limits inherited from libinih (Debian build): a line holds at
  * most SB_CONFIG_LINE_MAX bytes, and ";" preceded by a blank starts a comment, so it is
  * rejected inside a quoted string rather than silently cutting the value.
@@ -32,6 +34,11 @@
 #define SB_CONFIG_DEFAULT_PIN_STALL_SECONDS 120
 #define SB_CONFIG_DEFAULT_PIN_MAX_TRACK_BYTES (1024ull * 1024 * 1024)
 #define SB_CONFIG_DEFAULT_METRICS_LADDR "127.0.0.1:26670"
+#define SB_CONFIG_DEFAULT_VOTE_NODE_RPC "http://127.0.0.1:26657"
+#define SB_CONFIG_DEFAULT_VOTE_LEAD_SECONDS 60
+#define SB_CONFIG_DEFAULT_VOTE_AVAILABLE_TIMEOUT_SECONDS 30
+/* Most [vote] curators entries. */
+#define SB_CONFIG_VOTE_CURATORS_MAX 64
 
 /* All node-local settings. Strings are NUL-terminated; sizes are the field capacities
  * including the NUL. */
@@ -60,6 +67,19 @@ typedef struct sb_config {
   struct {
     char laddr[256]; /* "HOST:PORT" for /metrics and /healthz; "" = off */
   } metrics;
+  struct { /* the vote agent (protocol.md §15); node-local */
+    int enabled;                    /* 1 = run the agent thread */
+    char key_file[4096];            /* vote key: CLI key file or priv_validator_key.json */
+    char node_rpc[512];             /* CometBFT RPC base URL */
+    uint32_t lead_seconds;          /* decide at close(s) - lead, [1, 86400] */
+    int policy;                     /* 0 follow, 1 priority (sb_agent_policy) */
+    size_t n_curators;              /* entries of curators */
+    uint8_t curators[SB_CONFIG_VOTE_CURATORS_MAX][32]; /* priority order, no duplicates */
+    int require_available;          /* 1 = only vote for content Kubo can fetch */
+    uint32_t available_timeout_seconds; /* per dag/stat, [1, 86400] */
+    int dry_run;                    /* 1 = decide and log, never sign or send */
+    char journal_file[4096];        /* "" = <home>/data/vote-journal */
+  } vote;
   struct {
     int level; /* SB_LOG_DEBUG..SB_LOG_ERROR (log.h): 0 debug, 1 info, 2 warn, 3 error */
     int json;  /* 1 = format "json", 0 = "plain" */

@@ -733,6 +733,43 @@ int sb_kubo_pin_rm(sb_kubo *k, const char *cid, int *was_pinned, sb_kubo_err *e)
     return ret;
 }
 
+static int on_stat(call *c, json_t *o)
+{
+    json_t *v = json_object_get(o, "TotalSize");
+    if (!v)
+        v = json_object_get(o, "Size");
+    if (!v)
+        v = json_object_get(json_array_get(json_object_get(o, "DagStats"), 0), "Size");
+    if (!json_is_integer(v) || json_integer_value(v) < 0) {
+        call_fail(c, SB_KUBO_E_PROTOCOL, "%s: answer has no size", c->what);
+        return c->fail;
+    }
+    c->bytes = (uint64_t)json_integer_value(v);
+    c->done = 1;
+    return 0;
+}
+
+int sb_kubo_dag_stat(sb_kubo *k, const char *cid, uint64_t *size, sb_kubo_err *e)
+{
+    char cmd[256];
+    call c;
+    if (!cid_ok(cid)) {
+        set_err(e, SB_KUBO_E_ARG, 0, "dag/stat: bad CID");
+        return SB_KUBO_E_ARG;
+    }
+    snprintf(cmd, sizeof(cmd), "dag/stat?arg=%s&progress=false", cid);
+    call_init(&c, k, "dag/stat", on_stat);
+    int ret = run(&c, cmd, NULL, 0, e);
+    if (ret == SB_KUBO_OK && !c.done) {
+        ret = SB_KUBO_E_PROTOCOL;
+        set_err(e, ret, 200, "dag/stat: empty answer");
+    }
+    if (ret == SB_KUBO_OK)
+        *size = c.bytes;
+    call_free(&c);
+    return ret;
+}
+
 int sb_kubo_health(sb_kubo *k, sb_kubo_err *e)
 {
     call c;

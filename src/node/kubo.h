@@ -113,6 +113,12 @@ int sb_kubo_pin_ls(sb_kubo *k, const char *type, uint32_t stall_seconds, sb_kubo
  * pinned counts as success; *was_pinned (may be NULL) says which case it was. */
 int sb_kubo_pin_rm(sb_kubo *k, const char *cid, int *was_pinned, sb_kubo_err *e);
 
+/* dag/stat?arg=<cid>&progress=false: total size of the DAG in bytes into *size (the vote
+ * agent's availability check, protocol.md §15). Bounded by timeout_seconds: an online Kubo
+ * looking for content no peer has never answers. Both answer shapes Kubo has used
+ * ({"Size"} and {"TotalSize","DagStats"}) are read. */
+int sb_kubo_dag_stat(sb_kubo *k, const char *cid, uint64_t *size, sb_kubo_err *e);
+
 /* Health check with a real RPC call (`id`, which needs a running, answering node; protocol.md §10:
  * not /version). */
 int sb_kubo_health(sb_kubo *k, sb_kubo_err *e);

@@ -56,6 +56,11 @@ static const family_def fam_defs[SB_METRIC_COUNT] = {
     [SB_METRIC_ABCI_REQUESTS_TOTAL] = {"sleetbubble_abci_requests_total",
                                        "ABCI requests handled, by method.", FAM_COUNTER,
                                        "method"},
+    [SB_METRIC_AUTOVOTE_TOTAL] = {"sleetbubble_autovote_total",
+                                  "Vote agent decisions by result (protocol.md §15).",
+                                  FAM_COUNTER, "result"},
+    [SB_METRIC_AUTOVOTE_LAST_SLOT] = {"sleetbubble_autovote_last_slot",
+                                      "Last slot the vote agent voted for.", FAM_GAUGE, NULL},
 };
 
 /* Histogram upper bounds in milliseconds (le, inclusive); +Inf is implicit. */
@@ -70,7 +75,7 @@ static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
 static int inited;
 static series fam_series[SB_METRIC_COUNT][SB_METRICS_MAX_SERIES];
 static size_t fam_n[SB_METRIC_COUNT];
-static int64_t height;
+static int64_t unlabelled[SB_METRIC_COUNT]; /* value of each unlabelled gauge */
 static uint64_t hist_buckets[NBUCKETS]; /* per-bucket (non-cumulative) counts */
 static uint64_t hist_count, hist_sum_ms;
 static char health_note[NOTE_MAX + 1];
@@ -122,7 +127,7 @@ static void reset_locked(void) {
   size_t i;
   memset(fam_series, 0, sizeof fam_series);
   memset(fam_n, 0, sizeof fam_n);
-  height = 0;
+  memset(unlabelled, 0, sizeof unlabelled);
   memset(hist_buckets, 0, sizeof hist_buckets);
   hist_count = 0;
   hist_sum_ms = 0;
@@ -160,7 +165,7 @@ void sb_metrics_gauge_set(sb_metric_id id, const char *label, int64_t v) {
   if ((unsigned)id >= SB_METRIC_COUNT || fam_defs[id].type != FAM_GAUGE) return;
   lock();
   if (fam_defs[id].label == NULL)
-    height = v; /* the only unlabelled gauge */
+    unlabelled[id] = v;
   else
     find_series(id, label)->gauge = v;
   unlock();
@@ -178,6 +183,13 @@ void sb_metrics_pin_jobs(const char *state, int64_t n) {
 }
 void sb_metrics_pin_failure(const char *reason) {
   sb_metrics_counter_add(SB_METRIC_PIN_FAILURES_TOTAL, reason, 1);
+}
+void sb_metrics_autovote(const char *result) {
+  sb_metrics_counter_add(SB_METRIC_AUTOVOTE_TOTAL, result, 1);
+}
+void sb_metrics_autovote_last_slot(uint64_t slot) {
+  sb_metrics_gauge_set(SB_METRIC_AUTOVOTE_LAST_SLOT, NULL,
+                       slot > (uint64_t)INT64_MAX ? INT64_MAX : (int64_t)slot);
 }
 void sb_metrics_abci_request(const char *method) {
   sb_metrics_counter_add(SB_METRIC_ABCI_REQUESTS_TOTAL, method, 1);
@@ -294,7 +306,7 @@ static void render_locked(mbuf *b) {
       continue;
     }
     if (f->label == NULL) {
-      mbuf_printf(b, "%s %lld\n", f->name, (long long)height);
+      mbuf_printf(b, "%s %lld\n", f->name, (long long)unlabelled[id]);
       continue;
     }
     for (i = 0; i < fam_n[id]; i++) {

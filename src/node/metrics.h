@@ -12,6 +12,10 @@
  *   sleetbubble_pin_latency_seconds          histogram queued -> pinned time of a job
  *   sleetbubble_pin_failures_total{reason}   counter  failed pin attempts by reason
  *   sleetbubble_abci_requests_total{method}  counter  ABCI requests by method
+ *   sleetbubble_autovote_total{result}       counter  vote agent decisions (protocol.md §15):
+ *                                                     voted, no_candidate, unavailable,
+ *                                                     already_voted, rejected, rpc_error
+ *   sleetbubble_autovote_last_slot           gauge    last slot the agent voted for
  * Label values are cut at SB_METRICS_LABEL_MAX bytes; a family keeps at most
  * SB_METRICS_MAX_SERIES label values, further new values are counted under "other" (bounded
  * memory whatever a caller passes). Render output lists families in the order above and label
@@ -36,6 +40,8 @@ typedef enum {
   SB_METRIC_PIN_LATENCY_SECONDS,
   SB_METRIC_PIN_FAILURES_TOTAL,
   SB_METRIC_ABCI_REQUESTS_TOTAL,
+  SB_METRIC_AUTOVOTE_TOTAL,
+  SB_METRIC_AUTOVOTE_LAST_SLOT,
   SB_METRIC_COUNT
 } sb_metric_id;
 
@@ -43,8 +49,8 @@ typedef enum {
 void sb_metrics_counter_add(sb_metric_id id, const char *label, uint64_t n);
 /* sb_metrics_counter_add(id, label, 1). */
 void sb_metrics_counter_inc(sb_metric_id id, const char *label);
-/* Set gauge family id for `label` (NULL for the unlabelled sleetbubble_height). Other ids are
- * ignored. */
+/* Set gauge family id for `label` (NULL for an unlabelled gauge: sleetbubble_height,
+ * sleetbubble_autovote_last_slot). Other ids are ignored. */
 void sb_metrics_gauge_set(sb_metric_id id, const char *label, int64_t v);
 
 /* Typed helpers (the API the daemon uses). */
@@ -57,6 +63,9 @@ void sb_metrics_pin_jobs(const char *state, int64_t n);
 void sb_metrics_pin_latency_ms(uint64_t ms);
 void sb_metrics_pin_failure(const char *reason);
 void sb_metrics_abci_request(const char *method);
+/* Vote agent (protocol.md §15): one decision's result label; the last slot voted for. */
+void sb_metrics_autovote(const char *result);
+void sb_metrics_autovote_last_slot(uint64_t slot);
 
 /* Render the registry as Prometheus text into a malloc'd NUL-terminated buffer (*out, caller
  * frees) of *len bytes (excluding the NUL). Returns 0, or -1 on out of memory. */

@@ -334,8 +334,8 @@ static void write_default_round_trips_to_defaults(void **state) {
     snprintf(prev, sizeof prev, "%s", line);
   }
   fclose(f);
-  assert_int_equal(keys, 16);
-  assert_int_equal(comments_before_keys, 16);
+  assert_int_equal(keys, 26);
+  assert_int_equal(comments_before_keys, 26);
   /* Loading it gives the defaults exactly. */
   sb_config_defaults(&d);
   memset(&c, 0x5a, sizeof c);
@@ -344,6 +344,83 @@ static void write_default_round_trips_to_defaults(void **state) {
   c.log.level = SB_LOG_ERROR;
   assert_int_equal(sb_config_load(&c, cfg_path, err, sizeof err), 0);
   assert_memory_equal(&c, &d, sizeof c);
+}
+
+#define HEX_A "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+#define HEX_B "0123456789abcdef0123456789ABCDEF0123456789abcdef0123456789abcdef"
+#define HEX_C "cccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccc"
+
+static void vote_defaults_and_every_key(void **state) {
+  (void)state;
+  sb_config c;
+  char err[512];
+  sb_config_defaults(&c);
+  assert_int_equal(c.vote.enabled, 0);
+  assert_string_equal(c.vote.node_rpc, "http://127.0.0.1:26657");
+  assert_int_equal(c.vote.lead_seconds, 60);
+  assert_int_equal(c.vote.policy, 0);
+  assert_int_equal(c.vote.n_curators, 0);
+  assert_int_equal(c.vote.require_available, 1);
+  assert_int_equal(c.vote.dry_run, 0);
+  assert_string_equal(c.vote.journal_file, "");
+  assert_int_equal(load_text("[vote]\nenabled = true\nkey_file = \"/k/vote.json\"\n"
+                             "node_rpc = \"http://127.0.0.1:24201\"\nlead_seconds = 7\n"
+                             "policy = \"priority\"\ncurators = [\"" HEX_A "\"]\n"
+                             "require_available = false\navailable_timeout_seconds = 3\n"
+                             "dry_run = true\njournal_file = \"/j\"\n",
+                             &c, err, sizeof err),
+                   0);
+  assert_int_equal(c.vote.enabled, 1);
+  assert_string_equal(c.vote.key_file, "/k/vote.json");
+  assert_string_equal(c.vote.node_rpc, "http://127.0.0.1:24201");
+  assert_int_equal(c.vote.lead_seconds, 7);
+  assert_int_equal(c.vote.policy, 1);
+  assert_int_equal(c.vote.n_curators, 1);
+  assert_int_equal(c.vote.curators[0][0], 0xaa);
+  assert_int_equal(c.vote.require_available, 0);
+  assert_int_equal(c.vote.available_timeout_seconds, 3);
+  assert_int_equal(c.vote.dry_run, 1);
+  assert_string_equal(c.vote.journal_file, "/j");
+}
+
+static void vote_curators_span_lines_in_order(void **state) {
+  (void)state;
+  sb_config c;
+  char err[512];
+  assert_int_equal(load_text("[vote]\ncurators = [   # priority order\n  \"" HEX_B "\",\n"
+                             "  # a comment line\n\n  \"" HEX_C "\",\n  \"" HEX_A
+                             "\", # last\n]\ndry_run = true\n",
+                             &c, err, sizeof err),
+                   0);
+  assert_int_equal(c.vote.n_curators, 3);
+  assert_int_equal(c.vote.curators[0][0], 0x01);
+  assert_int_equal(c.vote.curators[0][31], 0xef);
+  assert_int_equal(c.vote.curators[0][14], 0xcd); /* upper-case hex accepted */
+  assert_int_equal(c.vote.curators[1][0], 0xcc);
+  assert_int_equal(c.vote.curators[2][0], 0xaa);
+  assert_int_equal(c.vote.dry_run, 1);
+  /* a line after a multi-line array is still counted right */
+  assert_error_at("[vote]\ncurators = [\n\"" HEX_A "\",\n]\nbogus = 1\n", 5,
+                  "[vote] bogus: unknown key");
+  assert_int_equal(load_text("[vote]\ncurators = []\n", &c, err, sizeof err), 0);
+  assert_int_equal(c.vote.n_curators, 0);
+}
+
+static void vote_bad_values_name_file_line_and_key(void **state) {
+  (void)state;
+  assert_error_at("[vote]\nenabled = true\n", 2, "[vote] key_file: required when enabled");
+  assert_error_at("[log]\n[vote]\n\npolicy = \"random\"\n", 4,
+                  "[vote] policy: \"random\" is not one of follow, priority");
+  assert_error_at("[vote]\nlead_seconds = 0\n", 2, "[vote] lead_seconds: 0 outside [1, 86400]");
+  assert_error_at("[vote]\nnode_rpc = \"127.0.0.1:26657\"\n", 2, "[vote] node_rpc: must be");
+  assert_error_at("[vote]\ncurators = [\"abc\"]\n", 2,
+                  "[vote] curators: element 0: not 64 hex digits");
+  assert_error_at("[vote]\ncurators = [\n\"" HEX_A "\",\n\"" HEX_A "\",\n]\n", 2,
+                  "[vote] curators: element 1: listed twice");
+  assert_error_at("[vote]\n\ncurators = [\n\"" HEX_A "\",\n", 3,
+                  "[vote] curators: array not closed");
+  assert_error_at("[vote]\ncurators = \"" HEX_A "\"\n", 2, "[vote] curators: expected an array");
+  assert_error_at("[vote]\ndry_run = yes\n", 2, "[vote] dry_run: expected true or false");
 }
 
 static void write_default_refuses_to_overwrite(void **state) {
@@ -420,6 +497,9 @@ int main(void) {
       cmocka_unit_test(first_error_wins),
       cmocka_unit_test(write_default_round_trips_to_defaults),
       cmocka_unit_test(write_default_refuses_to_overwrite),
+      cmocka_unit_test(vote_defaults_and_every_key),
+      cmocka_unit_test(vote_curators_span_lines_in_order),
+      cmocka_unit_test(vote_bad_values_name_file_line_and_key),
       cmocka_unit_test(split_hostport_accepts_v4_v6_and_names),
       cmocka_unit_test(default_home_prefers_env),
   };

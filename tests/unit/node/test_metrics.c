@@ -59,6 +59,10 @@ static void fill_sample(void) {
   sb_metrics_abci_request("commit");
   sb_metrics_counter_inc(SB_METRIC_PIN_FAILURES_TOTAL, "timeout");
   sb_metrics_counter_add(SB_METRIC_PIN_FAILURES_TOTAL, "cid_mismatch", 5);
+  sb_metrics_autovote("voted");
+  sb_metrics_autovote("voted");
+  sb_metrics_autovote("no_candidate");
+  sb_metrics_autovote_last_slot(77);
 }
 
 static void render_has_help_type_and_samples(void **state) {
@@ -84,6 +88,12 @@ static void render_has_help_type_and_samples(void **state) {
   assert_contains(t, "# TYPE sleetbubble_abci_requests_total counter\n"
                      "sleetbubble_abci_requests_total{method=\"check_tx\"} 1\n"
                      "sleetbubble_abci_requests_total{method=\"commit\"} 1\n");
+  assert_contains(t, "# TYPE sleetbubble_autovote_total counter\n"
+                     "sleetbubble_autovote_total{result=\"no_candidate\"} 1\n"
+                     "sleetbubble_autovote_total{result=\"voted\"} 2\n");
+  assert_contains(t, "# TYPE sleetbubble_autovote_last_slot gauge\n"
+                     "sleetbubble_autovote_last_slot 77\n");
+  assert_contains(t, "sleetbubble_height 1234\n"); /* unlabelled gauges are separate */
   free(t);
 }
 
