@@ -34,6 +34,7 @@ typedef struct key_def {
 static int check_abci_laddr(const char *v, char *why, size_t whylen);
 static int check_url(const char *v, char *why, size_t whylen);
 static int check_metrics_laddr(const char *v, char *why, size_t whylen);
+static int check_url_or_empty(const char *v, char *why, size_t whylen);
 
 static const char *const level_names[] = {"debug", "info", "warn", "error", NULL};
 static const char *const format_names[] = {"plain", "json", NULL};
@@ -72,6 +73,15 @@ static const key_def keys[] = {
      "A track larger than this many bytes fails as too_large."},
     {"metrics", "laddr", K_STR, FIELD(metrics.laddr), 0, 0, check_metrics_laddr, NULL,
      "HOST:PORT serving Prometheus /metrics and /healthz; \"\" = off."},
+    {"web", "laddr", K_STR, FIELD(web.laddr), 0, 0, check_metrics_laddr, NULL,
+     "HOST:PORT serving the now-playing page / and /nowplaying.json (protocol.md §14);\n"
+     "# \"\" = off. Keep it on loopback and publish it through a reverse proxy."},
+    {"web", "station_name", K_STR, FIELD(web.station_name), 0, 0, NULL, NULL,
+     "Station name shown by the page and the feed."},
+    {"web", "stream_url", K_STR, FIELD(web.stream_url), 0, 0, check_url_or_empty, NULL,
+     "Ogg Vorbis stream of the programme (Icecast mount) listed by the feed; \"\" = none."},
+    {"web", "stream_url_mp3", K_STR, FIELD(web.stream_url_mp3), 0, 0, check_url_or_empty, NULL,
+     "MP3 stream the page plays in <audio> (browsers do not follow chained Ogg); \"\" = none."},
     {"log", "level", K_ENUM, FIELD(log.level), 0, 0, NULL, level_names,
      "Lowest level logged: \"debug\", \"info\", \"warn\" or \"error\"."},
     {"log", "format", K_ENUM, FIELD(log.json), 0, 0, NULL, format_names,
@@ -79,7 +89,7 @@ static const key_def keys[] = {
 };
 #define NKEYS (sizeof keys / sizeof keys[0])
 
-static const char *const sections[] = {"abci", "ipfs", "pin", "metrics", "log"};
+static const char *const sections[] = {"abci", "ipfs", "pin", "metrics", "web", "log"};
 #define NSECTIONS (sizeof sections / sizeof sections[0])
 
 /* Parser state shared by the reader and the handler (both called from ini_parse_stream). */
@@ -286,6 +296,10 @@ static int check_url(const char *v, char *why, size_t whylen) {
   return 0;
 }
 
+static int check_url_or_empty(const char *v, char *why, size_t whylen) {
+  return v[0] == '\0' ? 0 : check_url(v, why, whylen);
+}
+
 static int check_metrics_laddr(const char *v, char *why, size_t whylen) {
   char host[256];
   uint16_t port;
@@ -406,7 +420,7 @@ static char *cfg_reader(char *str, int num, void *stream) {
       snprintf(x->section, sizeof x->section, "%s", name);
       int si = section_index(name);
       if (si < 0) {
-        cfg_fail(x, "[%s]: unknown section (known: abci, ipfs, pin, metrics, log)", name);
+        cfg_fail(x, "[%s]: unknown section (known: abci, ipfs, pin, metrics, web, log)", name);
       } else if (x->seen_sections & (1u << si)) {
         cfg_fail(x, "[%s]: duplicate section", name);
       } else {
@@ -550,6 +564,12 @@ void sb_config_defaults(sb_config *c) {
   c->pin.stall_seconds = SB_CONFIG_DEFAULT_PIN_STALL_SECONDS;
   c->pin.max_track_bytes = SB_CONFIG_DEFAULT_PIN_MAX_TRACK_BYTES;
   snprintf(c->metrics.laddr, sizeof c->metrics.laddr, "%s", SB_CONFIG_DEFAULT_METRICS_LADDR);
+  snprintf(c->web.laddr, sizeof c->web.laddr, "%s", SB_CONFIG_DEFAULT_WEB_LADDR);
+  snprintf(c->web.station_name, sizeof c->web.station_name, "%s",
+           SB_CONFIG_DEFAULT_WEB_STATION_NAME);
+  snprintf(c->web.stream_url, sizeof c->web.stream_url, "%s", SB_CONFIG_DEFAULT_WEB_STREAM_URL);
+  snprintf(c->web.stream_url_mp3, sizeof c->web.stream_url_mp3, "%s",
+           SB_CONFIG_DEFAULT_WEB_STREAM_URL_MP3);
   c->log.level = SB_LOG_INFO;
   c->log.json = 0;
 }

@@ -2,7 +2,7 @@
  *
  * The file is a TOML subset read with libinih:
  *   # comment                      whole-line comments (# or ;)
- *   [section]                      one of abci, ipfs, pin, metrics, log; each at most once
+ *   [section]                      one of abci, ipfs, pin, metrics, web, log; each at most once
  *   key = "string"                 double quotes; escapes \" and \\ only; no control chars
  *   key = 123                      decimal digits only (no sign, no _), range-checked
  *   key = true                     true or false only
@@ -32,6 +32,10 @@
 #define SB_CONFIG_DEFAULT_PIN_STALL_SECONDS 120
 #define SB_CONFIG_DEFAULT_PIN_MAX_TRACK_BYTES (1024ull * 1024 * 1024)
 #define SB_CONFIG_DEFAULT_METRICS_LADDR "127.0.0.1:26670"
+#define SB_CONFIG_DEFAULT_WEB_LADDR "127.0.0.1:26680"
+#define SB_CONFIG_DEFAULT_WEB_STATION_NAME "Sleetbubble"
+#define SB_CONFIG_DEFAULT_WEB_STREAM_URL "http://127.0.0.1:8000/sleetbubble.ogg"
+#define SB_CONFIG_DEFAULT_WEB_STREAM_URL_MP3 "http://127.0.0.1:8000/sleetbubble.mp3"
 
 /* All node-local settings. Strings are NUL-terminated; sizes are the field capacities
  * including the NUL. */
@@ -60,6 +64,12 @@ typedef struct sb_config {
   struct {
     char laddr[256]; /* "HOST:PORT" for /metrics and /healthz; "" = off */
   } metrics;
+  struct { /* now-playing feed and page (protocol.md §14) */
+    char laddr[256];          /* "HOST:PORT" for / and /nowplaying.json; "" = off */
+    char station_name[128];   /* shown by the page and the feed */
+    char stream_url[512];     /* Ogg mount (players); http(s) URL or "" = none */
+    char stream_url_mp3[512]; /* MP3 mount (the page's <audio>); http(s) URL or "" = none */
+  } web;
   struct {
     int level; /* SB_LOG_DEBUG..SB_LOG_ERROR (log.h): 0 debug, 1 info, 2 warn, 3 error */
     int json;  /* 1 = format "json", 0 = "plain" */
