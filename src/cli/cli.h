@@ -35,6 +35,7 @@ typedef struct cli_ctx {
   const char *slot, *playlist, *key, *note, *proposal, *validator_key, *vote_key,
       *validator, *out_file;
   int skip_check;
+  int now;     /* tune --now */
   char **args; /* positional arguments after the command word(s) */
   size_t nargs;
 } cli_ctx;
