@@ -126,7 +126,10 @@ for round in 1 2 3; do
   skew=$((mine - ts)); ((skew < 0)) && skew=$((-skew))
   ((skew < 5000000000)) || fail "feed server_time_ns $ts is $skew ns from this clock"
   want=$(programme "$ts")
-  [ "$want" != off ] || break # the slot ended under the test; enough rounds were checked
+  if [ "$want" = off ]; then # only once the slot has ended under the test, after round 1
+    ((round > 1 && ts >= E)) || fail "feed at $ts: $(jq -c .now_playing "$T/feed.json"), programme: off air"
+    break
+  fi
   read -r wi we wst wtitle <<<"$want"
   expect_eq "$(jq -r '.now_playing | [.index, .elapsed_ms, .started_at_ns, .title, .duration_ms - .elapsed_ms == .remaining_ms] | map(tostring) | join(" ")' "$T/feed.json")" \
     "$wi $we $wst $wtitle true" "feed vs programme at $ts"
@@ -144,6 +147,7 @@ if [ "$want" != off ]; then
     "$wi $we $wst $wtitle $gw/ipfs/$(jq -r ".tracks[$wi].cid" <<<"$sched")" "tune --now vs programme at $tt"
   ok "tune --now: '$wtitle' ${we} ms in, with its gateway URL"
 else
+  ((tt >= E)) || fail "tune --now at $tt: the programme is off air before the slot ends"
   jq -e '.on_air == false' "$T/o" >/dev/null || fail "tune --now after the slot: $(cat "$T/o")"
   ok "tune --now after the slot: off air"
 fi
