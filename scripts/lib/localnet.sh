@@ -105,9 +105,9 @@ ln_find_bins() {
 
 # ln_check_ports BASE: every port of the 4 nodes is free, else die naming it.
 ln_check_ports() {
-  local base=$1 i off names=(p2p rpc abci metrics kubo-api gateway swarm)
+  local base=$1 i off names=(p2p rpc abci metrics kubo-api gateway swarm web)
   for ((i = 0; i < LN_N; i++)); do
-    for off in 0 1 2 3 4 5 6; do
+    for off in 0 1 2 3 4 5 6 7; do
       sb_port_free "$(ln_port "$base" $i $off)" \
         "SB_LOCALNET_PORT_BASE, now $base; node$i ${names[$off]} = base + $((100 * i + off))"
     done
@@ -127,16 +127,16 @@ ln_init() {
   mkdir -p "$dir"
   chmod 700 "$dir"
   export IPFS_TELEMETRY=off
-  local -a p2p rpc abci metrics api gw swarm host nid pid vpub
+  local -a p2p rpc abci metrics web api gw swarm host nid pid vpub
   for ((i = 0; i < LN_N; i++)); do
     if [ "$mode" = compose ]; then
-      host[i]=node$i p2p[i]=26656 rpc[i]=26657 abci[i]=26658 metrics[i]=26670
+      host[i]=node$i p2p[i]=26656 rpc[i]=26657 abci[i]=26658 metrics[i]=26670 web[i]=26680
       api[i]=5001 gw[i]=8080 swarm[i]=4001
     else
       host[i]=127.0.0.1
       p2p[i]=$(ln_port "$base" $i 0) rpc[i]=$(ln_port "$base" $i 1) abci[i]=$(ln_port "$base" $i 2)
       metrics[i]=$(ln_port "$base" $i 3) api[i]=$(ln_port "$base" $i 4)
-      gw[i]=$(ln_port "$base" $i 5) swarm[i]=$(ln_port "$base" $i 6)
+      gw[i]=$(ln_port "$base" $i 5) swarm[i]=$(ln_port "$base" $i 6) web[i]=$(ln_port "$base" $i 7)
     fi
     local nd=$dir/node$i
     mkdir -p "$nd"
@@ -165,6 +165,7 @@ ln_init() {
     local sc=$nd/sleetbubbled/config/sleetbubble.toml
     sb_toml_set "$sc" abci laddr "\"tcp://127.0.0.1:${abci[i]}\""
     sb_toml_set "$sc" metrics laddr "\"$bind:${metrics[i]}\""
+    sb_toml_set "$sc" web laddr "\"$bind:${web[i]}\"" # now-playing page (protocol.md §14)
     sb_toml_set "$sc" ipfs api_url "\"http://127.0.0.1:${api[i]}/api/v0/\""
     sb_toml_set "$sc" ipfs gateway_url "\"http://127.0.0.1:${gw[i]}\""
   done

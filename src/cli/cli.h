@@ -37,6 +37,7 @@ typedef struct cli_ctx {
   int skip_check;
   const char *library, *sched_slots, *no_repeat; /* schedule */
   int dry_run;
+  int now;     /* tune --now */
   char **args; /* positional arguments after the command word(s) */
   size_t nargs;
 } cli_ctx;

@@ -218,6 +218,7 @@ static const cli_opt OPTS[] = {
     {"vote-key", 0, 0, K_VOTE, F(vote_key)},
     {"validator", 0, 0, K_VOTE, F(validator)},
     {"skip-check", 0, 1, K_VOTE, F(skip_check)},
+    {"now", 0, 1, K_TUNE, F(now)},
     {"out", 'o', 0, K_TRACKS | K_TUNE, F(out_file)},
     {"library", 0, 0, K_SCHEDULE, F(library)},
     {"slots", 0, 0, K_SCHEDULE, F(sched_slots)},
@@ -251,7 +252,7 @@ static void usage(FILE *f) {
           "                                     open at the last block's time\n"
           "  vote [--slot N] --proposal HEX (--validator-key PATH/priv_validator_key.json |\n"
           "       --vote-key NAME --validator PUBKEY_HEX) [--skip-check]\n"
-          "  tune [--slot N|current] [-o FILE.m3u]   winning playlist as extended M3U\n"
+          "  tune [--slot N|current] [-o FILE.m3u] | tune --now   M3U, or what plays now\n"
           "  query params | slot N|current | winner N | proposal ID | validators | pins N\n"
           "  status                             height, slots, time to close, last winner\n"
           "  schedule --library DIR --key NAME [--slots N] [--no-repeat-slots K] [--dry-run]\n"

@@ -34,6 +34,7 @@ typedef struct key_def {
 static int check_abci_laddr(const char *v, char *why, size_t whylen);
 static int check_url(const char *v, char *why, size_t whylen);
 static int check_metrics_laddr(const char *v, char *why, size_t whylen);
+static int check_url_or_empty(const char *v, char *why, size_t whylen);
 
 static const char *const level_names[] = {"debug", "info", "warn", "error", NULL};
 static const char *const format_names[] = {"plain", "json", NULL};
@@ -73,6 +74,15 @@ static const key_def keys[] = {
      "A track larger than this many bytes fails as too_large."},
     {"metrics", "laddr", K_STR, FIELD(metrics.laddr), 0, 0, check_metrics_laddr, NULL,
      "HOST:PORT serving Prometheus /metrics and /healthz; \"\" = off."},
+    {"web", "laddr", K_STR, FIELD(web.laddr), 0, 0, check_metrics_laddr, NULL,
+     "HOST:PORT serving the now-playing page / and /nowplaying.json (protocol.md §14);\n"
+     "# \"\" = off. Keep it on loopback and publish it through a reverse proxy."},
+    {"web", "station_name", K_STR, FIELD(web.station_name), 0, 0, NULL, NULL,
+     "Station name shown by the page and the feed."},
+    {"web", "stream_url", K_STR, FIELD(web.stream_url), 0, 0, check_url_or_empty, NULL,
+     "Ogg Vorbis stream of the programme (Icecast mount) listed by the feed; \"\" = none."},
+    {"web", "stream_url_mp3", K_STR, FIELD(web.stream_url_mp3), 0, 0, check_url_or_empty, NULL,
+     "MP3 stream the page plays in <audio> (browsers do not follow chained Ogg); \"\" = none."},
     {"log", "level", K_ENUM, FIELD(log.level), 0, 0, NULL, level_names,
      "Lowest level logged: \"debug\", \"info\", \"warn\" or \"error\"."},
     {"log", "format", K_ENUM, FIELD(log.json), 0, 0, NULL, format_names,
@@ -105,7 +115,7 @@ static const key_def keys[] = {
 };
 #define NKEYS (sizeof keys / sizeof keys[0])
 
-static const char *const sections[] = {"abci", "ipfs", "pin", "metrics", "log", "vote"};
+static const char *const sections[] = {"abci", "ipfs", "pin", "metrics", "web", "log", "vote"};
 #define NSECTIONS (sizeof sections / sizeof sections[0])
 
 /* Parser state shared by the reader and the handler (both called from ini_parse_stream). */
@@ -393,6 +403,10 @@ static int check_url(const char *v, char *why, size_t whylen) {
   return 0;
 }
 
+static int check_url_or_empty(const char *v, char *why, size_t whylen) {
+  return v[0] == '\0' ? 0 : check_url(v, why, whylen);
+}
+
 static int check_metrics_laddr(const char *v, char *why, size_t whylen) {
   char host[256];
   uint16_t port;
@@ -574,7 +588,7 @@ static char *cfg_reader(char *str, int num, void *stream) {
       snprintf(x->section, sizeof x->section, "%s", name);
       int si = section_index(name);
       if (si < 0) {
-        cfg_fail(x, "[%s]: unknown section (known: abci, ipfs, pin, metrics, log, vote)", name);
+        cfg_fail(x, "[%s]: unknown section (known: abci, ipfs, pin, metrics, web, log, vote)", name);
       } else if (x->seen_sections & (1u << si)) {
         cfg_fail(x, "[%s]: duplicate section", name);
       } else {
@@ -738,6 +752,12 @@ void sb_config_defaults(sb_config *c) {
   c->vote.lead_seconds = SB_CONFIG_DEFAULT_VOTE_LEAD_SECONDS;
   c->vote.require_available = 1;
   c->vote.available_timeout_seconds = SB_CONFIG_DEFAULT_VOTE_AVAILABLE_TIMEOUT_SECONDS;
+  snprintf(c->web.laddr, sizeof c->web.laddr, "%s", SB_CONFIG_DEFAULT_WEB_LADDR);
+  snprintf(c->web.station_name, sizeof c->web.station_name, "%s",
+           SB_CONFIG_DEFAULT_WEB_STATION_NAME);
+  snprintf(c->web.stream_url, sizeof c->web.stream_url, "%s", SB_CONFIG_DEFAULT_WEB_STREAM_URL);
+  snprintf(c->web.stream_url_mp3, sizeof c->web.stream_url_mp3, "%s",
+           SB_CONFIG_DEFAULT_WEB_STREAM_URL_MP3);
   c->log.level = SB_LOG_INFO;
   c->log.json = 0;
 }

@@ -2,7 +2,7 @@
  *
  * The file is a TOML subset read with libinih:
  *   # comment                      whole-line comments (# or ;)
- *   [section]                      one of abci, ipfs, pin, metrics, log, vote; each at most once
+ *   [section]                      one of abci, ipfs, pin, metrics, web, log, vote; each at most once
  *   key = "string"                 double quotes; escapes \" and \\ only; no control chars
  *   key = 123                      decimal digits only (no sign, no _), range-checked
  *   key = true                     true or false only
@@ -39,6 +39,10 @@
 #define SB_CONFIG_DEFAULT_VOTE_AVAILABLE_TIMEOUT_SECONDS 30
 /* Most [vote] curators entries. */
 #define SB_CONFIG_VOTE_CURATORS_MAX 64
+#define SB_CONFIG_DEFAULT_WEB_LADDR "127.0.0.1:26680"
+#define SB_CONFIG_DEFAULT_WEB_STATION_NAME "Sleetbubble"
+#define SB_CONFIG_DEFAULT_WEB_STREAM_URL "http://127.0.0.1:8000/sleetbubble.ogg"
+#define SB_CONFIG_DEFAULT_WEB_STREAM_URL_MP3 "http://127.0.0.1:8000/sleetbubble.mp3"
 
 /* All node-local settings. Strings are NUL-terminated; sizes are the field capacities
  * including the NUL. */
@@ -80,6 +84,12 @@ typedef struct sb_config {
     int dry_run;                    /* 1 = decide and log, never sign or send */
     char journal_file[4096];        /* "" = <home>/data/vote-journal */
   } vote;
+  struct { /* now-playing feed and page (protocol.md §14) */
+    char laddr[256];          /* "HOST:PORT" for / and /nowplaying.json; "" = off */
+    char station_name[128];   /* shown by the page and the feed */
+    char stream_url[512];     /* Ogg mount (players); http(s) URL or "" = none */
+    char stream_url_mp3[512]; /* MP3 mount (the page's <audio>); http(s) URL or "" = none */
+  } web;
   struct {
     int level; /* SB_LOG_DEBUG..SB_LOG_ERROR (log.h): 0 debug, 1 info, 2 warn, 3 error */
     int json;  /* 1 = format "json", 0 = "plain" */

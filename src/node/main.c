@@ -19,6 +19,7 @@
 #include "store.h"
 
 #include "pin.h"
+#include "web.h"
 
 static void usage(FILE *f)
 {
@@ -184,6 +185,7 @@ static int cmd_start(const opts *o)
     sb_metrics_server *ms = NULL;
     struct event *sigterm = NULL, *sigint = NULL;
     sb_pin *pin = NULL;
+    sb_web *web = NULL;
     char pin_path[4200];
     sb_autovote *agent = NULL;
 
@@ -271,13 +273,19 @@ static int cmd_start(const opts *o)
         sb_log(SB_LOG_ERROR, "main", "%s", err);
         goto done;
     }
+    /* Now-playing page and feed (protocol.md §14): own thread, read-only view of `path`. */
+    if (cfg.web.laddr[0] && !(web = sb_web_start(&cfg, path, err, sizeof(err)))) {
+        sb_log(SB_LOG_ERROR, "main", "%s", err);
+        goto done;
+    }
     sigterm = evsignal_new(d.base, SIGTERM, on_signal, &d);
     sigint = evsignal_new(d.base, SIGINT, on_signal, &d);
     if (!sigterm || !sigint || event_add(sigterm, NULL) < 0 || event_add(sigint, NULL) < 0)
         goto done;
     sb_log(SB_LOG_INFO, "main",
-           "sleetbubbled %s: abci %s, metrics %s, pinning %s, state %s at height %lld",
+           "sleetbubbled %s: abci %s, metrics %s, web %s, pinning %s, state %s at height %lld",
            SLEETBUBBLE_VERSION, cfg.abci.laddr, cfg.metrics.laddr[0] ? cfg.metrics.laddr : "off",
+           cfg.web.laddr[0] ? cfg.web.laddr : "off",
            cfg.pin.enabled ? "on" : "off", path, (long long)sb_app_height(app));
     /* Under systemd (Type=notify): ready = the ABCI address accepts. Outside systemd
      * NOTIFY_SOCKET is unset and this does nothing. */
@@ -292,6 +300,7 @@ done:
         event_free(sigterm);
     if (sigint)
         event_free(sigint);
+    sb_web_stop(web);
     sb_metrics_server_free(ms);
     abci_server_free(d.abci);
     sb_pin_stop(pin);

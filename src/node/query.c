@@ -15,6 +15,7 @@
 #include "log.h"
 #include "sb_buf.h"
 #include "sb_code.h"
+#include "schedule.h"
 #include "slot.h"
 #include "tally.h"
 #include "tx.h"
@@ -272,6 +273,25 @@ static int q_winner(sb_app *app, qres *q, uint64_t s)
     return 0;
 }
 
+/* The slot's programme (protocol.md §14): start, end and every track's offset within one pass.
+ * NONE: tracks []. Not finalized yet: NOT_FOUND. */
+static int q_schedule(sb_app *app, qres *q, uint64_t s)
+{
+    const sb_params *p = sb_app_params(app);
+    sb_prog_timing tm = {p->epoch_ns, p->slot_seconds * 1000000000ull};
+    sb_sched sc;
+    if (sb_sched_load(sb_app_store(app), s, &sc) < 0)
+        return -1;
+    if (!sc.finalized) {
+        q_err(q, SB_NOT_FOUND, "slot %" PRIu64 " is not finalized yet", s);
+        sb_sched_free(&sc);
+        return 0;
+    }
+    q->value = sb_sched_json(&tm, &sc);
+    sb_sched_free(&sc);
+    return q->value ? 0 : -1;
+}
+
 static int q_proposal(sb_app *app, qres *q, const char *hex)
 {
     uint8_t id[32];
@@ -414,7 +434,8 @@ int sb_query(sb_app *app, abci_ctx *ctx, const Tendermint__Abci__RequestQuery *r
     if (!sb_app_params(app) && path[0] == '/' &&
         (strcmp(path, "/params") == 0 || strcmp(path, "/validators") == 0 ||
          strncmp(path, "/slot/", 6) == 0 || strncmp(path, "/winner/", 8) == 0 ||
-         strncmp(path, "/proposal/", 10) == 0 || strncmp(path, "/pins/", 6) == 0)) {
+         strncmp(path, "/proposal/", 10) == 0 || strncmp(path, "/pins/", 6) == 0 ||
+         strncmp(path, "/schedule/", 10) == 0)) {
         q_err(&q, SB_NOT_FOUND, "%s", "chain not initialised yet (no InitChain)");
     } else if (!sb_app_params(app)) {
         q_err(&q, SB_UNKNOWN_PATH, "unknown path \"%s\"", path);
@@ -426,6 +447,8 @@ int sb_query(sb_app *app, abci_ctx *ctx, const Tendermint__Abci__RequestQuery *r
         rc = q_slot(app, &q, n);
     } else if (strncmp(path, "/winner/", 8) == 0 && parse_u64(path + 8, &n) == 0) {
         rc = q_winner(app, &q, n);
+    } else if (strncmp(path, "/schedule/", 10) == 0 && parse_u64(path + 10, &n) == 0) {
+        rc = q_schedule(app, &q, n);
     } else if (strncmp(path, "/proposal/", 10) == 0) {
         rc = q_proposal(app, &q, path + 10);
     } else if (strcmp(path, "/validators") == 0) {
@@ -435,7 +458,7 @@ int sb_query(sb_app *app, abci_ctx *ctx, const Tendermint__Abci__RequestQuery *r
     } else {
         q_err(&q, SB_UNKNOWN_PATH,
               "unknown path \"%s\"; known: /params /slot/current /slot/<n> /winner/<n> "
-              "/proposal/<hex id> /validators /pins/<n>",
+              "/proposal/<hex id> /validators /pins/<n> /schedule/<n>",
               path);
     }
     if (rc < 0) {

@@ -13,7 +13,7 @@
 #      complete afterwards);
 #  (d) a summary: blocks, slots by outcome, faults, app-hash mismatches, pins lost.
 # usage: localnet.sh PATH/sleetbubbled PATH/sleetbubble PATH/sb-txgen
-# Ports: SB_E2E_PORT_BASE (default 29000, below the ephemeral range) + 100*node + 0..6 (see scripts/localnet).
+# Ports: SB_E2E_PORT_BASE (default 29000, below the ephemeral range) + 100*node + 0..7 (see scripts/localnet).
 # shellcheck source=tests/e2e/lib.sh
 . "$(dirname "$0")/lib.sh"
 export SLEETBUBBLED=$1 SLEETBUBBLE=$2

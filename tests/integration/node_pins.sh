@@ -75,6 +75,7 @@ VPUB=$(jq -r .pub_key.value "$T/cmt/config/priv_validator_key.json" | base64 -d 
 cfg=$T/sb/config/sleetbubble.toml
 sb_toml_set "$cfg" abci laddr "\"tcp://127.0.0.1:$abci_port\""
 sb_toml_set "$cfg" metrics laddr "\"127.0.0.1:$metrics_port\""
+sb_toml_set "$cfg" web laddr '""' # now-playing page off: not under test here
 sb_toml_set "$cfg" ipfs api_url "\"$api/api/v0/\""
 sb_toml_set "$cfg" ipfs timeout_seconds 5
 sb_toml_set "$cfg" pin stall_seconds 3

@@ -43,6 +43,7 @@ new_chain() {
   local cfg=$T/sb/config/sleetbubble.toml
   sb_toml_set "$cfg" abci laddr "\"tcp://127.0.0.1:$abci_port\""
   sb_toml_set "$cfg" metrics laddr "\"127.0.0.1:$metrics_port\""
+  sb_toml_set "$cfg" web laddr '""' # now-playing page off: not under test here
   sb_toml_set "$cfg" pin enabled false
   start_sbd
   start_node

@@ -453,6 +453,41 @@ static void tune_writes_the_current_winner_as_m3u(void **s) {
   assert_int_equal(run(NULL, NULL, node_opt, "tune", "--slot", "77", X), 1); /* unknown */
 }
 
+/* tune --now against the fake node, on this machine's clock: T0 = 0 and L = 10^9 s put every
+ * date of this century in slot 1, which loops one 1-hour track, so the title is the same
+ * whenever the test runs (the timing rules are checked at fixed times in test_tune.c). */
+static void tune_now_reads_params_and_schedule_and_names_the_track(void **s) {
+  (void)s;
+  char *out, *err;
+  route("/params", 0, "", "{\"epoch_ns\":\"0\",\"slot_seconds\":1000000000}");
+  route("/schedule/1", 0, "",
+        "{\"slot\":\"1\",\"start_ns\":\"1000000000000000000\",\"end_ns\":\"2000000000000000000\","
+        "\"outcome\":\"FALLBACK\",\"manifest_cid\":\"baguqeeraexample\",\"total_ms\":3600000,"
+        "\"tracks\":[{\"index\":0,\"cid\":\"" PB "\",\"title\":\"Frozen\",\"artist\":\"Bubble\","
+        "\"duration_ms\":3600000,\"offset_ms\":0}]}");
+  route("/schedule/2", 14, "NOT_FOUND: slot 2 is not finalized yet", NULL);
+  assert_int_equal(run(&out, &err, node_opt, "--gateway", "http://gw.test:8080/", "tune", "--now",
+                       X), 0);
+  assert_non_null(strstr(out, "slot 1: on air\n"));
+  assert_non_null(strstr(out, "now   Bubble - Frozen\n"));
+  assert_non_null(strstr(out, "      http://gw.test:8080/ipfs/" PB "\n"));
+  assert_non_null(strstr(out, "next  Bubble - Frozen\n")); /* the loop's next pass */
+  free(out);
+  free(err);
+  assert_int_equal(run(&out, NULL, node_opt, "--output", "json", "tune", "--now", X), 0);
+  json_t *j = json_loads(out, 0, NULL);
+  assert_non_null(j);
+  json_t *np = json_object_get(j, "now_playing");
+  assert_string_equal(json_string_value(json_object_get(np, "title")), "Frozen");
+  assert_string_equal(json_string_value(json_object_get(np, "cid")), PB);
+  assert_true(json_integer_value(json_object_get(np, "elapsed_ms")) +
+                  json_integer_value(json_object_get(np, "remaining_ms")) == 3600000);
+  json_decref(j);
+  free(out);
+  /* --now takes neither --slot nor -o */
+  assert_int_equal(run(NULL, NULL, node_opt, "tune", "--now", "--slot", "1", X), 2);
+}
+
 static void status_shows_height_slots_time_to_close_and_last_winner(void **s) {
   (void)s;
   char *out;
@@ -530,6 +565,7 @@ int main(void) {
       T(vote_slot_must_match_the_proposals_slot),
       T(query_prints_the_value_and_not_found_exits_1),
       T(tune_writes_the_current_winner_as_m3u),
+      T(tune_now_reads_params_and_schedule_and_names_the_track),
       T(status_shows_height_slots_time_to_close_and_last_winner),
       T(tracks_add_uploads_each_file_and_writes_the_playlist),
   };

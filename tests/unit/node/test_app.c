@@ -355,6 +355,48 @@ static void queries_answer_every_path_with_spec_codes(void **state)
     assert_int_equal(query(f, "/params", 1, NULL), SB_HEIGHT_UNAVAILABLE);
 }
 
+/* /schedule/<n> (protocol.md §14) over the vectors: T0 = 2026-11-23T00:00:00.25Z =
+ * 1795392000250000000 ns, L = 20 s, so slot 2 runs 1795392040250000000 .. 1795392060250000000;
+ * its two 1000 ms tracks start at 0 and 1000 ms of a 2000 ms pass. Slot 1 is NONE, slot 4 a
+ * REPEAT of slot 3's one-track playlist, slot 99 not finalized. */
+static void schedule_query_gives_the_programme_of_a_finalized_slot(void **state)
+{
+    fx *f = *state;
+    char h0[65], *v = NULL;
+    assert_int_equal(query(f, "/schedule/2", 0, NULL), SB_NOT_FOUND); /* before InitChain */
+    init_chain(f, h0);
+    size_t nb = json_array_size(json_object_get(f->vec, "blocks"));
+    for (size_t i = 0; i < nb; i++)
+        run_block(f, i, 1);
+    assert_int_equal(query(f, "/schedule/2", 0, &v), 0);
+    assert_string_equal(v,
+        "{\"end_ns\":\"1795392060250000000\","
+        "\"manifest_cid\":\"baguqeera77cdgty5oe3m2xrcn67pe5kqkgxvvuoraf55xi6ntxvfaqoxaqoq\","
+        "\"outcome\":\"SUPERMAJORITY\",\"slot\":\"2\",\"start_ns\":\"1795392040250000000\","
+        "\"total_ms\":2000,\"tracks\":["
+        "{\"artist\":\"Test Artist\",\"cid\":\"bafkreiebnnniuvhspqeztgcbjxyyx426fnw2zoscrworjv7vo4au4rv7se\","
+        "\"duration_ms\":1000,\"index\":0,\"offset_ms\":0,\"title\":\"Track 0\"},"
+        "{\"artist\":\"Test Artist\",\"cid\":\"bafkreibbuufrxrddfjbrq5levosv5lty2xs5q3hmj4bokl6p7dqwc5bh6a\","
+        "\"duration_ms\":1000,\"index\":1,\"offset_ms\":1000,\"title\":\"Track 1\"}]}");
+    free(v);
+    assert_int_equal(query(f, "/schedule/1", 0, &v), 0);
+    assert_string_equal(v,
+        "{\"end_ns\":\"1795392040250000000\",\"manifest_cid\":null,\"outcome\":\"NONE\","
+        "\"slot\":\"1\",\"start_ns\":\"1795392020250000000\",\"total_ms\":0,\"tracks\":[]}");
+    free(v);
+    assert_int_equal(query(f, "/schedule/4", 0, &v), 0);
+    assert_non_null(strstr(v, "\"outcome\":\"REPEAT\""));
+    assert_non_null(strstr(v, "\"start_ns\":\"1795392080250000000\""));
+    assert_non_null(strstr(v, "\"tracks\":[{\"artist\":\"Test Artist\","
+                              "\"cid\":\"bafkreifjzisco6j47mzkunxwv6vhacrr6fsjcg4pq3j3tcdh2wjnp6q2v4\","
+                              "\"duration_ms\":1000,\"index\":0,\"offset_ms\":0,"
+                              "\"title\":\"Track 0\"}]"));
+    free(v);
+    assert_int_equal(query(f, "/schedule/99", 0, NULL), SB_NOT_FOUND);
+    assert_int_equal(query(f, "/schedule/x", 0, NULL), SB_UNKNOWN_PATH);
+    assert_int_equal(query(f, "/schedule/", 0, NULL), SB_UNKNOWN_PATH);
+}
+
 /* CheckTx: a second proposal by the same curator for a slot already in this node's mempool
  * view is DUPLICATE; after Commit the view is cleared and RECHECK rebuilds it. */
 /* CheckTx of tx as a new tx (recheck 0), a v0.38 RECHECK (1) or a v1.0 RECHECK (2); returns
@@ -463,6 +505,8 @@ int main(void)
                                         setup, teardown),
         cmocka_unit_test_setup_teardown(crash_before_first_commit_forgets_init_chain, setup,
                                         teardown),
+        cmocka_unit_test_setup_teardown(schedule_query_gives_the_programme_of_a_finalized_slot,
+                                        setup, teardown),
         cmocka_unit_test_setup_teardown(queries_answer_every_path_with_spec_codes, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(checktx_mempool_view_refuses_duplicates_until_commit,

@@ -243,6 +243,42 @@ static void semantic_checks_name_key(void **state) {
   assert_error_at("[metrics]\nladdr = \"127.0.0.1:70000\"\n", 2, "[metrics] laddr: port must be");
 }
 
+/* [web] (protocol.md §14): defaults, every key set, "" turns the server and the streams off,
+ * bad values named by file:line and key. */
+static void web_section_keys(void **state) {
+  (void)state;
+  sb_config c;
+  char err[512];
+  sb_config_defaults(&c);
+  assert_string_equal(c.web.laddr, "127.0.0.1:26680");
+  assert_string_equal(c.web.station_name, "Sleetbubble");
+  assert_string_equal(c.web.stream_url, "http://127.0.0.1:8000/sleetbubble.ogg");
+  assert_string_equal(c.web.stream_url_mp3, "http://127.0.0.1:8000/sleetbubble.mp3");
+  assert_int_equal(load_text("[web]\nladdr = \"127.0.0.1:24001\"\nstation_name = \"Radio \\\"Sleet\\\"\"\n"
+                             "stream_url = \"https://radio.example/s.ogg\"\n"
+                             "stream_url_mp3 = \"http://[::1]:8000/s.mp3\"\n",
+                             &c, err, sizeof err),
+                   0);
+  assert_string_equal(c.web.laddr, "127.0.0.1:24001");
+  assert_string_equal(c.web.station_name, "Radio \"Sleet\"");
+  assert_string_equal(c.web.stream_url, "https://radio.example/s.ogg");
+  assert_string_equal(c.web.stream_url_mp3, "http://[::1]:8000/s.mp3");
+  assert_int_equal(load_text("[web]\nladdr = \"\"\nstream_url = \"\"\nstream_url_mp3 = \"\"\n", &c, err,
+                             sizeof err),
+                   0);
+  assert_string_equal(c.web.laddr, "");
+  assert_string_equal(c.web.stream_url, "");
+  assert_string_equal(c.web.stream_url_mp3, "");
+  assert_error_at("[web]\nladdr = \"127.0.0.1\"\n", 2, "[web] laddr: expected HOST:PORT");
+  assert_error_at("[web]\n\nladdr = \"127.0.0.1:99999\"\n", 3, "[web] laddr: port must be");
+  assert_error_at("[web]\nstream_url = \"icecast://x/y\"\n", 2,
+                  "[web] stream_url: must be an http:// or https:// URL");
+  assert_error_at("[web]\nstream_url_mp3 = \"http://\"\n", 2,
+                  "[web] stream_url_mp3: must be an http:// or https:// URL");
+  assert_error_at("[web]\nstation = \"x\"\n", 2, "[web] station: unknown key");
+  assert_error_at("[web]\n[web]\n", 2, "[web]: duplicate section");
+}
+
 static void too_long_value_names_key(void **state) {
   (void)state;
   char text[400], word[120];
@@ -334,8 +370,8 @@ static void write_default_round_trips_to_defaults(void **state) {
     snprintf(prev, sizeof prev, "%s", line);
   }
   fclose(f);
-  assert_int_equal(keys, 26);
-  assert_int_equal(comments_before_keys, 26);
+  assert_int_equal(keys, 30);
+  assert_int_equal(comments_before_keys, 30);
   /* Loading it gives the defaults exactly. */
   sb_config_defaults(&d);
   memset(&c, 0x5a, sizeof c);
@@ -496,6 +532,7 @@ int main(void) {
       cmocka_unit_test(missing_file_is_reported),
       cmocka_unit_test(first_error_wins),
       cmocka_unit_test(write_default_round_trips_to_defaults),
+      cmocka_unit_test(web_section_keys),
       cmocka_unit_test(write_default_refuses_to_overwrite),
       cmocka_unit_test(vote_defaults_and_every_key),
       cmocka_unit_test(vote_curators_span_lines_in_order),
