@@ -393,7 +393,7 @@ static void vote_with_kubo_unreachable_warns_and_votes(void **s) {
   free(err);
 }
 
-/* A password in --ipfs never reaches a message (issue 10 "Bad input"). */
+/* A password in --ipfs never reaches a message. */
 static void kubo_password_is_masked_in_messages(void **s) {
   (void)s;
   char *err;
