@@ -1,5 +1,5 @@
-/* commit-bench.c - Commit latency of sleetbubbled's app with the pin worker running (issue 5,
- * protocol.md §10 "consensus never waits on IPFS").
+/* commit-bench.c - Commit latency of sleetbubbled's app with the pin worker running
+ * (protocol.md §10 "consensus never waits on IPFS").
  *
  *   commit-bench --kubo http://127.0.0.1:5001/api/v0/ --blocks 240 --cid CID [--cid CID…]
  *

@@ -1,4 +1,4 @@
-/* year-bench.c - a simulated year of sleetbubbled (issue 10 "Simulation"): is every cost flat
+/* year-bench.c - a simulated year of sleetbubbled (STYLE "measure the node at its age"): is every cost flat
  * in the node's age?
  *
  *   year-bench --kubo URL --cids FILE [--slots N] [--keep-slots K] [--home DIR]

@@ -10,7 +10,7 @@
  *   - never answer more than the model's requests;
  *   - close the connection once the peer has closed (no hang);
  *   - unless the application refused a request (a callback error, logged): answer every
- *     request of a clean stream (responses were produced: issue 15 item 11), and otherwise
+ *     request of a clean stream (responses were produced, so the input got past the framing), and otherwise
  *     close for exactly the reason the model predicts (e.g. "peer closed mid-frame" for a
  *     truncated last frame after the peer's close). */
 #ifndef SB_FUZZ_ABCI_STREAM_H

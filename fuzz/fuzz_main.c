@@ -13,8 +13,8 @@
  *    target's LLVMFuzzerCustomMutator when it has one, else byte flips/inserts/deletes/splices.
  *
  * It fails (exit 1) on a missing, unreadable or unlisted file, on an empty list, and when
- * SB_FUZZ_ROUNDS asks for fewer mutations than the default, unless SB_ALLOW_SKIP=1 (issue 15
- * item 8: nothing in CI runs fewer cases without saying so). SB_FUZZ_ROUNDS may ask for more.
+ * SB_FUZZ_ROUNDS asks for fewer mutations than the default, unless SB_ALLOW_SKIP=1
+ * (nothing in CI runs fewer cases without saying so). SB_FUZZ_ROUNDS may ask for more.
  * Invariant violations abort() inside the target, as under libFuzzer; the input that was
  * running is then saved as ./replay-crash (the test's working directory) to be added to the
  * corpus as a regression seed. */

@@ -2,7 +2,7 @@
  * parser (src/core).
  *
  * Byte mutations of a signed tx stop at ENCODING, CHAIN_ID or SIGNATURE, so the mutator is
- * structure-aware (issue 15 item 11): it decodes the Tx and its body, changes fields (chain id,
+ * structure-aware (random bytes rarely get past the decoder): it decodes the Tx and its body, changes fields (chain id,
  * slot around the open window, signer among the test keys, tracks added/removed/changed, CIDs,
  * durations at their limits, strings with bad UTF-8 or over their byte limits, the voted
  * proposal id), re-packs the body and re-signs it with the test key of the signer (the SPEC

@@ -7,7 +7,7 @@ fail() { printf 'not ok - %s\n' "$*" >&2; exit 1; }
 expect_eq() { [ "$1" == "$2" ] || fail "$3: expected '$2', got '$1'"; }
 # skip_or_fail REASON: a test that cannot run (a tool or service is missing) FAILS, unless
 # SB_ALLOW_SKIP=1 (never set in CI) allows it: then it says SKIPPED loudly and exits 0.
-# No test skips silently (issue 15).
+# No test skips silently.
 skip_or_fail() {
   if [ "${SB_ALLOW_SKIP:-0}" = 1 ]; then
     printf '# SKIPPED (SB_ALLOW_SKIP=1): %s\n' "$*" >&2

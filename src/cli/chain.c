@@ -1,6 +1,7 @@
 /* chain.c — shared chain queries for the commands (see chain.h). */
 #include "chain.h"
 #include "rpc.h"
+#include "slot.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -63,18 +64,22 @@ int cli_slot_now_get(cli_ctx *c, const cli_rpc *r, cli_slot_now *out) {
   return rc;
 }
 
+/* The slot clock of the chain recovered from /slot/current (protocol.md §3): L = the
+ * distance between two closes, lead = start - close, T0 = start - slot * L. Only the fields
+ * slot.h reads are set. */
+static void slot_params(const cli_slot_now *n, sb_params *p) {
+  __int128 l_ns = (__int128)n->next_close_ns - n->close_ns;
+  memset(p, 0, sizeof *p);
+  p->slot_seconds = l_ns > 0 ? (uint64_t)(l_ns / 1000000000) : 0;
+  p->close_lead_seconds = (uint64_t)(((__int128)n->start_ns - n->close_ns) / 1000000000);
+  p->epoch_ns = (int64_t)((__int128)n->start_ns - (__int128)n->slot * l_ns);
+}
+
 uint64_t cli_slot_first_open(const cli_slot_now *n, int64_t *close_ns) {
-  int64_t t = n->block_time_ns, cl;
-  uint64_t s;
-  if (t < n->close_ns) {
-    s = n->slot, cl = n->close_ns;
-  } else if (t < n->next_close_ns) {
-    s = n->next_slot, cl = n->next_close_ns;
-  } else {
-    s = n->next_slot + 1;
-    cl = n->next_close_ns + (n->next_close_ns - n->close_ns); /* + L */
-  }
-  if (close_ns) *close_ns = cl;
+  sb_params p;
+  slot_params(n, &p);
+  uint64_t s = sb_slot_first_open(&p, n->block_time_ns);
+  if (close_ns) *close_ns = (int64_t)sb_slot_close(&p, s);
   return s;
 }
 

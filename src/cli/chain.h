@@ -28,10 +28,9 @@ int cli_slot_now_parse(json_t *v, cli_slot_now *out);
 /* Query and parse /slot/current. Returns an exit status (errors printed). */
 int cli_slot_now_get(cli_ctx *c, const cli_rpc *r, cli_slot_now *out);
 
-/* The first slot whose close is still ahead of the last block time: `slot` itself when
- * the epoch is still ahead, else next_slot when block_time < next_close_ns, else
- * next_slot + 1 (inside the close lead of the next slot; its successor closes a full slot
- * later, since lead < L). This is what `propose --slot next` uses and what `status` shows. */
+/* The first slot whose close is still ahead of the last block time, by the core's rule
+ * (sb_slot_first_open, protocol.md §3) on the slot clock recovered from *n; *close_ns (if
+ * not NULL): that slot's close, ns. What `propose --slot next` uses and `status` shows. */
 uint64_t cli_slot_first_open(const cli_slot_now *n, int64_t *close_ns);
 
 /* "4m12s" / "1h02m" / "-3s" style rendering of a duration in ns into out. */

@@ -46,6 +46,60 @@ void cli_http_res_free(cli_http_res *res) {
   memset(res, 0, sizeof *res);
 }
 
+/* The request body of rq on h: a multipart upload of rq->file_path, or rq->body with its
+ * content type. *mime and *hdrs are created here and freed by the caller. 0, or -1 with a
+ * message in err. */
+static int set_body(CURL *h, const cli_http_req *rq, curl_mime **mime,
+                    struct curl_slist **hdrs, char *err, size_t errlen) {
+  if (rq->file_path) {
+    *mime = curl_mime_init(h);
+    curl_mimepart *part = *mime ? curl_mime_addpart(*mime) : NULL;
+    if (!part || curl_mime_name(part, "file") != CURLE_OK ||
+        curl_mime_filedata(part, rq->file_path) != CURLE_OK) {
+      snprintf(err, errlen, "%s: cannot prepare the upload", rq->file_path);
+      return -1;
+    }
+    curl_easy_setopt(h, CURLOPT_MIMEPOST, *mime);
+    return 0;
+  }
+  if (rq->ctype) {
+    char ct[128];
+    snprintf(ct, sizeof ct, "Content-Type: %s", rq->ctype);
+    *hdrs = curl_slist_append(*hdrs, ct);
+  }
+  *hdrs = curl_slist_append(*hdrs, "Expect:");
+  curl_easy_setopt(h, CURLOPT_HTTPHEADER, *hdrs);
+  curl_easy_setopt(h, CURLOPT_POSTFIELDS, rq->body ? (const char *)rq->body : "");
+  curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)(rq->body ? rq->len : 0));
+  return 0;
+}
+
+/* The message for a failed transfer (rc from curl_easy_perform; cerr: curl's error buffer;
+ * base: the endpoint for messages, password masked) into err, and its CLI_HTTP_* code. */
+static int perform_failed(CURL *h, CURLcode rc, const char *cerr, const cli_http_req *rq,
+                          const cli_http_res *res, const char *base, char *err,
+                          size_t errlen) {
+  const char *why = cerr[0] ? cerr : curl_easy_strerror(rc);
+  long connected = 0;
+  curl_easy_getinfo(h, CURLINFO_PRIMARY_PORT, &connected);
+  if (rc == CURLE_WRITE_ERROR && res->body.oom) {
+    snprintf(err, errlen, "%s at %s sent a reply larger than %zu bytes", rq->what, base,
+             rq->max_bytes);
+    return CLI_HTTP_FAILED;
+  }
+  if (rc == CURLE_READ_ERROR && rq->file_path) {
+    snprintf(err, errlen, "%s: cannot read the file for upload: %s", rq->file_path, why);
+    return CLI_HTTP_FAILED;
+  }
+  if (rc == CURLE_OPERATION_TIMEDOUT && connected) {
+    snprintf(err, errlen, "%s at %s did not answer within %ld s", rq->what, base,
+             rq->timeout_s);
+    return CLI_HTTP_TIMEOUT;
+  }
+  snprintf(err, errlen, "cannot reach %s at %s: %s (set %s)", rq->what, base, why, rq->flag);
+  return CLI_HTTP_UNREACHABLE;
+}
+
 int cli_http_post(const cli_http_req *rq, cli_http_res *res, char *err, size_t errlen) {
   int ret = CLI_HTTP_FAILED;
   CURL *h = NULL;
@@ -73,46 +127,10 @@ int cli_http_post(const cli_http_req *rq, cli_http_res *res, char *err, size_t e
   curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT, 10L);
   curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
   if (rq->timeout_s > 0) curl_easy_setopt(h, CURLOPT_TIMEOUT, rq->timeout_s);
-  if (rq->file_path) {
-    mime = curl_mime_init(h);
-    curl_mimepart *part = mime ? curl_mime_addpart(mime) : NULL;
-    if (!part || curl_mime_name(part, "file") != CURLE_OK ||
-        curl_mime_filedata(part, rq->file_path) != CURLE_OK) {
-      snprintf(err, errlen, "%s: cannot prepare the upload", rq->file_path);
-      goto fail;
-    }
-    curl_easy_setopt(h, CURLOPT_MIMEPOST, mime);
-  } else {
-    if (rq->ctype) {
-      char ct[128];
-      snprintf(ct, sizeof ct, "Content-Type: %s", rq->ctype);
-      hdrs = curl_slist_append(hdrs, ct);
-    }
-    hdrs = curl_slist_append(hdrs, "Expect:");
-    curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdrs);
-    curl_easy_setopt(h, CURLOPT_POSTFIELDS, rq->body ? (const char *)rq->body : "");
-    curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)(rq->body ? rq->len : 0));
-  }
+  if (set_body(h, rq, &mime, &hdrs, err, errlen) < 0) goto fail;
   CURLcode rc = curl_easy_perform(h);
   if (rc != CURLE_OK) {
-    const char *why = cerr[0] ? cerr : curl_easy_strerror(rc);
-    long connected = 0;
-    curl_easy_getinfo(h, CURLINFO_PRIMARY_PORT, &connected);
-    ret = CLI_HTTP_FAILED;
-    if (rc == CURLE_WRITE_ERROR && res->body.oom) {
-      snprintf(err, errlen, "%s at %s sent a reply larger than %zu bytes", rq->what, base,
-               rq->max_bytes);
-    } else if (rc == CURLE_READ_ERROR && rq->file_path) {
-      snprintf(err, errlen, "%s: cannot read the file for upload: %s", rq->file_path, why);
-    } else if (rc == CURLE_OPERATION_TIMEDOUT && connected) {
-      snprintf(err, errlen, "%s at %s did not answer within %ld s", rq->what, base,
-               rq->timeout_s);
-      ret = CLI_HTTP_TIMEOUT;
-    } else {
-      snprintf(err, errlen, "cannot reach %s at %s: %s (set %s)", rq->what, base, why,
-               rq->flag);
-      ret = CLI_HTTP_UNREACHABLE;
-    }
+    ret = perform_failed(h, rc, cerr, rq, res, base, err, errlen);
     goto fail;
   }
   curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &res->status);

@@ -16,11 +16,51 @@
 #include "sb_code.h"
 #include "tx.h"
 
+/* Sign the playlist pl with seed as a proposal for `slot` into tx; id: the proposal id.
+ * Returns an exit status (message printed). */
+static int build_proposal(const char *chain_id, uint64_t slot, const uint8_t seed[32],
+                          const cli_playlist *pl, const char *note, sb_buf *tx,
+                          uint8_t id[32]) {
+  int rc = CLI_EXIT_USAGE;
+  sb_track_in *tr = calloc(pl->n, sizeof *tr);
+  if (!tr) {
+    cli_errf("out of memory");
+    goto done;
+  }
+  for (size_t i = 0; i < pl->n; i++)
+    tr[i] = (sb_track_in){.cid = pl->tracks[i].cid, .duration_ms = pl->tracks[i].duration_ms,
+                          .title = pl->tracks[i].title, .artist = pl->tracks[i].artist};
+  if (sb_tx_build_proposal(chain_id, slot, seed, tr, pl->n, note, tx, id) < 0) {
+    cli_errf("cannot build the proposal (over %u bytes?)", SB_MAX_TX_SIZE_LIMIT);
+    goto done;
+  }
+  rc = CLI_EXIT_OK;
+done:
+  free(tr);
+  return rc;
+}
+
+/* Print the accepted proposal: its id on stdout (or a JSON object with --json), a summary
+ * on stderr. */
+static void propose_print(cli_ctx *c, const cli_broadcast *br, const char *idhex,
+                          const char *chain_id, uint64_t slot, size_t ntracks) {
+  if (c->json) {
+    char sl[24];
+    snprintf(sl, sizeof sl, "%" PRIu64, slot);
+    cli_print_json(c, json_pack("{s:s, s:s, s:s, s:s}", "proposal_id", idhex, "slot", sl,
+                                "tx_hash", br->hash, "chain_id", chain_id));
+  } else {
+    printf("%s\n", idhex);
+  }
+  fprintf(stderr, "proposal for slot %" PRIu64 " (%zu track%s) accepted by CheckTx, tx %s; "
+          "validators can vote once it is in a block\n", slot, ntracks,
+          ntracks == 1 ? "" : "s", br->hash);
+}
+
 int cli_cmd_propose(cli_ctx *c) {
   char err[1024], chain_id[256], idhex[65];
   uint8_t seed[32], pub[32], id[32];
   cli_playlist pl = {0};
-  sb_track_in *tr = NULL;
   sb_buf tx;
   cli_rpc r = {.url = c->node, .timeout_s = c->timeout_s};
   cli_broadcast br;
@@ -63,18 +103,7 @@ int cli_cmd_propose(cli_ctx *c) {
     if ((rc = cli_slot_now_get(c, &r, &now))) goto done;
     slot = cli_slot_first_open(&now, NULL);
   }
-  rc = CLI_EXIT_USAGE;
-  if (!(tr = calloc(pl.n, sizeof *tr))) {
-    cli_errf("out of memory");
-    goto done;
-  }
-  for (size_t i = 0; i < pl.n; i++)
-    tr[i] = (sb_track_in){.cid = pl.tracks[i].cid, .duration_ms = pl.tracks[i].duration_ms,
-                          .title = pl.tracks[i].title, .artist = pl.tracks[i].artist};
-  if (sb_tx_build_proposal(chain_id, slot, seed, tr, pl.n, note, &tx, id) < 0) {
-    cli_errf("cannot build the proposal (over %u bytes?)", SB_MAX_TX_SIZE_LIMIT);
-    goto done;
-  }
+  if ((rc = build_proposal(chain_id, slot, seed, &pl, note, &tx, id))) goto done;
   if ((rc = cli_rpc_broadcast(&r, tx.data, tx.len, &br, err, sizeof err))) {
     cli_errf("%s", err);
     goto done;
@@ -84,21 +113,10 @@ int cli_cmd_propose(cli_ctx *c) {
     rc = cli_print_rejection(c, br.code, br.codespace, br.log);
     goto done;
   }
-  if (c->json) {
-    char sl[24];
-    snprintf(sl, sizeof sl, "%" PRIu64, slot);
-    cli_print_json(c, json_pack("{s:s, s:s, s:s, s:s}", "proposal_id", idhex, "slot", sl,
-                                "tx_hash", br.hash, "chain_id", chain_id));
-  } else {
-    printf("%s\n", idhex);
-  }
-  fprintf(stderr, "proposal for slot %" PRIu64 " (%zu track%s) accepted by CheckTx, tx %s; "
-          "validators can vote once it is in a block\n", slot, pl.n, pl.n == 1 ? "" : "s",
-          br.hash);
+  propose_print(c, &br, idhex, chain_id, slot, pl.n);
   rc = CLI_EXIT_OK;
 done:
   if (have_seed) OPENSSL_cleanse(seed, sizeof seed);
-  free(tr);
   cli_playlist_free(&pl);
   sb_buf_free(&tx);
   return rc;

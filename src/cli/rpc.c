@@ -10,7 +10,7 @@
 
 #include "cli.h"
 #include "http.h"
-#include "params.h" /* sb_parse_rfc3339_ns */
+#include "sb_time.h"
 
 #define RPC_MAX_REPLY (64u * 1024u * 1024u)
 

@@ -98,15 +98,100 @@ static void check_validator(cli_ctx *c, const cli_rpc *r, const char *valhex,
   cli_query_free(&q);
 }
 
+/* The signing key from --validator-key (priv_validator_key.json: the consensus key votes) or
+ * --vote-key NAME with --validator HEX. Fills seed (caller cleanses), keypub (the signing
+ * key) and valpub (the validator). Returns an exit status. */
+static int vote_key(cli_ctx *c, uint8_t seed[32], uint8_t keypub[32], uint8_t valpub[32]) {
+  char err[1024];
+  if (c->validator_key) {
+    if (cli_keys_load_priv_validator(c->validator_key, seed, valpub, err, sizeof err) < 0) {
+      cli_errf("--validator-key %s", err);
+      return CLI_EXIT_USAGE;
+    }
+    memcpy(keypub, valpub, 32);
+    return CLI_EXIT_OK;
+  }
+  if (strlen(c->validator) != 64 || sb_unhex(c->validator, valpub, 32) < 0) {
+    cli_errf("--validator: expected the validator's consensus pubkey, 64 hex digits");
+    return CLI_EXIT_USAGE;
+  }
+  if (cli_keys_load(c->home, c->vote_key, seed, keypub, err, sizeof err) < 0) {
+    cli_errf("%s", err);
+    return CLI_EXIT_USAGE;
+  }
+  return CLI_EXIT_OK;
+}
+
+/* The proposal as committed (/proposal/<idhex>): its slot must match --slot (*slot, when
+ * given) or becomes *slot; its tracks are checked with Kubo unless --skip-check. A proposal
+ * not committed yet needs --slot. Returns an exit status. */
+static int vote_proposal(cli_ctx *c, const cli_rpc *r, const char *idhex, uint64_t *slot) {
+  char err[1024], path[128];
+  cli_query q = {0};
+  int rc;
+  snprintf(path, sizeof path, "/proposal/%s", idhex);
+  if ((rc = cli_rpc_query(r, path, &q, err, sizeof err))) {
+    cli_errf("%s", err);
+    goto done;
+  }
+  if (q.code == SB_OK && q.value) {
+    uint64_t ps;
+    const char *s = json_string_value(json_object_get(q.value, "slot"));
+    if (!s || cli_parse_u64(s, &ps) < 0) {
+      cli_errf("%s: reply has no slot", path);
+      rc = CLI_EXIT_UNREACHABLE;
+      goto done;
+    }
+    if (c->slot && ps != *slot) {
+      cli_errf("proposal %s is for slot %" PRIu64 ", not --slot %" PRIu64, idhex, ps, *slot);
+      rc = CLI_EXIT_USAGE;
+      goto done;
+    }
+    *slot = ps;
+    if (!c->skip_check) rc = check_tracks(c, q.value);
+  } else if (q.code == SB_NOT_FOUND) {
+    if (!c->slot) {
+      cli_errf("proposal %s is not committed (yet), so its slot is unknown: give --slot, or "
+               "retry after the next block", idhex);
+      rc = CLI_EXIT_REJECTED;
+      goto done;
+    }
+    cli_warnf("proposal %s is not committed (yet); the chain will answer UNKNOWN_PROPOSAL "
+              "until it is", idhex);
+  } else {
+    rc = cli_print_rejection(c, q.code, q.codespace, q.log);
+  }
+done:
+  cli_query_free(&q);
+  return rc;
+}
+
+/* Print the accepted vote: the tx hash on stdout (or a JSON object with --json), a summary on
+ * stderr. */
+static void vote_print(cli_ctx *c, const cli_broadcast *br, const char *idhex,
+                       const char *valhex, const char *chain_id, uint64_t slot) {
+  if (c->json) {
+    json_t *o = json_pack("{s:s, s:s, s:s, s:s}", "proposal_id", idhex, "validator", valhex,
+                          "tx_hash", br->hash, "chain_id", chain_id);
+    char sl[24];
+    snprintf(sl, sizeof sl, "%" PRIu64, slot);
+    json_object_set_new(o, "slot", json_string(sl));
+    cli_print_json(c, o);
+  } else {
+    printf("%s\n", br->hash);
+  }
+  fprintf(stderr, "vote for proposal %s in slot %" PRIu64 " by validator %s accepted by "
+          "CheckTx\n", idhex, slot, valhex);
+}
+
 int cli_cmd_vote(cli_ctx *c) {
-  char err[1024], chain_id[256], path[128], valhex[65], keyhex[65];
+  char err[1024], chain_id[256], valhex[65], keyhex[65], idhex[65];
   uint8_t seed[32], keypub[32], valpub[32], pid[32];
   sb_buf tx;
   cli_rpc r = {.url = c->node, .timeout_s = c->timeout_s};
-  cli_query q = {0};
   cli_broadcast br;
   uint64_t slot = 0;
-  int have_seed = 0, rc = CLI_EXIT_USAGE;
+  int rc = CLI_EXIT_USAGE;
   sb_buf_init(&tx, SB_MAX_TX_SIZE_LIMIT);
 
   int by_pv = c->validator_key != NULL, by_vk = c->vote_key || c->validator;
@@ -124,65 +209,15 @@ int cli_cmd_vote(cli_ctx *c) {
     cli_errf("--proposal: expected the proposal id, 64 hex digits");
     goto done;
   }
-  if (by_pv) {
-    if (cli_keys_load_priv_validator(c->validator_key, seed, valpub, err, sizeof err) < 0) {
-      cli_errf("--validator-key %s", err);
-      goto done;
-    }
-    memcpy(keypub, valpub, 32);
-  } else {
-    if (strlen(c->validator) != 64 || sb_unhex(c->validator, valpub, 32) < 0) {
-      cli_errf("--validator: expected the validator's consensus pubkey, 64 hex digits");
-      goto done;
-    }
-    if (cli_keys_load(c->home, c->vote_key, seed, keypub, err, sizeof err) < 0) {
-      cli_errf("%s", err);
-      goto done;
-    }
-  }
-  have_seed = 1;
+  if ((rc = vote_key(c, seed, keypub, valpub))) goto done;
   sb_hex(valpub, 32, valhex);
   sb_hex(keypub, 32, keyhex);
+  sb_hex(pid, 32, idhex);
   if ((rc = cli_rpc_status(&r, chain_id, sizeof chain_id, NULL, NULL, err, sizeof err))) {
     cli_errf("%s", err);
     goto done;
   }
-  /* The proposal as committed: its slot, its tracks. */
-  char idhex[65];
-  sb_hex(pid, 32, idhex);
-  snprintf(path, sizeof path, "/proposal/%s", idhex);
-  if ((rc = cli_rpc_query(&r, path, &q, err, sizeof err))) {
-    cli_errf("%s", err);
-    goto done;
-  }
-  if (q.code == SB_OK && q.value) {
-    uint64_t ps;
-    const char *s = json_string_value(json_object_get(q.value, "slot"));
-    if (!s || cli_parse_u64(s, &ps) < 0) {
-      cli_errf("%s: reply has no slot", path);
-      rc = CLI_EXIT_UNREACHABLE;
-      goto done;
-    }
-    if (c->slot && ps != slot) {
-      cli_errf("proposal %s is for slot %" PRIu64 ", not --slot %" PRIu64, idhex, ps, slot);
-      rc = CLI_EXIT_USAGE;
-      goto done;
-    }
-    slot = ps;
-    if (!c->skip_check && (rc = check_tracks(c, q.value))) goto done;
-  } else if (q.code == SB_NOT_FOUND) {
-    if (!c->slot) {
-      cli_errf("proposal %s is not committed (yet), so its slot is unknown: give --slot, or "
-               "retry after the next block", idhex);
-      rc = CLI_EXIT_REJECTED;
-      goto done;
-    }
-    cli_warnf("proposal %s is not committed (yet); the chain will answer UNKNOWN_PROPOSAL "
-              "until it is", idhex);
-  } else {
-    rc = cli_print_rejection(c, q.code, q.codespace, q.log);
-    goto done;
-  }
+  if ((rc = vote_proposal(c, &r, idhex, &slot))) goto done;
   check_validator(c, &r, valhex, keyhex);
   rc = CLI_EXIT_USAGE;
   if (sb_tx_build_vote(chain_id, slot, pid, valpub, seed, &tx) < 0) {
@@ -200,22 +235,10 @@ int cli_cmd_vote(cli_ctx *c) {
               "block\n");
     goto done;
   }
-  if (c->json) {
-    json_t *o = json_pack("{s:s, s:s, s:s, s:s}", "proposal_id", idhex, "validator", valhex,
-                          "tx_hash", br.hash, "chain_id", chain_id);
-    char sl[24];
-    snprintf(sl, sizeof sl, "%" PRIu64, slot);
-    json_object_set_new(o, "slot", json_string(sl));
-    cli_print_json(c, o);
-  } else {
-    printf("%s\n", br.hash);
-  }
-  fprintf(stderr, "vote for proposal %s in slot %" PRIu64 " by validator %s accepted by "
-          "CheckTx\n", idhex, slot, valhex);
+  vote_print(c, &br, idhex, valhex, chain_id, slot);
   rc = CLI_EXIT_OK;
 done:
-  if (have_seed) OPENSSL_cleanse(seed, sizeof seed);
-  cli_query_free(&q);
+  OPENSSL_cleanse(seed, sizeof seed); /* whether or not a key was loaded */
   sb_buf_free(&tx);
   return rc;
 }

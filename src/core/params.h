@@ -1,4 +1,5 @@
-/* params.h — chain parameters from genesis app_state (protocol.md §9) and their encodings. */
+/* params.h — chain parameters from genesis app_state (protocol.md §9) and their encodings.
+ * RFC 3339 times are in sb_time.h, the string rules of protocol.md §4 in sb_string.h. */
 #ifndef SB_PARAMS_H
 #define SB_PARAMS_H
 
@@ -79,11 +80,6 @@ int sb_params_is_curator(const sb_params *p, const uint8_t pub[32]);
 
 /* Sum of all validator powers (fits: each <= INT64_MAX, checked at parse). */
 uint64_t sb_params_total_power(const sb_params *p);
-
-/* Parse an RFC 3339 time "YYYY-MM-DDTHH:MM:SS[.1-9 digits](Z|±HH:MM)" (protocol.md §9 epoch, also
- * CometBFT's genesis_time) into ns since the Unix epoch. 0, or -1 on bad syntax, an invalid
- * date/time, or a value outside int64. */
-int sb_parse_rfc3339_ns(const char *s, int64_t *out_ns);
 
 /* The P encoding of protocol.md §7 into out (app hash genesis input). 0 / -1 (buffer cap). */
 int sb_params_encode(const sb_params *p, sb_buf *out);

@@ -1,50 +1,8 @@
-/* sb_buf.c — bounded reader and capped growable writer. */
+/* sb_buf.c — capped growable writer and hex. */
 #include "sb_buf.h"
 
 #include <stdlib.h>
 #include <string.h>
-
-void sb_reader_init(sb_reader *r, const void *p, size_t len) {
-  r->p = p;
-  r->len = len;
-  r->pos = 0;
-}
-
-size_t sb_reader_left(const sb_reader *r) { return r->len - r->pos; }
-
-int sb_reader_read(sb_reader *r, void *out, size_t n) {
-  if (n > r->len - r->pos) return -1;
-  if (out && n) memcpy(out, r->p + r->pos, n);
-  r->pos += n;
-  return 0;
-}
-
-int sb_reader_u8(sb_reader *r, uint8_t *out) { return sb_reader_read(r, out, 1); }
-
-static int reader_be(sb_reader *r, size_t n, uint64_t *out) {
-  uint8_t b[8];
-  uint64_t v = 0;
-  if (sb_reader_read(r, b, n) < 0) return -1;
-  for (size_t i = 0; i < n; i++) v = (v << 8) | b[i];
-  *out = v;
-  return 0;
-}
-
-int sb_reader_be16(sb_reader *r, uint16_t *out) {
-  uint64_t v;
-  if (reader_be(r, 2, &v) < 0) return -1;
-  *out = (uint16_t)v;
-  return 0;
-}
-
-int sb_reader_be32(sb_reader *r, uint32_t *out) {
-  uint64_t v;
-  if (reader_be(r, 4, &v) < 0) return -1;
-  *out = (uint32_t)v;
-  return 0;
-}
-
-int sb_reader_be64(sb_reader *r, uint64_t *out) { return reader_be(r, 8, out); }
 
 void sb_buf_init(sb_buf *b, size_t max) {
   b->data = NULL;

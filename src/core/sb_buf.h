@@ -1,29 +1,12 @@
-/* sb_buf.h — bounded byte reader and capped growable writer (STYLE "Buffers").
- * Every parse of untrusted bytes goes through sb_reader; every serialisation through sb_buf. */
+/* sb_buf.h — the capped growable writer (STYLE "Buffers"): every serialisation goes through
+ * sb_buf. Untrusted bytes are parsed by protobuf-c (transactions), jansson (JSON), the
+ * base-N decoders of cid.c (index-checked into fixed buffers) and, for ABCI frames, the
+ * bounded abci_reader of abci/include/abci/frame.h; src/ has no other binary parser. */
 #ifndef SB_BUF_H
 #define SB_BUF_H
 
 #include <stddef.h>
 #include <stdint.h>
-
-/* Bounded reader over caller-owned bytes: p[0..len), cursor pos. Every read checks bounds
- * and returns -1 (leaving pos unchanged) when fewer bytes remain than asked for. */
-typedef struct sb_reader {
-  const uint8_t *p;
-  size_t len, pos;
-} sb_reader;
-
-/* Start reading p[0..len). p is borrowed. */
-void sb_reader_init(sb_reader *r, const void *p, size_t len);
-/* Bytes left to read. */
-size_t sb_reader_left(const sb_reader *r);
-/* Read n bytes into out (out may be NULL to skip); 0 / -1 if fewer than n remain. */
-int sb_reader_read(sb_reader *r, void *out, size_t n);
-/* Read one byte / big-endian integers; 0 / -1. */
-int sb_reader_u8(sb_reader *r, uint8_t *out);
-int sb_reader_be16(sb_reader *r, uint16_t *out);
-int sb_reader_be32(sb_reader *r, uint32_t *out);
-int sb_reader_be64(sb_reader *r, uint64_t *out);
 
 /* Growable writer with a hard cap: data[0..len) valid, cap allocated, max = most bytes it
  * may ever hold. The buffer owns data (free with sb_buf_free). After any failed append

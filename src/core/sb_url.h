@@ -1,4 +1,4 @@
-/* sb_url.h — URLs made safe for a log line or an error message (issue 10 "Bad input").
+/* sb_url.h — URLs made safe for a log line or an error message (a password never reaches a log).
  * Pure string handling, shared by sleetbubbled (pin worker) and the sleetbubble CLI; not
  * consensus code, but it lives in sb_core because both link it and it has no I/O. */
 #ifndef SB_URL_H

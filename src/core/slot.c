@@ -24,6 +24,13 @@ int sb_slot_is_open(const sb_params *p, uint64_t s, int64_t t_ns) {
   return (__int128)t_ns < sb_slot_close(p, s);
 }
 
+uint64_t sb_slot_first_open(const sb_params *p, int64_t t_ns) {
+  uint64_t s = sb_slot_current(p, t_ns);
+  /* at most two steps: close(current + 2) = start(current + 2) - lead > start(current + 1) > t */
+  for (int i = 0; i < 2 && !sb_slot_is_open(p, s, t_ns) && s < UINT64_MAX; i++) s++;
+  return s;
+}
+
 int sb_slot_within_horizon(const sb_params *p, uint64_t s, int64_t t_ns) {
   return (__int128)s <= (__int128)sb_slot_current(p, t_ns) + (__int128)p->horizon_slots;
 }

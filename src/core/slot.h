@@ -20,6 +20,11 @@ uint64_t sb_slot_current(const sb_params *p, int64_t t_ns);
 /* 1 iff a proposal/vote for slot s is still open at t (t < close(s)). */
 int sb_slot_is_open(const sb_params *p, uint64_t s, int64_t t_ns);
 
+/* The first slot still open at t: the smallest s with t < close(s) (protocol.md §3). Since
+ * 0 <= lead < L it is current(t), current(t) + 1 or current(t) + 2; saturates at UINT64_MAX.
+ * What `propose --slot next` uses and `status` shows. */
+uint64_t sb_slot_first_open(const sb_params *p, int64_t t_ns);
+
 /* 1 iff s <= current(t) + H (computed without overflow). */
 int sb_slot_within_horizon(const sb_params *p, uint64_t s, int64_t t_ns);
 

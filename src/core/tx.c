@@ -11,6 +11,7 @@
 #include "ed25519.h"
 #include "sb_code.h"
 #include "sb_hash-internal.h"
+#include "sb_string.h"
 #include "slot.h"
 
 #define SIG_PREFIX "sleetbubble/v1/"
@@ -51,42 +52,6 @@ int sb_tx_sign_message(int kind, const uint8_t *body, size_t len, sb_buf *out) {
   return out->oom ? -1 : 0;
 }
 
-int sb_string_ok(const char *str, size_t n) {
-  const uint8_t *s = (const uint8_t *)str;
-  size_t i = 0;
-  while (i < n) {
-    uint8_t c = s[i];
-    if (c < 0x80) {
-      if (c < 0x20 || c == 0x7f) return 0;
-      i++;
-      continue;
-    }
-    size_t more;
-    uint8_t lo = 0x80, hi = 0xbf;
-    if (c >= 0xc2 && c <= 0xdf) {
-      more = 1;
-    } else if (c >= 0xe0 && c <= 0xef) {
-      more = 2;
-      if (c == 0xe0) lo = 0xa0;      /* no overlongs */
-      else if (c == 0xed) hi = 0x9f; /* no surrogates */
-    } else if (c >= 0xf0 && c <= 0xf4) {
-      more = 3;
-      if (c == 0xf0) lo = 0x90;      /* no overlongs */
-      else if (c == 0xf4) hi = 0x8f; /* <= U+10FFFF */
-    } else {
-      return 0; /* continuation byte, C0/C1 overlong lead, or > U+10FFFF */
-    }
-    if (n - i <= more) return 0;
-    if (s[i + 1] < lo || s[i + 1] > hi) return 0;
-    for (size_t k = 2; k <= more; k++)
-      if (s[i + k] < 0x80 || s[i + k] > 0xbf) return 0;
-    if (c == 0xe2 && s[i + 1] == 0x80 && (s[i + 2] == 0xa8 || s[i + 2] == 0xa9))
-      return 0; /* U+2028, U+2029 */
-    i += more + 1;
-  }
-  return 1;
-}
-
 /* 1 iff packing m gives exactly bytes[0..len). -1 out of memory. */
 static int repacks_to(const ProtobufCMessage *m, const uint8_t *bytes, size_t len) {
   size_t n = protobuf_c_message_get_packed_size(m);
@@ -98,6 +63,81 @@ static int repacks_to(const ProtobufCMessage *m, const uint8_t *bytes, size_t le
   int same = w == len && memcmp(b, bytes, len) == 0;
   free(b);
   return same;
+}
+
+/* The ENCODING rules of protocol.md §4 for a proposal body body[0..blen) into out (which owns
+ * the unpacked body from here on). SB_OK, SB_ENCODING (log set) or -1 out of memory. */
+static int decode_proposal(const uint8_t *body, size_t blen, sb_tx *out, char *log,
+                           size_t loglen) {
+  Sleetbubble__V1__ProposalBody *pb = sleetbubble__v1__proposal_body__unpack(NULL, blen, body);
+  out->proposal = pb;
+  if (!pb) {
+    setlog(log, loglen, "proposal: body is not a decodable ProposalBody");
+    return SB_ENCODING;
+  }
+  if (pb->base.n_unknown_fields || (pb->playlist && pb->playlist->base.n_unknown_fields)) {
+    setlog(log, loglen, "proposal: unknown field");
+    return SB_ENCODING;
+  }
+  if (pb->playlist) {
+    for (size_t i = 0; i < pb->playlist->n_tracks; i++) {
+      if (pb->playlist->tracks[i]->base.n_unknown_fields) {
+        setlog(log, loglen, "proposal: track %zu: unknown field", i);
+        return SB_ENCODING;
+      }
+    }
+  }
+  if (pb->curator_pubkey.len != 32) {
+    setlog(log, loglen, "proposal.curator_pubkey: %zu bytes, want 32", pb->curator_pubkey.len);
+    return SB_ENCODING;
+  }
+  int r = repacks_to(&pb->base, body, blen);
+  if (r < 0) return -1;
+  if (!r) {
+    setlog(log, loglen, "proposal: body is not the canonical encoding");
+    return SB_ENCODING;
+  }
+  out->kind = SB_TX_KIND_PROPOSAL;
+  out->slot = pb->slot;
+  memcpy(out->signer, pb->curator_pubkey.data, 32);
+  sb_proposal_id(body, blen, out->id);
+  if (pb->playlist)
+    for (size_t i = 0; i < pb->playlist->n_tracks; i++)
+      out->total_duration_ms += pb->playlist->tracks[i]->duration_ms;
+  return SB_OK;
+}
+
+/* The same for a vote body. SB_OK, SB_ENCODING (log set) or -1 out of memory. */
+static int decode_vote(const uint8_t *body, size_t blen, sb_tx *out, char *log, size_t loglen) {
+  Sleetbubble__V1__VoteBody *vb = sleetbubble__v1__vote_body__unpack(NULL, blen, body);
+  out->vote = vb;
+  if (!vb) {
+    setlog(log, loglen, "vote: body is not a decodable VoteBody");
+    return SB_ENCODING;
+  }
+  if (vb->base.n_unknown_fields) {
+    setlog(log, loglen, "vote: unknown field");
+    return SB_ENCODING;
+  }
+  if (vb->proposal_id.len != 32) {
+    setlog(log, loglen, "vote.proposal_id: %zu bytes, want 32", vb->proposal_id.len);
+    return SB_ENCODING;
+  }
+  if (vb->validator_pubkey.len != 32) {
+    setlog(log, loglen, "vote.validator_pubkey: %zu bytes, want 32", vb->validator_pubkey.len);
+    return SB_ENCODING;
+  }
+  int r = repacks_to(&vb->base, body, blen);
+  if (r < 0) return -1;
+  if (!r) {
+    setlog(log, loglen, "vote: body is not the canonical encoding");
+    return SB_ENCODING;
+  }
+  out->kind = SB_TX_KIND_VOTE;
+  out->slot = vb->slot;
+  memcpy(out->id, vb->proposal_id.data, 32);
+  memcpy(out->signer, vb->validator_pubkey.data, 32);
+  return SB_OK;
 }
 
 int sb_tx_decode(const uint8_t *bytes, size_t len, uint32_t max_tx_size, sb_tx *out,
@@ -133,75 +173,11 @@ int sb_tx_decode(const uint8_t *bytes, size_t len, uint32_t max_tx_size, sb_tx *
     setlog(log, loglen, "tx: not the canonical encoding");
     goto encoding;
   }
-  const uint8_t *body = tx->body.data;
-  size_t blen = tx->body.len;
-  if (tx->kind == SB_TX_KIND_PROPOSAL) {
-    Sleetbubble__V1__ProposalBody *pb = sleetbubble__v1__proposal_body__unpack(NULL, blen, body);
-    out->proposal = pb;
-    if (!pb) {
-      setlog(log, loglen, "proposal: body is not a decodable ProposalBody");
-      goto encoding;
-    }
-    if (pb->base.n_unknown_fields || (pb->playlist && pb->playlist->base.n_unknown_fields)) {
-      setlog(log, loglen, "proposal: unknown field");
-      goto encoding;
-    }
-    if (pb->playlist) {
-      for (size_t i = 0; i < pb->playlist->n_tracks; i++) {
-        if (pb->playlist->tracks[i]->base.n_unknown_fields) {
-          setlog(log, loglen, "proposal: track %zu: unknown field", i);
-          goto encoding;
-        }
-      }
-    }
-    if (pb->curator_pubkey.len != 32) {
-      setlog(log, loglen, "proposal.curator_pubkey: %zu bytes, want 32", pb->curator_pubkey.len);
-      goto encoding;
-    }
-    r = repacks_to(&pb->base, body, blen);
-    if (r < 0) goto oom;
-    if (!r) {
-      setlog(log, loglen, "proposal: body is not the canonical encoding");
-      goto encoding;
-    }
-    out->kind = SB_TX_KIND_PROPOSAL;
-    out->slot = pb->slot;
-    memcpy(out->signer, pb->curator_pubkey.data, 32);
-    sb_proposal_id(body, blen, out->id);
-    if (pb->playlist)
-      for (size_t i = 0; i < pb->playlist->n_tracks; i++)
-        out->total_duration_ms += pb->playlist->tracks[i]->duration_ms;
-  } else {
-    Sleetbubble__V1__VoteBody *vb = sleetbubble__v1__vote_body__unpack(NULL, blen, body);
-    out->vote = vb;
-    if (!vb) {
-      setlog(log, loglen, "vote: body is not a decodable VoteBody");
-      goto encoding;
-    }
-    if (vb->base.n_unknown_fields) {
-      setlog(log, loglen, "vote: unknown field");
-      goto encoding;
-    }
-    if (vb->proposal_id.len != 32) {
-      setlog(log, loglen, "vote.proposal_id: %zu bytes, want 32", vb->proposal_id.len);
-      goto encoding;
-    }
-    if (vb->validator_pubkey.len != 32) {
-      setlog(log, loglen, "vote.validator_pubkey: %zu bytes, want 32",
-             vb->validator_pubkey.len);
-      goto encoding;
-    }
-    r = repacks_to(&vb->base, body, blen);
-    if (r < 0) goto oom;
-    if (!r) {
-      setlog(log, loglen, "vote: body is not the canonical encoding");
-      goto encoding;
-    }
-    out->kind = SB_TX_KIND_VOTE;
-    out->slot = vb->slot;
-    memcpy(out->id, vb->proposal_id.data, 32);
-    memcpy(out->signer, vb->validator_pubkey.data, 32);
-  }
+  r = tx->kind == SB_TX_KIND_PROPOSAL
+          ? decode_proposal(tx->body.data, tx->body.len, out, log, loglen)
+          : decode_vote(tx->body.data, tx->body.len, out, log, loglen);
+  if (r < 0) goto oom;
+  if (r != SB_OK) goto encoding;
   return SB_OK;
 encoding:
   sb_tx_free(out);
@@ -288,135 +264,122 @@ static int playlist_ok(const sb_params *p, const Sleetbubble__V1__ProposalBody *
   return 1;
 }
 
-int sb_tx_check(const sb_params *p, const sb_tx_view *view, const uint8_t *bytes, size_t len,
-                int64_t now_ns, sb_tx *out, char *log, size_t loglen) {
-  sb_tx local;
-  sb_tx *t = out ? out : &local;
-  sb_buf msg;
-  int rc;
-  char hex[65];
-  sb_buf_init(&msg, (size_t)p->max_tx_size + 64);
-  rc = sb_tx_decode(bytes, len, p->max_tx_size, t, log, loglen);
-  if (rc != SB_OK) goto done;
-
+/* CHAIN_ID of protocol.md §4: the body's chain_id is this chain's. SB_OK or SB_CHAIN_ID. */
+static int check_chain(const sb_params *p, const sb_tx *t, char *log, size_t loglen) {
   int is_prop = t->kind == SB_TX_KIND_PROPOSAL;
   const char *chain = is_prop ? t->proposal->chain_id : t->vote->chain_id;
-  if (!chain || strcmp(chain, p->chain_id) != 0) {
-    setlog(log, loglen, "%s.chain_id: \"%.60s\" is not this chain (\"%s\")",
-           is_prop ? "proposal" : "vote", chain && sb_string_ok(chain, strlen(chain)) ? chain : "?",
-           p->chain_id);
-    rc = SB_CHAIN_ID;
-    goto done;
-  }
+  if (chain && strcmp(chain, p->chain_id) == 0) return SB_OK;
+  setlog(log, loglen, "%s.chain_id: \"%.60s\" is not this chain (\"%s\")",
+         is_prop ? "proposal" : "vote", chain && sb_string_ok(chain, strlen(chain)) ? chain : "?",
+         p->chain_id);
+  return SB_CHAIN_ID;
+}
 
-  /* SIGNATURE, then CURATOR_NOT_ALLOWED / NOT_VALIDATOR */
+/* SIGNATURE, then CURATOR_NOT_ALLOWED / NOT_VALIDATOR (protocol.md §4). SB_OK, one of those
+ * codes (log set), or -1 out of memory. */
+static int check_signer(const sb_params *p, const sb_tx *t, char *log, size_t loglen) {
+  sb_buf msg;
+  int rc = SB_OK;
+  char hex[65];
+  sb_buf_init(&msg, (size_t)p->max_tx_size + 64);
   if (sb_tx_sign_message(t->kind, t->tx->body.data, t->tx->body.len, &msg) < 0) {
     rc = -1;
     goto done;
   }
   const uint8_t *sig = t->tx->signature.data;
-  if (is_prop) {
+  if (t->kind == SB_TX_KIND_PROPOSAL) {
     if (!sb_ed25519_verify(t->signer, msg.data, msg.len, sig)) {
       setlog(log, loglen, "signature: invalid for curator_pubkey");
       rc = SB_SIGNATURE;
-      goto done;
-    }
-    if (p->n_curators > 0 && !sb_params_is_curator(p, t->signer)) {
+    } else if (p->n_curators > 0 && !sb_params_is_curator(p, t->signer)) {
       sb_hex(t->signer, 32, hex);
       setlog(log, loglen, "proposal.curator_pubkey: %s is not in the genesis curators", hex);
       rc = SB_CURATOR_NOT_ALLOWED;
-      goto done;
     }
-  } else {
-    const sb_validator *v = sb_params_validator(p, t->signer);
-    const uint8_t *key = v && v->has_vote_key ? v->vote_key : t->signer;
-    if (!sb_ed25519_verify(key, msg.data, msg.len, sig)) {
-      setlog(log, loglen, "signature: invalid for %s",
-             v && v->has_vote_key ? "the validator's genesis vote key" : "validator_pubkey");
-      rc = SB_SIGNATURE;
-      goto done;
-    }
-    if (!v) {
-      sb_hex(t->signer, 32, hex);
-      setlog(log, loglen, "vote.validator_pubkey: %s is not a validator", hex);
-      rc = SB_NOT_VALIDATOR;
-      goto done;
-    }
+    goto done;
   }
+  const sb_validator *v = sb_params_validator(p, t->signer);
+  const uint8_t *key = v && v->has_vote_key ? v->vote_key : t->signer;
+  if (!sb_ed25519_verify(key, msg.data, msg.len, sig)) {
+    setlog(log, loglen, "signature: invalid for %s",
+           v && v->has_vote_key ? "the validator's genesis vote key" : "validator_pubkey");
+    rc = SB_SIGNATURE;
+  } else if (!v) {
+    sb_hex(t->signer, 32, hex);
+    setlog(log, loglen, "vote.validator_pubkey: %s is not a validator", hex);
+    rc = SB_NOT_VALIDATOR;
+  }
+done:
+  sb_buf_free(&msg);
+  return rc;
+}
 
-  /* SLOT_CLOSED, SLOT_TOO_FAR */
+/* SLOT_CLOSED, SLOT_TOO_FAR (protocol.md §3, §4) at now_ns. SB_OK or the code (log set). */
+static int check_slot(const sb_params *p, const sb_tx *t, int64_t now_ns, char *log,
+                      size_t loglen) {
   if (!sb_slot_is_open(p, t->slot, now_ns)) {
     setlog(log, loglen, "slot: %" PRIu64 " closed (now >= close)", t->slot);
-    rc = SB_SLOT_CLOSED;
-    goto done;
+    return SB_SLOT_CLOSED;
   }
   if (!sb_slot_within_horizon(p, t->slot, now_ns)) {
     setlog(log, loglen, "slot: %" PRIu64 " beyond current %" PRIu64 " + horizon %" PRIu64,
            t->slot, sb_slot_current(p, now_ns), p->horizon_slots);
-    rc = SB_SLOT_TOO_FAR;
-    goto done;
+    return SB_SLOT_TOO_FAR;
   }
+  return SB_OK;
+}
 
-  /* PLAYLIST_INVALID / UNKNOWN_PROPOSAL */
-  if (is_prop) {
-    if (!playlist_ok(p, t->proposal, log, loglen)) {
-      rc = SB_PLAYLIST_INVALID;
-      goto done;
-    }
-  }
-  if (!view) {
-    rc = SB_OK;
-    goto done;
-  }
+/* The rules that need the state (protocol.md §4): UNKNOWN_PROPOSAL, DUPLICATE,
+ * PROPOSAL_LIMIT, in that order. SB_OK, the code (log set), or the view's error (< 0). */
+static int check_state(const sb_params *p, const sb_tx_view *view, const sb_tx *t, char *log,
+                       size_t loglen) {
+  int is_prop = t->kind == SB_TX_KIND_PROPOSAL;
+  char hex[65];
   if (!is_prop) {
     int e = view->proposal_exists(view->arg, t->slot, t->id);
-    if (e < 0) {
-      rc = e;
-      goto done;
-    }
+    if (e < 0) return e;
     if (!e) {
       sb_hex(t->id, 32, hex);
       setlog(log, loglen, "vote.proposal_id: %s is not an accepted proposal of slot %" PRIu64,
              hex, t->slot);
-      rc = SB_UNKNOWN_PROPOSAL;
-      goto done;
+      return SB_UNKNOWN_PROPOSAL;
     }
   }
-
-  /* DUPLICATE */
   int d = is_prop ? view->curator_proposed(view->arg, t->slot, t->signer)
                   : view->validator_voted(view->arg, t->slot, t->signer);
-  if (d < 0) {
-    rc = d;
-    goto done;
-  }
+  if (d < 0) return d;
   if (d) {
     setlog(log, loglen, "%s: already %s for slot %" PRIu64, is_prop ? "curator" : "validator",
            is_prop ? "proposed" : "voted", t->slot);
-    rc = SB_DUPLICATE;
-    goto done;
+    return SB_DUPLICATE;
   }
-
-  /* PROPOSAL_LIMIT */
   if (is_prop) {
     uint32_t count = 0;
     int e = view->proposal_count(view->arg, t->slot, &count);
-    if (e < 0) {
-      rc = e;
-      goto done;
-    }
+    if (e < 0) return e;
     if (count >= p->max_proposals_per_slot) {
       setlog(log, loglen, "slot: %" PRIu64 " already has %" PRIu32 " proposals, max %" PRIu32,
              t->slot, count, p->max_proposals_per_slot);
-      rc = SB_PROPOSAL_LIMIT;
-      goto done;
+      return SB_PROPOSAL_LIMIT;
     }
   }
-  rc = SB_OK;
-done:
+  return SB_OK;
+}
+
+int sb_tx_check(const sb_params *p, const sb_tx_view *view, const uint8_t *bytes, size_t len,
+                int64_t now_ns, sb_tx *out, char *log, size_t loglen) {
+  sb_tx local;
+  sb_tx *t = out ? out : &local;
+  /* the stages in the order of protocol.md §4; the first failure wins */
+  int rc = sb_tx_decode(bytes, len, p->max_tx_size, t, log, loglen);
+  if (rc == SB_OK) rc = check_chain(p, t, log, loglen);
+  if (rc == SB_OK) rc = check_signer(p, t, log, loglen);
+  if (rc == SB_OK) rc = check_slot(p, t, now_ns, log, loglen);
+  if (rc == SB_OK && t->kind == SB_TX_KIND_PROPOSAL && !playlist_ok(p, t->proposal, log, loglen))
+    rc = SB_PLAYLIST_INVALID;
+  if (rc == SB_OK && view) rc = check_state(p, view, t, log, loglen);
   if (rc == SB_OK) setlog(log, loglen, "%s", "");
   if (rc < 0) setlog(log, loglen, "internal error %d while judging the tx", rc);
-  sb_buf_free(&msg);
   if (!out) sb_tx_free(&local);
   return rc;
 }

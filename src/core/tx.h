@@ -65,10 +65,6 @@ void sb_proposal_id(const uint8_t *body, size_t len, uint8_t id[32]);
  * kind 1 "proposal", 2 "vote". 0 / -1. */
 int sb_tx_sign_message(int kind, const uint8_t *body, size_t len, sb_buf *out);
 
-/* 1 iff s[0..n) is valid per protocol.md §4 strings: RFC 3629 UTF-8 (no overlongs, no surrogates,
- * <= U+10FFFF) without U+0000–U+001F, U+007F, U+2028, U+2029. */
-int sb_string_ok(const char *s, size_t n);
-
 /* The per-track rules of protocol.md §4 PLAYLIST_INVALID that need no genesis: cid[0..cid_len) a
  * CIDv0 or base32 CIDv1 of raw/dag-pb sha2-256 content; 1 <= duration_ms <= 3 600 000;
  * title and artist (NULL = "") at most 256 bytes of §4 strings. The node (sb_tx_check) and

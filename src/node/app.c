@@ -382,7 +382,7 @@ static int on_check_tx(void *arg, abci_ctx *ctx, const Tendermint__Abci__Request
         res->codespace = SB_CODESPACE;
         res->log = abci_ctx_printf(ctx, "%s: %s", sb_code_name(code), log);
         /* one line per tx at debug only: a peer flooding bad txs must not grow the log
-         * faster than the summary below (issue 10 item 5) */
+         * faster than the summary below (log volume is bounded by us, not by peers) */
         if (sb_log_enabled(SB_LOG_DEBUG)) {
             char h[65];
             tx_hash(req->tx.data, req->tx.len, h);

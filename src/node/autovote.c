@@ -31,6 +31,7 @@
 #include "rpc.h"
 #include "sb_buf.h"
 #include "sb_code.h"
+#include "sb_time.h"
 #include "tx.h"
 #include "vjournal.h"
 

@@ -1,4 +1,4 @@
-/* rejlog.h - rate-limited summary of rejected CheckTx (issue 10 item 5; STYLE "log volume is
+/* rejlog.h - rate-limited summary of rejected CheckTx (docs/design.md "Log volume"; STYLE "log volume is
  * bounded by us, not by peers"). Node-local logging, not consensus: the caller passes a
  * monotonic clock in milliseconds, so tests inject time instead of sleeping.
  *

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# End-to-end on docker-compose.yml (issue 7, protocol.md §13): scripts/compose-image builds the image
+# End-to-end on docker-compose.yml (protocol.md §13): scripts/compose-image builds the image
 # with no registry (debootstrap base, cached), scripts/localnet compose-config writes the 4
 # nodes' configs, `compose up -d`; then: all 4 apps reach the same app hash; a winner (track
 # added to one container's Kubo only) finalizes and is pinned in all 4; node2 is cut off the

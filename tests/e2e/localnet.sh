@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# End-to-end on the 4-validator localnet (issue 7, protocol.md §13): scripts/localnet up, then
+# End-to-end on the 4-validator localnet (protocol.md §13): scripts/localnet up, then
 #  (a) outcomes: votes of 40+30 power -> SUPERMAJORITY; 40 vs 30 split -> FALLBACK to the
 #      highest power_for; proposals without votes on a curated chain -> FALLBACK by the protocol.md §5
 #      tie-break; no proposals -> REPEAT; all 4 nodes serve the same /winner/<n>; tracks added

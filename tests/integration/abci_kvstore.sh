@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The ABCI library against a real CometBFT node (issue 3): the example key-value app carries a
+# The ABCI library against a real CometBFT node (protocol.md §2): the example key-value app carries a
 # node through >= 20 blocks and 100 txs over broadcast_tx_sync, every key answers abci_query;
 # then kill -9 of the app while blocks are made, restart, CometBFT's handshake replays and the
 # next header's app hash equals the app's own. Over TCP and over a unix socket.

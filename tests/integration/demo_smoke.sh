@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Smoke test of the main job (issue 6): scripts/demo --keep on its own ports, then check that
+# Smoke test of the main job (README "The demo"): scripts/demo --keep on its own ports, then check that
 # the winner it printed is /winner/0 as CometBFT's RPC serves it and that `ipfs pin ls` on the
 # demo's Kubo holds the manifest (direct) and every track (recursive); then --stop.
 . "$(dirname "$0")/lib.sh"

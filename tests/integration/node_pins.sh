@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Pinning through the whole node (issue 5): real CometBFT + sleetbubbled + a real, ONLINE Kubo
+# Pinning through the whole node (protocol.md §10): real CometBFT + sleetbubbled + a real, ONLINE Kubo
 # with no peers (a missing CID hangs there as in production).
 #  - a winner's manifest ends pinned direct, its tracks recursive; a track over
 #    pin.max_track_bytes ends failed: too_large; a track nobody has is cancelled by the stall

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# sleetbubbled beside one real CometBFT node (issue 4): outcomes SUPERMAJORITY, FALLBACK (with
+# sleetbubbled beside one real CometBFT node (protocol.md §4, §5, §8): outcomes SUPERMAJORITY, FALLBACK (with
 # the protocol.md §5 tie-break), REPEAT and NONE; each of the 11 result codes through
 # broadcast_tx_sync; tx_search / block_search over our events; every query path; then kill -9
 # of sleetbubbled at 10 moments, restart, replay, app hash in every following header equal to

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Soak of the 4-validator localnet (issue 10, protocol.md §13): run it for --minutes (default 60) with
+# Soak of the 4-validator localnet (protocol.md §13): run it for --minutes (default 60) with
 # 20 s slots while a perturbation drawn at random (seeded) hits one node every --interval
 # seconds (default 30), and check continuously that nothing breaks. Not in ctest's default
 # suite: run by hand or by a nightly job. See tests/soak/README.md.
@@ -51,7 +51,7 @@ if ! [[ $INTERVAL =~ ^[0-9]+$ ]] || ((INTERVAL < 5)); then sb_die "--interval: e
 if [ -z "$SEED" ]; then SEED=$(($(od -An -N4 -tu4 /dev/urandom) % 2147483648)); fi
 [[ $SEED =~ ^[0-9]+$ ]] || sb_die "--seed: expected a whole number, not '$SEED'"
 SEED=$((SEED % 2147483648))
-# The RSS warm-up: 10 minutes (issue 10); a run under 20 minutes uses half of it.
+# The RSS warm-up: 10 minutes (start-up caches settle first); a run under 20 minutes uses half of it.
 if [ -z "$RSS_WARMUP" ]; then
   if ((MINUTES >= 20)); then RSS_WARMUP=10; else RSS_WARMUP=$(((MINUTES + 1) / 2)); fi
 fi

@@ -1,6 +1,6 @@
 /* test_filter.h - ABCI_TEST_FILTER for the abci unit tests (tests only). A filter runs fewer
  * cases, so it is refused (exit 1, one line on stderr) unless SB_ALLOW_SKIP=1 (never set in
- * CI) allows it; then the subset is announced on stderr. No silent partial runs (issue 15). */
+ * CI) allows it; then the subset is announced on stderr. No silent partial runs. */
 #ifndef ABCI_TEST_FILTER_H
 #define ABCI_TEST_FILTER_H
 

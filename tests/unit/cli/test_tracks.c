@@ -15,6 +15,7 @@
 #include <sndfile.h>
 
 #include "tracks.h"
+#include "sb_string.h"
 #include "tx.h"
 
 static char dir[] = "/tmp/sb-cli-tracks.XXXXXX";

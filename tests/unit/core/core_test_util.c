@@ -11,6 +11,7 @@
 #include <openssl/evp.h>
 
 #include "manifest.h"
+#include "sb_time.h"
 #include "sb_code.h"
 #include "slot.h"
 

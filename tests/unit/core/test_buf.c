@@ -1,4 +1,4 @@
-/* test_buf.c — bounded reader, capped writer, hex. */
+/* test_buf.c — capped writer, hex. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -46,27 +46,6 @@ static void writer_grows_and_steals_a_nul_terminated_string(void **state) {
   free(s);
 }
 
-static void reader_refuses_to_read_past_the_end(void **state) {
-  static const uint8_t d[7] = {0x12, 0x34, 0x56, 0x78, 0x9a, 0xbc, 0xde};
-  sb_reader r;
-  uint16_t a;
-  uint32_t b;
-  uint64_t c;
-  uint8_t u;
-  sb_reader_init(&r, d, sizeof d);
-  assert_int_equal(sb_reader_be16(&r, &a), 0);
-  assert_int_equal(a, 0x1234);
-  assert_int_equal(sb_reader_be64(&r, &c), -1);
-  assert_int_equal(r.pos, 2);
-  assert_int_equal(sb_reader_be32(&r, &b), 0);
-  assert_int_equal(b, 0x56789abc);
-  assert_int_equal(sb_reader_left(&r), 1);
-  assert_int_equal(sb_reader_u8(&r, &u), 0);
-  assert_int_equal(u, 0xde);
-  assert_int_equal(sb_reader_u8(&r, &u), -1);
-  assert_int_equal(sb_reader_read(&r, NULL, 0), 0);
-}
-
 static void hex_round_trips_and_rejects_bad_input(void **state) {
   uint8_t in[3] = {0x00, 0xab, 0xff}, out[3];
   char s[7];
@@ -96,7 +75,6 @@ int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(writer_stops_at_its_cap_and_stays_failed),
       cmocka_unit_test(writer_grows_and_steals_a_nul_terminated_string),
-      cmocka_unit_test(reader_refuses_to_read_past_the_end),
       cmocka_unit_test(hex_round_trips_and_rejects_bad_input),
       cmocka_unit_test(code_names_match_the_spec_table),
   };

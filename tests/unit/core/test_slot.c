@@ -49,6 +49,24 @@ static void horizon_allows_current_plus_h_and_not_one_more(void **state) {
   assert_int_equal(sb_slot_within_horizon(&p, UINT64_MAX, t), 0);
 }
 
+/* L = 20 s, lead = 8 s, T0 = 1000 s: slot s closes at 992 + 20 s. */
+static void first_open_slot_is_the_first_whose_close_is_ahead(void **state) {
+  (void)state;
+  sb_params p = mk(1000 * S, 20, 8, 48);
+  assert_int_equal(sb_slot_first_open(&p, INT64_MIN), 0);
+  assert_int_equal(sb_slot_first_open(&p, 992 * S - 1), 0);
+  assert_int_equal(sb_slot_first_open(&p, 992 * S), 1);     /* before the epoch, slot 0 closed */
+  assert_int_equal(sb_slot_first_open(&p, 1000 * S), 1);    /* slot 0 playing */
+  assert_int_equal(sb_slot_first_open(&p, 1012 * S - 1), 1);
+  assert_int_equal(sb_slot_first_open(&p, 1012 * S), 2);    /* in slot 1's close lead */
+  assert_int_equal(sb_slot_first_open(&p, 1019 * S), 2);
+  assert_int_equal(sb_slot_first_open(&p, 1020 * S), 2);    /* slot 1 playing */
+  assert_int_equal(sb_slot_first_open(&p, 1032 * S), 3);
+  /* at the end of int64 time, with the earliest epoch */
+  sb_params q = mk(INT64_MIN, 1, 0, 1);
+  assert_int_equal(sb_slot_first_open(&q, INT64_MAX), UINT64_MAX / S + 1);
+}
+
 static void arithmetic_near_2_to_the_64_does_not_overflow(void **state) {
   sb_params p = mk(INT64_MAX, 1000000000ULL, 999999999ULL, (1ULL << 53));
   __int128 L = (__int128)1000000000 * S;
@@ -73,6 +91,7 @@ int main(void) {
       cmocka_unit_test(slot_zero_closes_lead_before_the_epoch),
       cmocka_unit_test(current_slot_is_zero_before_the_epoch_and_floors_after),
       cmocka_unit_test(horizon_allows_current_plus_h_and_not_one_more),
+      cmocka_unit_test(first_open_slot_is_the_first_whose_close_is_ahead),
       cmocka_unit_test(arithmetic_near_2_to_the_64_does_not_overflow),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);

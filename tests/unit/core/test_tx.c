@@ -1,5 +1,5 @@
 /* test_tx.c — judging transactions (protocol.md §4, §4.1): every result code, the order of the
- * checks, canonical encoding, signature rules, playlist and string rules. */
+ * checks, canonical encoding, signature rules, playlist and track rules. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -695,18 +695,6 @@ static void decoded_tx_is_returned_even_when_a_later_check_fails(void **state) {
   sb_buf_free(&b);
 }
 
-static void string_validator_follows_rfc3629(void **state) {
-  assert_int_equal(sb_string_ok("", 0), 1);
-  assert_int_equal(sb_string_ok("a\0b", 3), 0);
-  assert_int_equal(sb_string_ok("\xf0\x9f\x8e", 3), 0); /* truncated */
-  assert_int_equal(sb_string_ok("\xf0\x9f\x8e\xb5", 4), 1);
-  assert_int_equal(sb_string_ok("\xed\x9f\xbf", 3), 1); /* U+D7FF */
-  assert_int_equal(sb_string_ok("\xed\xbf\xbf", 3), 0); /* U+DFFF */
-  assert_int_equal(sb_string_ok("\xee\x80\x80", 3), 1); /* U+E000 */
-  assert_int_equal(sb_string_ok("\x1f", 1), 0);
-  assert_int_equal(sb_string_ok(" ~", 2), 1);
-}
-
 /* The per-track and note rules the node and the CLI share (protocol.md §4): each names the field. */
 static void track_rules_name_the_field_and_the_limit(void **state) {
   (void)state;
@@ -763,7 +751,6 @@ int main(void) {
       cmocka_unit_test(first_failure_in_spec_order_wins),
       cmocka_unit_test(view_errors_are_propagated_as_negative),
       cmocka_unit_test(decoded_tx_is_returned_even_when_a_later_check_fails),
-      cmocka_unit_test(string_validator_follows_rfc3629),
       cmocka_unit_test(track_rules_name_the_field_and_the_limit),
   };
   return cmocka_run_group_tests(tests, setup, teardown);

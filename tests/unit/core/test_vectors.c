@@ -15,6 +15,7 @@
 #include "ed25519.h"
 #include "core_test_util.h"
 #include "manifest.h"
+#include "sb_time.h"
 #include "sb_code.h"
 
 static json_t *load(const char *name) {

@@ -17,6 +17,7 @@
 #include "app_harness.h"
 #include "pin_store.h"
 #include "params.h"
+#include "sb_time.h"
 #include "sb_buf.h"
 #include "sb_code.h"
 #include "tx.h"

@@ -1,4 +1,4 @@
-/* test_app_guard.c - the app's guards against bad input (issue 10 items 4, 5). FinalizeBlock
+/* test_app_guard.c - the app's guards against bad input. FinalizeBlock
  * height (protocol.md §2, §7): only the expected height (initial_height while nothing is committed,
  * else last committed + 1) is applied; any other is refused with one error line naming both
  * heights and the state left as it was. Rejected CheckTx: one line per tx at debug only.

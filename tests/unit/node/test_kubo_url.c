@@ -1,5 +1,5 @@
 /* test_kubo_url.c - sb_url_for_log (src/core/sb_url.c): a Kubo API URL written with
- * credentials is logged with the password masked (issue 10, "Bad input"). */
+ * credentials is logged with the password masked (a password never reaches a log). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>

@@ -1,5 +1,6 @@
 /* test_rejlog.c - src/node/rejlog.c: the rejected-CheckTx summary is rate-limited to one line
- * per 10 s with counts per code name (issue 10 item 5). Time is injected, never slept. */
+ * per 10 s with counts per code name (the log volume is bounded by us, not by peers). Time is
+ * injected, never slept. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>

@@ -1,6 +1,7 @@
-/* test_review_app.c - regression tests for bugs found in the review of the ABCI application
- * (src/node/app.c): each test failed before its fix. Drives the callbacks in-process over a
- * real SQLite store with a genesis built here (not the SPEC vectors). */
+/* test_app_finalize.c - FinalizeBlock of the ABCI application (src/node/app.c) at the size
+ * limits genesis allows (protocol.md §6, §9): each test failed before its fix. Drives the
+ * callbacks in-process over a real SQLite store with a genesis built here (not the SPEC
+ * vectors). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -123,7 +124,7 @@ static int finalize(fx *f, int64_t height, int64_t time_ns, const sb_buf *txs, s
  * built the manifest in a buffer capped at 4 MiB, failed, and returned an error - which closes
  * the ABCI connection and halts CometBFT on every node: any curator could stop a chain whose
  * genesis allows max_tracks >= ~3700 and max_tx_size >= ~2.2 MiB (both within the limits
- * params.c accepts). The manifest is a function of a body bounded by max_tx_size, so its
+ * genesis accepts). The manifest is a function of a body bounded by max_tx_size, so its
  * buffer must be bounded by the body, not by a constant. */
 static void winner_with_manifest_over_4_mib_is_finalized_not_a_halt(void **state)
 {
