@@ -189,6 +189,7 @@ enum {
   K_TUNE = 1 << 4,
   K_QUERY = 1 << 5,
   K_STATUS = 1 << 6,
+  K_ONAIR = 1 << 7,
   K_ALL = 0xff
 };
 
@@ -218,6 +219,7 @@ static const cli_opt OPTS[] = {
     {"validator", 0, 0, K_VOTE, F(validator)},
     {"skip-check", 0, 1, K_VOTE, F(skip_check)},
     {"out", 'o', 0, K_TRACKS | K_TUNE, F(out_file)},
+    {"socket", 0, 0, K_ONAIR, F(socket)},
 };
 #undef F
 #define NOPTS (sizeof OPTS / sizeof OPTS[0])
@@ -231,6 +233,7 @@ static const struct {
     {"propose", K_PROPOSE, cli_cmd_propose}, {"vote", K_VOTE, cli_cmd_vote},
     {"tune", K_TUNE, cli_cmd_tune},       {"query", K_QUERY, cli_cmd_query},
     {"status", K_STATUS, cli_cmd_status},
+    {"onair", K_ONAIR, cli_cmd_onair},
 };
 
 static void usage(FILE *f) {
@@ -249,12 +252,14 @@ static void usage(FILE *f) {
           "  tune [--slot N|current] [-o FILE.m3u]   winning playlist as extended M3U\n"
           "  query params | slot N|current | winner N | proposal ID | validators | pins N\n"
           "  status                             height, slots, time to close, last winner\n"
+          "  onair --socket PATH                put the programme on air: drive Liquidsoap\n"
+          "                                     (scripts/onair/sleetbubble.liq) into Icecast\n"
           "  version | help\n"
           "\n"
           "global options:\n"
           "  --node URL      CometBFT RPC (default " CLI_DEFAULT_NODE ")\n"
           "  --ipfs URL      Kubo RPC API (default " CLI_DEFAULT_IPFS ")\n"
-          "  --gateway URL   Kubo gateway for tune (default " CLI_DEFAULT_GATEWAY ")\n"
+          "  --gateway URL   Kubo gateway for tune and onair (default " CLI_DEFAULT_GATEWAY ")\n"
           "  --home DIR      keys directory root (default $" CLI_HOME_ENV
           " or ~/" CLI_HOME_DEFAULT_DIR ")\n"
           "  --output text|json\n"
