@@ -106,20 +106,31 @@ static uint64_t cut_ms(const sb_prog_play *p) {
   return d < 0 ? 0 : (uint64_t)d;
 }
 
+/* 1 iff key failed and is not to be tried again yet; *retry gets the retry time. */
+static int is_failed(const cli_onair_view *v, const char *key, int64_t *retry) {
+  for (size_t i = 0; i < 2; i++)
+    if (v->failed[i] && strcmp(v->failed[i], key) == 0 && v->t_ns < v->retry_ns[i]) {
+      *retry = v->retry_ns[i];
+      return 1;
+    }
+  return 0;
+}
+
 /* The "next" part of the decision: prepare it within lead, switch to it at its start. */
 static void decide_next(const cli_onair_view *v, const char *nkey, cli_onair_decision *d) {
   const sb_prog_play *nx = &v->prog->next;
   int64_t start = clamp_i64(nx->started_at_ns);
   if (nx->state != SB_PROG_ON_AIR) return;
   if (strcmp(v->prepared, nkey) != 0) {
-    int failed = strcmp(v->failed, nkey) == 0 && v->t_ns < v->retry_ns;
+    int64_t retry = 0;
+    int failed = is_failed(v, nkey, &retry);
     if (!failed && start - v->t_ns <= v->lead_ns) {
       d->act = CLI_ONAIR_PREPARE;
       d->cue_in_ms = 0;
       d->cue_out_ms = cut_ms(nx);
       return;
     }
-    int64_t w = failed ? v->retry_ns : start - v->lead_ns;
+    int64_t w = failed ? retry : start - v->lead_ns;
     if (w < d->wake_ns) d->wake_ns = w;
     return;
   }
@@ -133,8 +144,8 @@ static void decide_next(const cli_onair_view *v, const char *nkey, cli_onair_dec
 
 int cli_onair_decide(const cli_onair_view *v, cli_onair_decision *d) {
   char key[64] = "", nkey[64] = "";
-  if (!v || !d || !v->prog || !v->liq_now || !v->prepared || !v->failed ||
-      v->join_margin_ns <= 0 || v->lead_ns <= 0)
+  if (!v || !d || !v->prog || !v->liq_now || !v->prepared || v->join_margin_ns <= 0 ||
+      v->lead_ns <= 0)
     return -1;
   memset(d, 0, sizeof *d);
   d->act = CLI_ONAIR_WAIT;
@@ -147,14 +158,15 @@ int cli_onair_decide(const cli_onair_view *v, cli_onair_decision *d) {
     int64_t ends = clamp_i64(now->ends_at_ns);
     if (ends < d->wake_ns) d->wake_ns = ends;
     if (strcmp(v->liq_now, key) != 0) {
-      int failed = strcmp(v->failed, key) == 0 && v->t_ns < v->retry_ns;
+      int64_t retry = 0;
+      int failed = is_failed(v, key, &retry);
       int64_t play = v->t_ns + v->join_margin_ns;
       if (failed || play + MIN_JOIN_LEFT_NS > ends) {
         if (strcmp(v->liq_now, "silence") != 0) {
           d->act = CLI_ONAIR_SILENCE;
           return 0;
         }
-        if (failed && v->retry_ns < d->wake_ns) d->wake_ns = v->retry_ns;
+        if (failed && retry < d->wake_ns) d->wake_ns = retry;
       } else {
         d->act = CLI_ONAIR_JOIN;
         d->play_ns = play;
@@ -274,8 +286,8 @@ typedef struct onair_state {
   slot_entry cache[CACHE_SLOTS];
   liq_conn liq;
   char prepared[64];
-  char failed[64];
-  int64_t retry_ns;
+  char failed[2][64]; /* the last two keys whose prepare failed */
+  int64_t retry_ns[2];
   int64_t margin_ns;
   int64_t lead_ns;
   int64_t last_err_ns;
@@ -485,6 +497,20 @@ static void do_play(onair_state *st, const char *key, int64_t at_ns, const char 
   logf_("on air %s (%s) late_ms=%" PRId64, key, why, (sent - at_ns) / NS_PER_MS);
 }
 
+/* Remember that p could not be prepared: not again for 5 s (it stays silence meanwhile), and
+ * nothing else this poll (a failing gateway is not hammered). */
+static void note_failure(onair_state *st, const sb_prog_play *p) {
+  char key[64];
+  size_t i = 0;
+  if (cli_onair_key(p, key, sizeof key)) return;
+  if (strcmp(st->failed[1], key) == 0 || (strcmp(st->failed[0], key) != 0 &&
+                                           st->retry_ns[1] < st->retry_ns[0]))
+    i = 1;
+  snprintf(st->failed[i], sizeof st->failed[i], "%s", key);
+  st->retry_ns[i] = now_ns() + 5 * NS_PER_S;
+  sleep_until(now_ns() + NS_PER_S / 4);
+}
+
 static void step(onair_state *st) {
   char liq_now[128], key[64];
   int64_t t = now_ns();
@@ -511,8 +537,8 @@ static void step(onair_state *st) {
                       .prog = &pn,
                       .liq_now = liq_now,
                       .prepared = st->prepared,
-                      .failed = st->failed,
-                      .retry_ns = st->retry_ns,
+                      .failed = {st->failed[0], st->failed[1]},
+                      .retry_ns = {st->retry_ns[0], st->retry_ns[1]},
                       .join_margin_ns = st->margin_ns,
                       .lead_ns = st->lead_ns};
   cli_onair_decision d;
@@ -521,8 +547,7 @@ static void step(onair_state *st) {
   switch (d.act) {
   case CLI_ONAIR_JOIN:
     if (do_prepare(st, &pn.now, d.cue_in_ms, d.cue_out_ms, key, sizeof key)) {
-      cli_onair_key(&pn.now, st->failed, sizeof st->failed);
-      st->retry_ns = now_ns() + 5 * NS_PER_S;
+      note_failure(st, &pn.now);
       return;
     }
     st->prepared[0] = '\0';
@@ -533,8 +558,7 @@ static void step(onair_state *st) {
     return;
   case CLI_ONAIR_PREPARE:
     if (do_prepare(st, &pn.next, 0, d.cue_out_ms, key, sizeof key)) {
-      cli_onair_key(&pn.next, st->failed, sizeof st->failed);
-      st->retry_ns = now_ns() + 5 * NS_PER_S;
+      note_failure(st, &pn.next);
       return;
     }
     snprintf(st->prepared, sizeof st->prepared, "%s", key);

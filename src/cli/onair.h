@@ -53,8 +53,9 @@ typedef struct cli_onair_view {
   const sb_prog_now *prog; /* sb_prog_at at t_ns */
   const char *liq_now;     /* what Liquidsoap plays: a key, "off" or "silence" */
   const char *prepared;    /* the key prepared on the idle deck, "" if none */
-  const char *failed;      /* a key whose prepare failed, "" if none ... */
-  int64_t retry_ns;        /* ... not to be tried again before this time */
+  const char *failed[2];   /* keys whose prepare failed ("" or NULL: none; the track playing
+                              and the next one may both fail) ... */
+  int64_t retry_ns[2];     /* ... not to be tried again before these times */
   int64_t join_margin_ns;  /* time allowed for a prepare before the play instant (> 0) */
   int64_t lead_ns;         /* prepare the next track this long before it starts (> 0) */
 } cli_onair_view;

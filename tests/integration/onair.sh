@@ -37,7 +37,9 @@ for tool in liquidsoap icecast2 ffmpeg sox espeak-ng python3 setpriv; do
   command -v "$tool" >/dev/null || skip_or_fail "$tool is not installed (scripts/bootstrap installs it)"
 done
 sb() { "$SB" --node "$rpc" --ipfs "$api" --gateway "$gw" --home "$T/cli" "$@"; }
-as_nobody() { setpriv --reuid=nobody --regid=nogroup --clear-groups "$@"; }
+# Background processes are started as simple commands (not through a shell function, whose
+# `&` would fork a subshell: $! would not be the process we kill -9). setpriv execs.
+NOBODY=(setpriv --reuid=nobody --regid=nogroup --clear-groups)
 
 # ---- Kubo, tracks ---------------------------------------------------------------------------
 export IPFS_PATH=$T/ipfs
@@ -98,18 +100,18 @@ sed -e "s/@PORT@/$ice_port/; s/@BIND@/127.0.0.1/g; s/@SOURCE_PASSWORD@/onair-src
 chmod 0644 "$OA/icecast.xml"
 ice_pid="" liq_pid="" drv_pid=""
 start_icecast() {
-  as_nobody icecast2 -c "$OA/icecast.xml" >>"$T/icecast.log" 2>&1 &
+  "${NOBODY[@]}" icecast2 -c "$OA/icecast.xml" >>"$T/icecast.log" 2>&1 &
   ice_pid=$!; sb_track "$ice_pid"
   sb_wait_for "Icecast on $ice" 30 curl -fsS "$ice/status-json.xsl" || fail "Icecast did not start"
 }
 start_liquidsoap() {
   SB_ONAIR_SOCKET=$OA/liq.sock SB_ICECAST_PORT=$ice_port SB_ICECAST_PASSWORD=onair-src \
     SB_STATION_NAME="Sleetbubble test" \
-    as_nobody liquidsoap "$ROOT/scripts/onair/sleetbubble.liq" >>"$T/liquidsoap.log" 2>&1 &
+    "${NOBODY[@]}" liquidsoap "$ROOT/scripts/onair/sleetbubble.liq" >>"$T/liquidsoap.log" 2>&1 &
   liq_pid=$!; sb_track "$liq_pid"
 }
 start_driver() {
-  sb onair --socket "$OA/liq.sock" >>"$T/onair.log" 2>&1 &
+  "$SB" --node "$rpc" --gateway "$gw" onair --socket "$OA/liq.sock" >>"$T/onair.log" 2>&1 &
   drv_pid=$!; sb_track "$drv_pid"
 }
 mounts_up() {
@@ -177,6 +179,7 @@ listener_ok || fail "listener: $(cat "$T/listen.txt")"
 ok "one listener connection across $(($(grep -c ' title ' "$T/listen.txt") - 1)) track changes"
 
 # ---- kill -9 of the driver --------------------------------------------------------------------
+sb_alive "$drv_pid" sleetbubble || fail "the driver is not running"
 kill -9 "$drv_pid"; wait "$drv_pid" 2>/dev/null || true
 log_from=$(($(wc -l <"$T/onair.log") + 1))
 start_driver
@@ -194,6 +197,7 @@ read -r n_sk p50 mx <"$T/skew.txt"
 # ---- kill -9 of Liquidsoap ------------------------------------------------------------------
 log_from=$(($(wc -l <"$T/onair.log") + 1))
 t_kill=$(date +%s%N)
+sb_alive "$liq_pid" liquidsoap || fail "Liquidsoap is not running"
 kill -9 "$liq_pid"; wait "$liq_pid" 2>/dev/null || true
 start_liquidsoap
 sb_wait_for "the driver to join after the restart" 120 bash -c "tail -n +$log_from '$T/onair.log' | grep -q '(join)'" ||
@@ -217,6 +221,7 @@ ok "after kill -9 of Liquidsoap the driver joined $key at cue-in $cue ms (progra
 check "after kill -9 of Liquidsoap" no-icy
 
 # ---- kill -9 of Icecast ----------------------------------------------------------------------
+sb_alive "$ice_pid" icecast2 || fail "Icecast is not running"
 kill -9 "$ice_pid"; wait "$ice_pid" 2>/dev/null || true
 start_icecast
 sb_wait_for "Liquidsoap to reconnect both mounts" 60 mounts_up || fail "mounts not back after Icecast restart"

@@ -42,8 +42,8 @@ static cli_onair_view view(int64_t t, const sb_prog_now *pn, const char *liq,
                       .prog = pn,
                       .liq_now = liq,
                       .prepared = prepared,
-                      .failed = "",
-                      .retry_ns = 0,
+                      .failed = {"", NULL},
+                      .retry_ns = {0, 0},
                       .join_margin_ns = 1 * S,
                       .lead_ns = 5 * S};
   return v;
@@ -169,14 +169,23 @@ static void failed_track_is_silence_until_retry(void **state) {
   sb_prog_now pn = {.now = on_air(7, 1, 100 * S, 20000), .next = on_air(7, 2, 120 * S, 9000)};
   cli_onair_decision d;
   cli_onair_view v = view(105 * S, &pn, "off", "");
-  v.failed = "7:1:0";
-  v.retry_ns = 108 * S;
+  v.failed[1] = "7:1:0";
+  v.retry_ns[1] = 108 * S;
   assert_int_equal(cli_onair_decide(&v, &d), 0);
   assert_int_equal(d.act, CLI_ONAIR_SILENCE);
   v.liq_now = "silence";
   assert_int_equal(cli_onair_decide(&v, &d), 0);
   assert_int_equal(d.act, CLI_ONAIR_WAIT);
+  /* the next track failed too: neither is tried again before its retry time */
+  v.t_ns = 116 * S;
+  v.retry_ns[1] = 119 * S;
+  v.failed[0] = "7:2:0";
+  v.retry_ns[0] = 121 * S;
+  assert_int_equal(cli_onair_decide(&v, &d), 0);
+  assert_int_equal(d.act, CLI_ONAIR_WAIT);
+  assert_int_equal(d.wake_ns, 117 * S);
   v.t_ns = 108 * S;
+  v.retry_ns[1] = 108 * S;
   assert_int_equal(cli_onair_decide(&v, &d), 0);
   assert_int_equal(d.act, CLI_ONAIR_JOIN);
   assert_int_equal(d.cue_in_ms, 9000);
