@@ -4,16 +4,16 @@
   listen URL OUT          an ICY client: GET URL with "Icy-MetaData: 1", append one line per
                           StreamTitle seen: "<wall ns> title <StreamTitle>", "<ns> connected
                           <metaint>" first, "<ns> closed <reason>" last; audio is read and dropped.
-  check RPC ICECAST LISTEN_OUT SLOTS...
+  check RPC ICECAST LISTEN_OUT
                           wait for the next instant at least 3 s from any track boundary of the
-                          given slots (programme computed here from /params and /schedule/<n>,
+                          current and the next two slots (programme computed here from /params and /schedule/<n>,
                           independently of the C code), then print one JSON object: the
                           programme's title/artist there and what Icecast's /status-json.xsl
                           reports per mount and the listener's last StreamTitle.
   elapsed RPC SLOT KEY T_MS
                           the programme's elapsed ms of entry KEY ("slot:index:pass") at T_MS.
-  skew RPC LISTEN_OUT SLOTS...
-                          for every title change the listener saw inside the slots: wall time
+  skew RPC LISTEN_OUT FIRST
+                          for every title change the listener saw from slot FIRST to now: wall time
                           minus the anchored start of the track that began there; prints
                           "n p50_ms max_ms".
 """
@@ -55,6 +55,11 @@ def programme(rpc, slots):
                 entries.append((a, b, t.get("title", ""), t.get("artist", ""), s, int(t["index"]), k))
             k += 1
     return entries
+
+
+def current_slot(rpc):
+    p = rpc_query(rpc, "/params")
+    return (time.time_ns() - int(p["epoch_ns"])) // (int(p["slot_seconds"]) * 10**9)
 
 
 def icy_title(title, artist):
@@ -114,8 +119,9 @@ def last_title(out):
     return t
 
 
-def check(rpc, icecast, out, slots):
-    entries = programme(rpc, slots)
+def check(rpc, icecast, out):
+    cur = current_slot(rpc)
+    entries = programme(rpc, [cur, cur + 1, cur + 2])
     bounds = sorted({e[0] for e in entries} | {e[1] for e in entries})
     now = time.time_ns()
     t = now
@@ -153,8 +159,8 @@ def elapsed(rpc, slot, key, t_ms):
     print("none")
 
 
-def skew(rpc, out, slots):
-    entries = programme(rpc, slots)
+def skew(rpc, out, first):
+    entries = programme(rpc, range(first, current_slot(rpc) + 1))
     lo, hi = min(e[0] for e in entries), max(e[1] for e in entries)
     res = []
     with open(out) as f:
@@ -180,11 +186,11 @@ def main():
     if a[0] == "listen":
         listen(a[1], a[2])
     elif a[0] == "check":
-        check(a[1], a[2], a[3], [int(x) for x in a[4:]])
+        check(a[1], a[2], a[3])
     elif a[0] == "elapsed":
         elapsed(a[1], int(a[2]), a[3], int(a[4]))
     elif a[0] == "skew":
-        skew(a[1], a[2], [int(x) for x in a[3:]])
+        skew(a[1], a[2], int(a[3]))
     else:
         sys.exit("unknown mode " + a[0])
 
