@@ -12,6 +12,8 @@
                           reports per mount and the listener's last StreamTitle.
   elapsed RPC SLOT KEY T_MS
                           the programme's elapsed ms of entry KEY ("slot:index:pass") at T_MS.
+  midtrack RPC            wait until the current track has played >= 1 s and has >= 6 s left
+  liqcmd SOCKET CMD       one command on Liquidsoap's server socket; prints the first line
   skew RPC LISTEN_OUT FIRST
                           for every title change the listener saw from slot FIRST to now: wall time
                           minus the anchored start of the track that began there; prints
@@ -181,6 +183,33 @@ def skew(rpc, out, first):
         print(len(res), res[len(res) // 2], max(res, key=abs))
 
 
+def midtrack(rpc):
+    deadline = time.time_ns() + 90 * 10**9
+    while time.time_ns() < deadline:
+        cur = current_slot(rpc)
+        now = time.time_ns()
+        for a, b, *_ in programme(rpc, [cur, cur + 1]):
+            if a + 10**9 <= now and now + 6 * 10**9 <= b:
+                return
+        time.sleep(0.2)
+    sys.exit("no track with 6 s left within 90 s")
+
+
+def liqcmd(path, cmd):
+    s = socket.socket(socket.AF_UNIX)
+    s.settimeout(10)
+    s.connect(path)
+    s.sendall((cmd + "\n").encode())
+    b = b""
+    while not b.endswith(b"END\r\n"):
+        d = s.recv(4096)
+        if not d:
+            break
+        b += d
+    s.sendall(b"quit\n")
+    print(b.decode(errors="replace").split("\r\n")[0])
+
+
 def main():
     a = sys.argv[1:]
     if a[0] == "listen":
@@ -189,6 +218,10 @@ def main():
         check(a[1], a[2], a[3])
     elif a[0] == "elapsed":
         elapsed(a[1], int(a[2]), a[3], int(a[4]))
+    elif a[0] == "midtrack":
+        midtrack(a[1])
+    elif a[0] == "liqcmd":
+        liqcmd(a[1], a[2])
     elif a[0] == "skew":
         skew(a[1], a[2], int(a[3]))
     else:
