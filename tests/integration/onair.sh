@@ -178,6 +178,9 @@ listener_ok || fail "listener: $(cat "$T/listen.txt")"
 ok "one listener connection across $(($(grep -c ' title ' "$T/listen.txt") - 1)) track changes"
 
 # ---- kill -9 of the driver --------------------------------------------------------------------
+# Killed in the middle of a track (>= 6 s left), restarted at once: it must find the right
+# track on air and leave it alone (no join before the next boundary).
+python3 "$TOOL" midtrack "$rpc" || fail "no track with time left"
 sb_alive "$drv_pid" sleetbubble || fail "the driver is not running"
 kill -9 "$drv_pid"; wait "$drv_pid" 2>/dev/null || true
 log_from=$(($(wc -l <"$T/onair.log") + 1))
