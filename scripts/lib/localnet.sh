@@ -468,7 +468,7 @@ ln_status() {
 
 # ---- on air (protocol.md §14) -------------------------------------------------------------
 # `scripts/localnet onair`: every node on air, each with its own Icecast (port base + 100*NODE
-# + 7), its own Liquidsoap (scripts/onair/sleetbubble.liq) and its own `sleetbubble onair`
+# + 8), its own Liquidsoap (scripts/onair/sleetbubble.liq) and its own `sleetbubble onair`
 # following that node's CometBFT RPC and Kubo gateway. Icecast and Liquidsoap refuse to run as
 # root: as root they run as `nobody`, with their files in a directory nobody can reach
 # ($TMPDIR/sleetbubble-localnet-onair.<uid>-<hash of DIR>/nodeN, named in DIR/onair_dir);
@@ -494,7 +494,7 @@ ln_onair_dir() { # ln_onair_dir DIR NODE -> the node's on-air directory (created
   fi
 }
 
-ln_onair_port() { echo $(($(ln_net "$1" .port_base) + 100 * $2 + 7)); } # DIR NODE
+ln_onair_port() { echo $(($(ln_net "$1" .port_base) + 100 * $2 + 8)); } # DIR NODE (+7 is the web page)
 
 # ln_onair_start DIR NODE PROC: start icecast, liquidsoap or onair for NODE (pid recorded).
 ln_onair_start() {
@@ -510,7 +510,7 @@ ln_onair_start() {
   port=$(ln_onair_port "$dir" "$i")
   case $proc in
     icecast)
-      sb_port_free "$port" "SB_LOCALNET_PORT_BASE (node$i Icecast = base + $((100 * i + 7)))"
+      sb_port_free "$port" "SB_LOCALNET_PORT_BASE (node$i Icecast = base + $((100 * i + 8)))"
       "$SLEETBUBBLE_ROOT/scripts/onair/render-icecast" --port "$port" \
         --source-password "$LN_ONAIR_PASSWORD" --admin-password "localnet-admin-$i" \
         --logdir "$od" --station "Sleetbubble localnet node$i" >"$od/icecast.xml"
@@ -560,7 +560,8 @@ ln_onair() {
     ln_onair_start "$dir" $i onair
   done
   for ((i = 0; i < LN_N; i++)); do
-    sb_log "node$i on air: http://127.0.0.1:$(ln_onair_port "$dir" $i)/sleetbubble.ogg  http://127.0.0.1:$(ln_onair_port "$dir" $i)/sleetbubble.mp3"
+    local port; port=$(ln_onair_port "$dir" $i)
+    sb_log "node$i on air: http://127.0.0.1:$port/sleetbubble.ogg  http://127.0.0.1:$port/sleetbubble.mp3  (page, if the node serves [web]: http://127.0.0.1:$((port - 1))/)"
   done
 }
 
