@@ -199,15 +199,17 @@ read -r n_sk p50 mx <"$T/skew.txt"
 # ---- kill -9 of Liquidsoap ------------------------------------------------------------------
 # The driver polls a dead socket, the restarted Liquidsoap starts empty: the driver joins the
 # current track (or, when too little of it is left, plays silence until the next boundary).
-log_from=$(($(wc -l <"$T/onair.log") + 1))
 sb_alive "$liq_pid" liquidsoap || fail "Liquidsoap is not running"
 t_kill=$(date +%s%N)
 kill -9 "$liq_pid"; wait "$liq_pid" 2>/dev/null || true
 start_liquidsoap
-sb_wait_for "audio after the restart" 120 bash -c "tail -n +$log_from '$T/onair.log' | grep -q ' on air [0-9]'" ||
+# the driver's first play logged after the kill (its lines carry t_ms; one may be just before)
+played_since() { awk -v k="$1" '/ on air [0-9]/ { split($3, a, "="); if (a[2] > k) { print; exit } }' "$T/onair.log"; }
+kill_ms=$((t_kill / 1000000))
+sb_wait_for "audio after the restart" 120 bash -c "awk -v k=$kill_ms '/ on air [0-9]/ { split(\$3, a, \"=\"); if (a[2] > k) f = 1 } END { exit !f }' '$T/onair.log'" ||
   fail "nothing on air after Liquidsoap restarted: $(tail -n 5 "$T/onair.log")"
 t_back=$(date +%s%N)
-ok "after kill -9 of Liquidsoap: on air again ($(tail -n +"$log_from" "$T/onair.log" | grep -m1 ' on air [0-9]' | sed -E 's/.* on air //'))"
+ok "after kill -9 of Liquidsoap: on air again ($(played_since "$kill_ms" | sed -E 's/.* on air //'))"
 check "after kill -9 of Liquidsoap" no-icy
 
 # join_checked FROM_LINE: the first join logged since FROM_LINE used a cue-in equal to the
