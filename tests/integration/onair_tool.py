@@ -5,7 +5,8 @@
                           StreamTitle seen: "<wall ns> title <StreamTitle>", "<ns> connected
                           <metaint>" first, "<ns> closed <reason>" last; audio is read and dropped.
   check RPC ICECAST LISTEN_OUT
-                          wait for the next instant at least 3 s from any track boundary of the
+                          wait for the next instant >= 4.5 s after and >= 2 s before any track
+                          boundary of the
                           current and the next two slots (programme computed here from /params and /schedule/<n>,
                           independently of the C code), then print one JSON object: the
                           programme's title/artist there and what Icecast's /status-json.xsl
@@ -26,7 +27,10 @@ import time
 import urllib.parse
 import urllib.request
 
-GAP_NS = 3_000_000_000
+# A check instant is >= 4.5 s after the track's start and >= 2 s before its end: the stream
+# runs behind the programme (Liquidsoap on a loaded machine catches up by seconds), never ahead.
+AFTER_NS = 4_500_000_000
+BEFORE_NS = 2_000_000_000
 
 
 def rpc_query(rpc, path):
@@ -129,12 +133,12 @@ def check(rpc, icecast, out):
     t = now
     while True:
         cur = [e for e in entries if e[0] <= t < e[1]]
-        near = [b for b in bounds if abs(b - t) < GAP_NS]
+        near = [b for b in bounds if b - BEFORE_NS < t < b + AFTER_NS]
         if cur and not near:
             break
         t += 100_000_000
         if t > now + 60 * 10**9:
-            print(json.dumps({"error": "no instant 3 s from a boundary within 60 s"}))
+            print(json.dumps({"error": "no instant 4.5 s after / 2 s before a boundary within 60 s"}))
             return
     time.sleep(max(0, (t - time.time_ns()) / 1e9))
     e = cur[0]
