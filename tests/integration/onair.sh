@@ -171,7 +171,7 @@ check() {
   if [ "${2:-}" != no-icy ]; then
     expect_eq "$(jq -r .icy <<<"$r")" "$(jq -r .want_icy <<<"$r")" "$1: ICY StreamTitle on the stream"
   fi
-  ok "$1: $(jq -r '"\(.key) \"\(.want_icy)\""' <<<"$r") on both mounts and in the stream"
+  ok "$1: $(jq -r '"\(.key) \"\(.want_icy)\""' <<<"$r") on both mounts${2:+ (no listener since the kill)}${2:- and in the stream}"
 }
 for i in 1 2 3 4; do check "programme $i"; done
 listener_ok() { ! grep -q ' closed ' "$T/listen.txt" && (($(grep -c ' title ' "$T/listen.txt") >= 3)); }
