@@ -171,7 +171,9 @@ check() {
   if [ "${2:-}" != no-icy ]; then
     expect_eq "$(jq -r .icy <<<"$r")" "$(jq -r .want_icy <<<"$r")" "$1: ICY StreamTitle on the stream"
   fi
-  ok "$1: $(jq -r '"\(.key) \"\(.want_icy)\""' <<<"$r") on both mounts${2:+ (no listener since the kill)}${2:- and in the stream}"
+  local where="on both mounts and in the stream"
+  [ "${2:-}" != no-icy ] || where="on both mounts (no listener since the kill)"
+  ok "$1: $(jq -r '"\(.key) \"\(.want_icy)\""' <<<"$r") $where"
 }
 for i in 1 2 3 4; do check "programme $i"; done
 listener_ok() { ! grep -q ' closed ' "$T/listen.txt" && (($(grep -c ' title ' "$T/listen.txt") >= 3)); }
@@ -215,6 +217,7 @@ check "after kill -9 of Liquidsoap" no-icy
 
 # join_checked FROM_LINE: the first join logged since FROM_LINE used a cue-in equal to the
 # programme's elapsed time at its play instant (onair_tool.py's programme), within 0.5 s.
+# Sets joined="KEY at cue-in …" (not run in $(…): its fail must end the test).
 join_checked() {
   local line key t_ms late cue want d
   line=$(tail -n +"$1" "$T/onair.log" | grep '(join)' | head -1)
@@ -226,7 +229,7 @@ join_checked() {
   [ "$want" != none ] || fail "joined $key, which is not in the programme"
   d=$((cue - want)); ((d < 0)) && d=$((-d))
   ((d <= 500)) || fail "joined $key at cue-in $cue ms, the programme's elapsed was $want ms"
-  echo "$key at cue-in $cue ms (programme: $want ms)"
+  joined="$key at cue-in $cue ms (programme: $want ms)"
 }
 # A join at a known point: Liquidsoap emptied in the middle of a track (what a restart leaves;
 # `sb.stop` over its socket, so it does not depend on how long Liquidsoap takes to start).
@@ -235,7 +238,9 @@ log_from=$(($(wc -l <"$T/onair.log") + 1))
 expect_eq "$(python3 "$TOOL" liqcmd "$OA/liq.sock" sb.stop)" ok "sb.stop"
 sb_wait_for "the driver to join" 30 bash -c "tail -n +$log_from '$T/onair.log' | grep -q '(join)'" ||
   fail "no join after Liquidsoap was emptied: $(tail -n 5 "$T/onair.log")"
-ok "Liquidsoap emptied mid-track: the driver joined $(join_checked "$log_from")"
+joined=""
+join_checked "$log_from"
+ok "Liquidsoap emptied mid-track: the driver joined $joined"
 check "after the join" no-icy
 
 # ---- kill -9 of Icecast ----------------------------------------------------------------------
