@@ -27,7 +27,10 @@ ln_port() { # ln_port BASE NODE OFFSET
 }
 
 ln_comm_of() { # process name of a PROC
-  case $1 in kubo) echo ipfs ;; app) echo sleetbubbled ;; cometbft) echo cometbft ;; esac
+  case $1 in
+    kubo) echo ipfs ;; app) echo sleetbubbled ;; cometbft) echo cometbft ;;
+    icecast) echo icecast2 ;; liquidsoap) echo liquidsoap ;; onair) echo sleetbubble ;;
+  esac
 }
 
 # ln_kill PID COMM SIGNAL: signal a live process (TERM waits up to 20 s, then KILL).
@@ -393,7 +396,7 @@ ln_up() {
 ln_down() {
   local dir=$1 i p
   [ -f "$dir/pids" ] || { sb_log "nothing recorded in $dir/pids: already down"; return 0; }
-  for p in cometbft app kubo; do
+  for p in onair liquidsoap icecast cometbft app kubo; do
     for ((i = 0; i < LN_N; i++)); do ln_stop "$dir" $i $p; done
   done
   rm -f "$dir/pids"
@@ -462,4 +465,111 @@ ln_status() {
   else
     printf 'agreement: DIFFERENT app hashes in header %s:\n%s\n' "$low" "$distinct"
   fi
+}
+
+# ---- on air (protocol.md §14) -------------------------------------------------------------
+# `scripts/localnet onair`: every node on air, each with its own Icecast (port base + 100*NODE
+# + 8), its own Liquidsoap (scripts/onair/sleetbubble.liq) and its own `sleetbubble onair`
+# following that node's CometBFT RPC and Kubo gateway. Icecast and Liquidsoap refuse to run as
+# root: as root they run as `nobody`, with their files in a directory nobody can reach
+# ($TMPDIR/sleetbubble-localnet-onair.<uid>-<hash of DIR>/nodeN, named in DIR/onair_dir);
+# otherwise as the current user under DIR/nodeN/onair.
+LN_ONAIR_PASSWORD=localnet-source
+
+ln_onair_dir() { # ln_onair_dir DIR NODE -> the node's on-air directory (created)
+  local dir=$1 i=$2 d
+  if [ "$(id -u)" = 0 ]; then
+    if [ -f "$dir/onair_dir" ]; then
+      d=$(cat "$dir/onair_dir")
+    else
+      d=${TMPDIR:-/tmp}/sleetbubble-localnet-onair.$(id -u)-$(printf '%s' "$dir" | sha256sum | cut -c1-12)
+      echo "$d" >"$dir/onair_dir"
+    fi
+    mkdir -p "$d/node$i"
+    chmod 0755 "$d"
+    chown nobody:nogroup "$d/node$i"
+    echo "$d/node$i"
+  else
+    mkdir -p "$dir/node$i/onair"
+    echo "$dir/node$i/onair"
+  fi
+}
+
+ln_onair_port() { echo $(($(ln_net "$1" .port_base) + 100 * $2 + 8)); } # DIR NODE (+7 is the web page)
+
+# ln_onair_start DIR NODE PROC: start icecast, liquidsoap or onair for NODE (pid recorded).
+ln_onair_start() {
+  local dir=$1 i=$2 proc=$3 nd=$1/node$2 od port old pid
+  local as=()
+  [ "$(id -u)" != 0 ] || as=(setpriv --reuid=nobody --regid=nogroup --clear-groups)
+  old=$(ln_pid_of "$dir" "$i" "$proc")
+  if [ -n "$old" ] && sb_alive "$old" "$(ln_comm_of "$proc")"; then
+    sb_log "node$i $proc already running (pid $old in $dir/pids)"
+    return 0
+  fi
+  od=$(ln_onair_dir "$dir" "$i")
+  port=$(ln_onair_port "$dir" "$i")
+  case $proc in
+    icecast)
+      sb_port_free "$port" "SB_LOCALNET_PORT_BASE (node$i Icecast = base + $((100 * i + 8)))"
+      "$SLEETBUBBLE_ROOT/scripts/onair/render-icecast" --port "$port" \
+        --source-password "$LN_ONAIR_PASSWORD" --admin-password "localnet-admin-$i" \
+        --logdir "$od" --station "Sleetbubble localnet node$i" >"$od/icecast.xml"
+      chmod 0644 "$od/icecast.xml"
+      "${as[@]}" icecast2 -c "$od/icecast.xml" >>"$nd/icecast.log" 2>&1 &
+      pid=$! ;;
+    liquidsoap)
+      cp "$SLEETBUBBLE_ROOT/scripts/onair/sleetbubble.liq" "$od/sleetbubble.liq"
+      chmod 0644 "$od/sleetbubble.liq"
+      SB_ONAIR_SOCKET=$od/onair.sock SB_ICECAST_PORT=$port SB_ICECAST_PASSWORD=$LN_ONAIR_PASSWORD \
+        SB_STATION_NAME="Sleetbubble localnet node$i" \
+        "${as[@]}" liquidsoap "$od/sleetbubble.liq" >>"$nd/liquidsoap.log" 2>&1 &
+      pid=$! ;;
+    onair)
+      "$SBCLI" --node "$(ln_rpc_url "$dir" "$i")" \
+        --gateway "http://127.0.0.1:$(ln_nodeq "$dir" "$i" .gateway)" \
+        onair --socket "$od/onair.sock" >>"$nd/onair.log" 2>&1 &
+      pid=$! ;;
+    *) sb_die "unknown process $proc (icecast, liquidsoap or onair)" ;;
+  esac
+  ln_pid_set "$dir" "$i" "$proc" "$pid"
+  sb_log "node$i $proc started (pid $pid, log $nd/$proc.log)"
+}
+
+# ln_onair_mounts_up URL: Icecast at URL serves both mounts.
+ln_onair_mounts_up() {
+  curl -fsS --max-time 5 "$1/status-json.xsl" 2>/dev/null |
+    jq -e '[.icestats.source] | flatten | map(.listenurl | split("/") | last) | (index("sleetbubble.ogg") != null and index("sleetbubble.mp3") != null)' >/dev/null
+}
+
+# ln_onair DIR: put every node on air (the network must be up); prints the stream URLs.
+ln_onair() {
+  local dir=$1 i t
+  for t in icecast2 liquidsoap; do
+    command -v $t >/dev/null || sb_die "$t not found: install the Debian package (apt-get install liquidsoap icecast2)"
+  done
+  [ -n "$(ln_running "$dir")" ] || sb_die "the localnet in $dir is not up: scripts/localnet up --home $dir"
+  for ((i = 0; i < LN_N; i++)); do ln_onair_start "$dir" $i icecast; done
+  for ((i = 0; i < LN_N; i++)); do
+    sb_wait_for "node$i Icecast" 30 curl -fsS "http://127.0.0.1:$(ln_onair_port "$dir" $i)/status-json.xsl" ||
+      sb_die "node$i Icecast did not start (see $dir/node$i/icecast.log)"
+    ln_onair_start "$dir" $i liquidsoap
+  done
+  for ((i = 0; i < LN_N; i++)); do
+    sb_wait_for "node$i mounts" 120 ln_onair_mounts_up "http://127.0.0.1:$(ln_onair_port "$dir" $i)" ||
+      sb_die "node$i Liquidsoap did not bring up its mounts (see $dir/node$i/liquidsoap.log)"
+    ln_onair_start "$dir" $i onair
+  done
+  for ((i = 0; i < LN_N; i++)); do
+    local port; port=$(ln_onair_port "$dir" $i)
+    sb_log "node$i on air: http://127.0.0.1:$port/sleetbubble.ogg  http://127.0.0.1:$port/sleetbubble.mp3  (page, if the node serves [web]: http://127.0.0.1:$((port - 1))/)"
+  done
+}
+
+# ln_onair_down DIR: stop the on-air processes (driver, Liquidsoap, Icecast) of every node.
+ln_onair_down() {
+  local dir=$1 i p
+  for p in onair liquidsoap icecast; do
+    for ((i = 0; i < LN_N; i++)); do ln_stop "$dir" $i $p; done
+  done
 }

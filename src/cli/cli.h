@@ -38,6 +38,7 @@ typedef struct cli_ctx {
   const char *library, *sched_slots, *no_repeat; /* schedule */
   int dry_run;
   int now;     /* tune --now */
+  const char *socket; /* onair: Liquidsoap's server socket (--socket) */
   char **args; /* positional arguments after the command word(s) */
   size_t nargs;
 } cli_ctx;
@@ -83,5 +84,6 @@ int cli_cmd_query(cli_ctx *c);   /* status.c: query params|slot N|winner N|… *
 int cli_query_path(char **args, size_t nargs, char *path, size_t pathlen);
 int cli_cmd_status(cli_ctx *c);  /* status.c */
 int cli_cmd_schedule(cli_ctx *c); /* schedule.c: the curator's schedule (protocol.md §15) */
+int cli_cmd_onair(cli_ctx *c);   /* onair.c: drive Liquidsoap from the programme (§14) */
 
 #endif

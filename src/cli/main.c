@@ -190,7 +190,8 @@ enum {
   K_QUERY = 1 << 5,
   K_STATUS = 1 << 6,
   K_SCHEDULE = 1 << 7,
-  K_ALL = 0xff
+  K_ONAIR = 1 << 8,
+  K_ALL = 0x1ff
 };
 
 typedef struct cli_opt {
@@ -224,6 +225,7 @@ static const cli_opt OPTS[] = {
     {"slots", 0, 0, K_SCHEDULE, F(sched_slots)},
     {"no-repeat-slots", 0, 0, K_SCHEDULE, F(no_repeat)},
     {"dry-run", 0, 1, K_SCHEDULE, F(dry_run)},
+    {"socket", 0, 0, K_ONAIR, F(socket)},
 };
 #undef F
 #define NOPTS (sizeof OPTS / sizeof OPTS[0])
@@ -237,6 +239,7 @@ static const struct {
     {"propose", K_PROPOSE, cli_cmd_propose}, {"vote", K_VOTE, cli_cmd_vote},
     {"tune", K_TUNE, cli_cmd_tune},       {"query", K_QUERY, cli_cmd_query},
     {"status", K_STATUS, cli_cmd_status}, {"schedule", K_SCHEDULE, cli_cmd_schedule},
+    {"onair", K_ONAIR, cli_cmd_onair},
 };
 
 static void usage(FILE *f) {
@@ -259,12 +262,14 @@ static void usage(FILE *f) {
           "                                     propose a packed playlist from DIR for each of\n"
           "                                     the next N (4) open slots, no track again within\n"
           "                                     K (4) of this curator's slots (protocol.md §15)\n"
+          "  onair --socket PATH                put the programme on air: drive Liquidsoap\n"
+          "                                     (scripts/onair/sleetbubble.liq) into Icecast\n"
           "  version | help\n"
           "\n"
           "global options:\n"
           "  --node URL      CometBFT RPC (default " CLI_DEFAULT_NODE ")\n"
           "  --ipfs URL      Kubo RPC API (default " CLI_DEFAULT_IPFS ")\n"
-          "  --gateway URL   Kubo gateway for tune (default " CLI_DEFAULT_GATEWAY ")\n"
+          "  --gateway URL   Kubo gateway for tune and onair (default " CLI_DEFAULT_GATEWAY ")\n"
           "  --home DIR      keys directory root (default $" CLI_HOME_ENV
           " or ~/" CLI_HOME_DEFAULT_DIR ")\n"
           "  --output text|json\n"
