@@ -5,8 +5,11 @@
 #include <stdarg.h>
 #include <stddef.h>
 
-#include <event2/bufferevent.h>
+#include <stdint.h>
+
+#include <event2/event.h>
 #include <event2/listener.h>
+#include <protobuf-c/protobuf-c.h>
 
 #include "abci/abci.h"
 
@@ -15,30 +18,52 @@ enum { ABCI_LOG_DEBUG = 0, ABCI_LOG_INFO = 1, ABCI_LOG_WARN = 2, ABCI_LOG_ERROR 
 #define ABCI_DEFAULT_MAX_OUTPUT_BYTES ((size_t)256 << 20)
 /* Un-flushed responses are pushed to the socket once this many bytes are buffered. */
 #define ABCI_PUSH_THRESHOLD_BYTES ((size_t)64 << 10)
+/* Input buffer per connection: one read fills at most this much (a larger frame grows the
+ * buffer to exactly its size, and it shrinks back once that frame is handled). */
+#define ABCI_READ_BUFFER_BYTES ((size_t)256 << 10)
+/* Arena chunks kept across requests (the rest are freed at rewind). */
+#define ABCI_CTX_KEEP_BYTES ((size_t)256 << 10)
 #define ABCI_PEER_MAX 160
 
 /* ---- arena (ctx.c) ------------------------------------------------------------------------ */
 struct abci_ctx_chunk;
 struct abci_ctx {
-    struct abci_ctx_chunk *head; /* newest chunk first; owned */
+    struct abci_ctx_chunk *head; /* oldest chunk first; owned */
+    struct abci_ctx_chunk *cur;  /* allocations come from here (later chunks are empty) */
     const char *peer;            /* borrowed from the connection */
 };
 void abci_ctx_init(struct abci_ctx *ctx, const char *peer);
 /* Free every chunk; the ctx can be reused afterwards. */
 void abci_ctx_reset(struct abci_ctx *ctx);
+/* Forget every allocation but keep up to ABCI_CTX_KEEP_BYTES of chunks for the next request. */
+void abci_ctx_rewind(struct abci_ctx *ctx);
+/* A protobuf-c allocator over the arena (free is a no-op; memory goes at rewind/reset). */
+void abci_ctx_pb_allocator(struct abci_ctx *ctx, ProtobufCAllocator *a);
+
+/* A byte buffer: live bytes p[off..len), capacity cap. */
+typedef struct abci_buf {
+    uint8_t *p;
+    size_t off, len, cap;
+} abci_buf;
 
 /* ---- connections (conn.c) ----------------------------------------------------------------- */
 typedef struct abci_conn abci_conn;
 struct abci_conn {
     abci_server *srv;           /* borrowed; outlives every conn (see server_destroy) */
-    struct bufferevent *bev;    /* owned; closes the fd on free */
-    struct evbuffer *pending;   /* owned; packed responses not yet handed to bev output */
-    struct abci_ctx ctx;        /* per-request arena, reset after each response */
+    int fd;                     /* owned; closed when the conn is freed */
+    struct event *rev;          /* owned; EV_READ|EV_PERSIST while reading */
+    struct event *wev;          /* owned; EV_WRITE|EV_PERSIST, added only while output waits */
+    abci_buf in;                /* bytes read, not yet a complete frame handled */
+    abci_buf out;               /* packed responses: [off, mark) released for writing,
+                                 * [mark, len) held until Flush (or the push threshold) */
+    size_t mark;
+    struct abci_ctx ctx;        /* per-request arena, rewound after each response */
     char peer[ABCI_PEER_MAX];   /* "tcp 127.0.0.1:51234" / "unix /path.sock" */
     unsigned long id;           /* connection number, for logs */
     unsigned refs;              /* >0 while a handler runs on this conn */
     unsigned closing : 1;       /* close scheduled: freed when refs drops to 0 */
     unsigned draining : 1;      /* peer sent EOF: write out what is queued, then close */
+    unsigned writing : 1;       /* wev is added */
     uint64_t nreq;              /* requests handled so far */
     abci_conn *prev, *next;     /* srv->conns list (open connections only) */
 };

@@ -1,10 +1,15 @@
 /* conn.c - one ABCI connection: frames in, callbacks, responses out, in order (protocol.md §2).
  *
- * Input: bufferevent input evbuffer. Each complete frame is unpacked, dispatched to the app
- * callback (or the library default) and the packed Response is appended to `pending`. Pending
- * output moves to the socket at Flush, or once it exceeds ABCI_PUSH_THRESHOLD_BYTES. Reading
- * never stops while responses are queued (tendermint PR #9030); instead the queued output is
- * capped by opts.max_output_bytes and the connection is closed past it.
+ * Input: one recv() into the connection's input buffer, then every complete frame in it is
+ * unpacked (into the connection's arena, through a protobuf-c allocator over it), dispatched
+ * to the app callback (or the library default) and its Response packed straight into the
+ * output buffer. Output is released for writing at Flush, or once the held responses exceed
+ * ABCI_PUSH_THRESHOLD_BYTES, and everything released by one batch of input leaves in one
+ * send() after the batch (an EV_WRITE event is added only when the socket would block).
+ * Buffers and arena are reused, so the steady state allocates nothing per request.
+ *
+ * Reading never stops while responses are queued (tendermint PR #9030); instead the queued
+ * output is capped by opts.max_output_bytes and the connection is closed past it.
  *
  * Lifetime: a handler holds a reference (refs) while it runs; abci_conn_close() only marks the
  * connection (closing) and unlinks it, and the memory goes when the last reference drops, so
@@ -21,20 +26,14 @@
 #include <sys/un.h>
 #include <unistd.h>
 
-#include <event2/buffer.h>
-#include <event2/bufferevent.h>
 #include <event2/event.h>
 #include <event2/util.h>
 
 #include "abci-internal.h"
 #include "abci/frame.h"
 
-/* bytes libevent may read from the socket per read callback */
-#define CONN_MAX_SINGLE_READ ((ev_ssize_t)256 << 10)
-
-static void conn_read_cb(struct bufferevent *bev, void *arg);
-static void conn_write_cb(struct bufferevent *bev, void *arg);
-static void conn_event_cb(struct bufferevent *bev, short what, void *arg);
+static void conn_read_cb(evutil_socket_t fd, short what, void *arg);
+static void conn_write_cb(evutil_socket_t fd, short what, void *arg);
 
 /* ---- lifetime ----------------------------------------------------------------------------- */
 
@@ -43,15 +42,26 @@ static void conn_ref(abci_conn *c)
     c->refs++;
 }
 
+static void conn_free(abci_conn *c)
+{
+    if (c->rev)
+        event_free(c->rev);
+    if (c->wev)
+        event_free(c->wev);
+    if (c->fd >= 0)
+        evutil_closesocket(c->fd);
+    free(c->in.p);
+    free(c->out.p);
+    abci_ctx_reset(&c->ctx);
+    free(c);
+}
+
 static void conn_unref(abci_conn *c)
 {
     if (--c->refs > 0 || !c->closing)
         return;
     abci_server *srv = c->srv;
-    bufferevent_free(c->bev);
-    evbuffer_free(c->pending);
-    abci_ctx_reset(&c->ctx);
-    free(c);
+    conn_free(c);
     srv->nzombies--;
     if (srv->freeing && srv->nconns == 0 && srv->nzombies == 0)
         abci_server_destroy(srv);
@@ -81,26 +91,63 @@ void abci_conn_close(abci_conn *c, int level, const char *fmt, ...)
     c->prev = c->next = NULL;
     srv->nconns--;
     srv->nzombies++;
-    bufferevent_disable(c->bev, EV_READ | EV_WRITE);
-    bufferevent_setcb(c->bev, NULL, NULL, NULL, NULL);
+    event_del(c->rev);
+    event_del(c->wev);
     conn_ref(c);
     conn_unref(c); /* frees now unless a handler is running */
 }
 
 /* ---- output ------------------------------------------------------------------------------- */
 
-static void conn_push(abci_conn *c)
+static size_t conn_queued(const abci_conn *c)
 {
-    if (evbuffer_get_length(c->pending) > 0)
-        evbuffer_add_buffer(bufferevent_get_output(c->bev), c->pending);
+    return c->out.len - c->out.off;
 }
 
-static size_t conn_queued(abci_conn *c)
+/* Send the released bytes out.p[off, mark) now, as far as the socket takes them; if it would
+ * block, wait for EV_WRITE. Returns 0, or -1 after closing the connection. */
+static int conn_write(abci_conn *c)
 {
-    return evbuffer_get_length(c->pending) + evbuffer_get_length(bufferevent_get_output(c->bev));
+    abci_buf *o = &c->out;
+    while (o->off < c->mark) {
+        ssize_t n = send(c->fd, o->p + o->off, c->mark - o->off, MSG_NOSIGNAL);
+        if (n > 0) {
+            o->off += (size_t)n;
+            continue;
+        }
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+            if (!c->writing && event_add(c->wev, NULL) == 0)
+                c->writing = 1;
+            return 0;
+        }
+        abci_conn_close(c, ABCI_LOG_WARN, "socket error while writing: %s (%zu input bytes pending)",
+                        n < 0 ? strerror(errno) : "wrote nothing", c->in.len - c->in.off);
+        return -1;
+    }
+    if (c->writing) {
+        event_del(c->wev);
+        c->writing = 0;
+    }
+    if (o->off == o->len) { /* everything written: start over, give back a grown buffer */
+        o->off = o->len = c->mark = 0;
+        if (o->cap > ABCI_READ_BUFFER_BYTES) {
+            free(o->p);
+            o->p = NULL;
+            o->cap = 0;
+        }
+    } else if (o->off > o->cap / 2) { /* held responses remain: move them to the front */
+        memmove(o->p, o->p + o->off, o->len - o->off);
+        c->mark -= o->off;
+        o->len -= o->off;
+        o->off = 0;
+    }
+    return 0;
 }
 
-/* Append one framed response to pending. Returns 0, or -1 after closing the connection. */
+/* Append one framed response to the output buffer. Returns 0, or -1 after closing the
+ * connection. */
 static int conn_write_response(abci_conn *c, const Tendermint__Abci__Response *resp,
                                const char *method)
 {
@@ -109,6 +156,7 @@ static int conn_write_response(abci_conn *c, const Tendermint__Abci__Response *r
     size_t total = hdr + body;
     size_t queued = conn_queued(c);
     size_t cap = c->srv->opts.max_output_bytes;
+    abci_buf *o = &c->out;
     if (total > cap || queued > cap - total) {
         abci_conn_close(c, ABCI_LOG_WARN,
                         "output queue full: %zu bytes queued + %zu byte %s response > cap %zu "
@@ -116,17 +164,31 @@ static int conn_write_response(abci_conn *c, const Tendermint__Abci__Response *r
                         queued, total, method, cap);
         return -1;
     }
-    struct evbuffer_iovec v;
-    if (evbuffer_reserve_space(c->pending, (ev_ssize_t)total, &v, 1) != 1 || v.iov_len < total) {
-        abci_conn_close(c, ABCI_LOG_ERROR, "out of memory queueing a %zu byte %s response",
-                        total, method);
-        return -1;
+    if (o->cap - o->len < total) {
+        if (o->off > 0) { /* compact first */
+            memmove(o->p, o->p + o->off, o->len - o->off);
+            c->mark -= o->off;
+            o->len -= o->off;
+            o->off = 0;
+        }
+        if (o->cap - o->len < total) {
+            size_t ncap = o->cap ? o->cap : (size_t)64 << 10;
+            while (ncap - o->len < total)
+                ncap *= 2;
+            uint8_t *np = realloc(o->p, ncap);
+            if (!np) {
+                abci_conn_close(c, ABCI_LOG_ERROR, "out of memory queueing a %zu byte %s response",
+                                total, method);
+                return -1;
+            }
+            o->p = np;
+            o->cap = ncap;
+        }
     }
-    uint8_t *p = v.iov_base;
+    uint8_t *p = o->p + o->len;
     abci_varint_encode(body, p);
     tendermint__abci__response__pack(resp, p + hdr);
-    v.iov_len = total;
-    evbuffer_commit_space(c->pending, &v, 1);
+    o->len += total;
     return 0;
 }
 
@@ -308,12 +370,6 @@ static int fill_request(abci_ctx *ctx, struct fill **list, Tendermint__Abci__Req
 }
 #undef FILL
 
-static void unfill(struct fill *list)
-{
-    for (; list; list = list->next)
-        *list->slot = NULL;
-}
-
 /* ---- dispatch ----------------------------------------------------------------------------- */
 
 union response_any {
@@ -359,10 +415,13 @@ static int conn_handle(abci_conn *c, const uint8_t *body, size_t len)
     const char *method = "?";
     int flush = 0, rc = 0, ret = -1;
 
+    ProtobufCAllocator pa;
+    abci_ctx_pb_allocator(ctx, &pa);
     Tendermint__Abci__Request *req =
-        tendermint__abci__request__unpack(NULL, len, len ? body : empty);
+        tendermint__abci__request__unpack(&pa, len, len ? body : empty);
     if (!req) {
         abci_conn_close(c, ABCI_LOG_WARN, "undecodable protobuf Request (frame length %zu)", len);
+        abci_ctx_rewind(ctx);
         return -1;
     }
     c->nreq++;
@@ -446,35 +505,34 @@ static int conn_handle(abci_conn *c, const uint8_t *body, size_t len)
     }
     if (conn_write_response(c, &resp, method))
         goto done;
-    if (flush || evbuffer_get_length(c->pending) >= ABCI_PUSH_THRESHOLD_BYTES)
-        conn_push(c);
+    if (flush) {
+        c->mark = c->out.len; /* sent after this batch of input */
+    } else if (c->out.len - c->mark >= ABCI_PUSH_THRESHOLD_BYTES) {
+        c->mark = c->out.len; /* a large held batch goes now */
+        if (conn_write(c))
+            goto done;
+    }
     ret = 0;
 done:
-    unfill(fills);
-    tendermint__abci__request__free_unpacked(req, NULL);
-    abci_ctx_reset(ctx);
+    /* the request lives in the arena: no free_unpacked; the filled slots point at statics
+     * and need no undoing either */
+    (void)fills;
+    abci_ctx_rewind(ctx);
     return ret;
 }
 #undef CALL
 
-/* Handle every complete frame in the input buffer. */
+/* Handle every complete frame in the input buffer; make room for a partial one. */
 static void conn_process(abci_conn *c)
 {
-    struct evbuffer *in = bufferevent_get_input(c->bev);
+    abci_buf *in = &c->in;
     size_t max = c->srv->opts.max_frame_bytes;
 
     while (!c->closing && !c->draining) {
-        size_t avail = evbuffer_get_length(in);
+        size_t avail = in->len - in->off;
         if (avail == 0)
             break;
-        uint8_t hdr[ABCI_VARINT_MAX_BYTES];
-        size_t want = avail < sizeof hdr ? avail : sizeof hdr;
-        ev_ssize_t got = evbuffer_copyout(in, hdr, want);
-        if (got < 0 || (size_t)got != want) {
-            abci_conn_close(c, ABCI_LOG_ERROR, "cannot read input buffer (%zu bytes)", avail);
-            break;
-        }
-        abci_reader r = {hdr, (size_t)got, 0};
+        abci_reader r = {in->p + in->off, avail, 0};
         uint64_t blen = 0;
         abci_frame_status st = abci_frame_header(&r, max, &blen);
         if (st == ABCI_FRAME_NEED_MORE)
@@ -484,60 +542,60 @@ static void conn_process(abci_conn *c)
                             "bad varint length prefix (more than 10 bytes or over 64 bits; "
                             "%zu bytes buffered)",
                             avail);
-            break;
+            return;
         }
         if (st == ABCI_FRAME_TOO_LONG) {
             abci_conn_close(c, ABCI_LOG_WARN,
                             "frame too long: declared length %llu bytes > max_frame_bytes %zu",
                             (unsigned long long)blen, max);
+            return;
+        }
+        if (avail - r.pos < blen) {
+            /* body not all here yet: make room for exactly this frame (its length passed
+             * the limit above), nothing more */
+            size_t need = r.pos + (size_t)blen;
+            if (in->cap - in->off < need) {
+                memmove(in->p, in->p + in->off, avail);
+                in->len = avail;
+                in->off = 0;
+            }
+            if (in->cap < need) {
+                uint8_t *np = realloc(in->p, need);
+                if (!np) {
+                    abci_conn_close(c, ABCI_LOG_ERROR, "out of memory (frame length %llu)",
+                                    (unsigned long long)blen);
+                    return;
+                }
+                in->p = np;
+                in->cap = need;
+            }
             break;
         }
-        if (avail - r.pos < blen)
-            break; /* body not all here yet; nothing allocated for it beyond what arrived */
-        evbuffer_drain(in, r.pos);
-        const uint8_t *body = NULL;
-        if (blen > 0) {
-            body = evbuffer_pullup(in, (ev_ssize_t)blen);
-            if (!body) {
-                abci_conn_close(c, ABCI_LOG_ERROR, "out of memory (frame length %llu)",
-                                (unsigned long long)blen);
-                break;
+        const uint8_t *body = in->p + in->off + r.pos;
+        in->off += r.pos + (size_t)blen; /* the body stays valid: nothing moves it */
+        if (conn_handle(c, body, (size_t)blen))
+            return;
+    }
+    if (in->off == in->len) {
+        in->off = in->len = 0;
+        if (in->cap > ABCI_READ_BUFFER_BYTES) { /* a large frame was handled: shrink back */
+            uint8_t *np = realloc(in->p, ABCI_READ_BUFFER_BYTES);
+            if (np) {
+                in->p = np;
+                in->cap = ABCI_READ_BUFFER_BYTES;
             }
         }
-        int rc = conn_handle(c, body, (size_t)blen);
-        if (rc == 0)
-            evbuffer_drain(in, (size_t)blen);
     }
 }
 
 /* ---- libevent callbacks ------------------------------------------------------------------- */
 
-static void conn_read_cb(struct bufferevent *bev, void *arg)
-{
-    abci_conn *c = arg;
-    conn_ref(c);
-    conn_process(c);
-    conn_unref(c);
-}
-
-static void conn_write_cb(struct bufferevent *bev, void *arg)
-{
-    abci_conn *c = arg;
-    if (c->draining && conn_queued(c) == 0)
-        abci_conn_close(c, ABCI_LOG_INFO, "peer closed its side; all responses written");
-}
-
 /* Peer sent EOF: an incomplete frame is an error; otherwise write what is queued, then close. */
 static void conn_eof(abci_conn *c)
 {
-    struct evbuffer *in = bufferevent_get_input(c->bev);
-    size_t have = evbuffer_get_length(in);
+    size_t have = c->in.len - c->in.off;
     if (have > 0) {
-        uint8_t hdr[ABCI_VARINT_MAX_BYTES];
-        size_t want = have < sizeof hdr ? have : sizeof hdr;
-        abci_reader r = {hdr, 0, 0};
-        ev_ssize_t got = evbuffer_copyout(in, hdr, want);
-        r.len = got > 0 ? (size_t)got : 0;
+        abci_reader r = {c->in.p + c->in.off, have, 0};
         uint64_t blen = 0;
         if (abci_frame_header(&r, SIZE_MAX, &blen) == ABCI_FRAME_OK)
             abci_conn_close(c, ABCI_LOG_WARN,
@@ -549,29 +607,70 @@ static void conn_eof(abci_conn *c)
                             have);
         return;
     }
-    conn_push(c);
+    c->mark = c->out.len; /* held responses go too */
+    if (conn_write(c))
+        return;
     if (conn_queued(c) == 0) {
         abci_conn_close(c, ABCI_LOG_INFO, "peer closed the connection");
         return;
     }
     c->draining = 1;
-    bufferevent_disable(c->bev, EV_READ);
+    event_del(c->rev);
 }
 
-static void conn_event_cb(struct bufferevent *bev, short what, void *arg)
+static void conn_read(abci_conn *c)
+{
+    abci_buf *in = &c->in;
+    if (!in->p) {
+        in->p = malloc(ABCI_READ_BUFFER_BYTES);
+        if (!in->p) {
+            abci_conn_close(c, ABCI_LOG_ERROR, "out of memory for the input buffer");
+            return;
+        }
+        in->cap = ABCI_READ_BUFFER_BYTES;
+    }
+    if (in->off > 0 && in->cap - in->len < in->cap / 4) { /* keep a partial frame, at the front */
+        memmove(in->p, in->p + in->off, in->len - in->off);
+        in->len -= in->off;
+        in->off = 0;
+    }
+    ssize_t n;
+    do
+        n = recv(c->fd, in->p + in->len, in->cap - in->len, 0);
+    while (n < 0 && errno == EINTR);
+    if (n < 0) {
+        if (errno == EAGAIN || errno == EWOULDBLOCK)
+            return;
+        abci_conn_close(c, ABCI_LOG_WARN, "socket error while reading: %s (%zu input bytes pending)",
+                        strerror(errno), in->len - in->off);
+        return;
+    }
+    if (n == 0) {
+        conn_eof(c);
+        return;
+    }
+    in->len += (size_t)n;
+    conn_process(c);
+    if (!c->closing && c->mark > c->out.off)
+        conn_write(c); /* everything this batch released, in one send */
+}
+
+static void conn_read_cb(evutil_socket_t fd, short what, void *arg)
 {
     abci_conn *c = arg;
-    if (what & BEV_EVENT_EOF) {
-        conn_eof(c);
-    } else if (what & BEV_EVENT_ERROR) {
-        int err = EVUTIL_SOCKET_ERROR();
-        abci_conn_close(c, ABCI_LOG_WARN, "socket error while %s: %s (%zu input bytes pending)",
-                        (what & BEV_EVENT_READING) ? "reading" : "writing",
-                        evutil_socket_error_to_string(err),
-                        evbuffer_get_length(bufferevent_get_input(bev)));
-    }
+    conn_ref(c);
+    conn_read(c);
+    conn_unref(c);
 }
 
+static void conn_write_cb(evutil_socket_t fd, short what, void *arg)
+{
+    abci_conn *c = arg;
+    conn_ref(c);
+    if (!conn_write(c) && c->draining && conn_queued(c) == 0)
+        abci_conn_close(c, ABCI_LOG_INFO, "peer closed its side; all responses written");
+    conn_unref(c);
+}
 /* ---- accept ------------------------------------------------------------------------------- */
 
 static void peer_name(char *out, size_t outlen, const struct sockaddr *sa, int salen,
@@ -603,6 +702,8 @@ int abci_conn_start(abci_server *srv, int fd, const struct sockaddr *sa, int sal
         return -1;
     }
     abci_conn *c = calloc(1, sizeof(*c));
+    if (c)
+        c->fd = -1;
     if (!c) {
         abci_log(srv, ABCI_LOG_ERROR, "out of memory accepting a connection");
         evutil_closesocket(fd);
@@ -620,22 +721,14 @@ int abci_conn_start(abci_server *srv, int fd, const struct sockaddr *sa, int sal
                      strerror(errno));
     }
     evutil_make_socket_nonblocking(fd);
-    c->bev = bufferevent_socket_new(srv->base, fd, BEV_OPT_CLOSE_ON_FREE);
-    c->pending = evbuffer_new();
-    if (!c->bev || !c->pending) {
+    c->fd = fd;
+    c->rev = event_new(srv->base, fd, EV_READ | EV_PERSIST, conn_read_cb, c);
+    c->wev = event_new(srv->base, fd, EV_WRITE | EV_PERSIST, conn_write_cb, c);
+    if (!c->rev || !c->wev || event_add(c->rev, NULL) != 0) {
         abci_log(srv, ABCI_LOG_ERROR, "out of memory accepting %s", c->peer);
-        if (c->bev)
-            bufferevent_free(c->bev);
-        else
-            evutil_closesocket(fd);
-        if (c->pending)
-            evbuffer_free(c->pending);
-        free(c);
+        conn_free(c);
         return -1;
     }
-    bufferevent_set_max_single_read(c->bev, CONN_MAX_SINGLE_READ);
-    bufferevent_setcb(c->bev, conn_read_cb, conn_write_cb, conn_event_cb, c);
-    bufferevent_enable(c->bev, EV_READ | EV_WRITE);
 
     c->next = srv->conns;
     if (srv->conns)
@@ -643,5 +736,22 @@ int abci_conn_start(abci_server *srv, int fd, const struct sockaddr *sa, int sal
     srv->conns = c;
     srv->nconns++;
     abci_log(srv, ABCI_LOG_INFO, "accepted connection %lu from %s", c->id, c->peer);
+    return 0;
+}
+
+int abci_server_conn_info(const abci_server *srv, size_t i, abci_conn_info *out)
+{
+    const abci_conn *c = srv->conns;
+    while (c && i > 0) {
+        c = c->next;
+        i--;
+    }
+    if (!c)
+        return -1;
+    out->id = c->id;
+    out->requests = c->nreq;
+    out->input_bytes = c->in.len - c->in.off;
+    out->held_bytes = c->out.len - c->mark;
+    out->unwritten_bytes = c->mark - c->out.off;
     return 0;
 }

@@ -1,4 +1,10 @@
-/* ctx.c - per-request arena for response memory (abci.h: abci_ctx_*). */
+/* ctx.c - per-request arena for request and response memory (abci.h: abci_ctx_*).
+ *
+ * The server decodes each Request into its connection's arena (a protobuf-c allocator over
+ * it) and the callback allocates response memory there too; once the response is encoded the
+ * arena is rewound, keeping up to ABCI_CTX_KEEP_BYTES of chunks, so a steady stream of
+ * requests allocates nothing (no malloc per request on the hot path).
+ */
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -7,7 +13,7 @@
 
 #include "abci-internal.h"
 
-#define CHUNK_DEFAULT_BYTES ((size_t)4096)
+#define CHUNK_DEFAULT_BYTES ((size_t)16 << 10)
 
 struct abci_ctx_chunk {
     struct abci_ctx_chunk *next;
@@ -18,7 +24,7 @@ struct abci_ctx_chunk {
 
 void abci_ctx_init(struct abci_ctx *ctx, const char *peer)
 {
-    ctx->head = NULL;
+    memset(ctx, 0, sizeof *ctx);
     ctx->peer = peer;
 }
 
@@ -30,10 +36,29 @@ void abci_ctx_reset(struct abci_ctx *ctx)
         free(ch);
         ch = next;
     }
-    ctx->head = NULL;
+    ctx->head = ctx->cur = NULL;
 }
 
-void *abci_ctx_alloc(abci_ctx *ctx, size_t n)
+void abci_ctx_rewind(struct abci_ctx *ctx)
+{
+    size_t kept = 0;
+    struct abci_ctx_chunk **link = &ctx->head;
+    while (*link) {
+        struct abci_ctx_chunk *ch = *link;
+        if (kept + ch->cap <= ABCI_CTX_KEEP_BYTES) {
+            kept += ch->cap;
+            ch->used = 0;
+            link = &ch->next;
+        } else { /* a large request's chunk: give it back rather than hold it forever */
+            *link = ch->next;
+            free(ch);
+        }
+    }
+    ctx->cur = ctx->head;
+}
+
+/* n bytes, aligned, NOT zeroed; NULL on out-of-memory or an absurd size. */
+static void *ctx_take(struct abci_ctx *ctx, size_t n)
 {
     const size_t align = sizeof(max_align_t);
     if (n > SIZE_MAX / 2)
@@ -41,26 +66,58 @@ void *abci_ctx_alloc(abci_ctx *ctx, size_t n)
     size_t need = (n + align - 1) / align * align;
     if (need == 0)
         need = align;
-    struct abci_ctx_chunk *ch = ctx->head;
+    struct abci_ctx_chunk *ch = ctx->cur;
+    /* retained chunks after cur are empty: move on while the current one is too full */
+    while (ch && ch->cap - ch->used < need && ch->next)
+        ch = ch->next;
     if (!ch || ch->cap - ch->used < need) {
         size_t cap = need > CHUNK_DEFAULT_BYTES ? need : CHUNK_DEFAULT_BYTES;
-        ch = malloc(sizeof(*ch) + cap);
-        if (!ch)
+        struct abci_ctx_chunk *nc = malloc(sizeof(*nc) + cap);
+        if (!nc)
             return NULL;
-        ch->cap = cap;
-        ch->used = 0;
-        ch->next = ctx->head;
-        ctx->head = ch;
+        nc->cap = cap;
+        nc->used = 0;
+        nc->next = NULL;
+        if (ch)
+            ch->next = nc; /* ch is the last chunk here */
+        else
+            ctx->head = nc;
+        ch = nc;
     }
+    ctx->cur = ch;
     unsigned char *p = (unsigned char *)ch->data + ch->used;
     ch->used += need;
-    memset(p, 0, need);
     return p;
+}
+
+void *abci_ctx_alloc(abci_ctx *ctx, size_t n)
+{
+    void *p = ctx_take(ctx, n);
+    if (p)
+        memset(p, 0, n ? n : 1);
+    return p;
+}
+
+static void *pb_alloc(void *data, size_t n)
+{
+    return ctx_take(data, n);
+}
+
+static void pb_free(void *data, void *p)
+{
+    /* arena memory goes at abci_ctx_rewind/abci_ctx_reset */
+}
+
+void abci_ctx_pb_allocator(struct abci_ctx *ctx, ProtobufCAllocator *a)
+{
+    a->alloc = pb_alloc;
+    a->free = pb_free;
+    a->allocator_data = ctx;
 }
 
 void *abci_ctx_memdup(abci_ctx *ctx, const void *p, size_t n)
 {
-    void *q = abci_ctx_alloc(ctx, n);
+    void *q = ctx_take(ctx, n);
     if (q && n)
         memcpy(q, p, n);
     return q;
@@ -80,7 +137,7 @@ char *abci_ctx_printf(abci_ctx *ctx, const char *fmt, ...)
     va_end(ap);
     if (n < 0)
         return NULL;
-    char *s = abci_ctx_alloc(ctx, (size_t)n + 1);
+    char *s = ctx_take(ctx, (size_t)n + 1);
     if (!s)
         return NULL;
     va_start(ap, fmt);

@@ -123,6 +123,19 @@ void abci_server_stop_listening(abci_server *srv);
 /* Number of open connections. */
 size_t abci_server_connections(const abci_server *srv);
 
+/* What the server holds for one open connection (protocol.md §2), for metrics and tests. */
+typedef struct abci_conn_info {
+    unsigned long id;      /* connection number, as in the log lines */
+    uint64_t requests;     /* requests handled so far */
+    size_t input_bytes;    /* bytes read from the socket that are not yet a complete frame */
+    size_t held_bytes;     /* packed responses held back until Flush */
+    size_t unwritten_bytes;/* responses released for writing that the socket has not taken */
+} abci_conn_info;
+
+/* Fill *out for the i-th open connection (0 = the newest). Returns 0, or -1 if there are
+ * not that many connections. Loop thread only, like every abci_server_* call. */
+int abci_server_conn_info(const abci_server *srv, size_t i, abci_conn_info *out);
+
 /* The i-th listening address (0 = first listened on) as bound, e.g. "tcp://127.0.0.1:40123"
  * after listening on port 0, or "unix:///path.sock". Writes NUL-terminated text into out
  * (outlen bytes). Returns 0, or -1 if there is no such listener or out is too small. */
