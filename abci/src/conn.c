@@ -53,6 +53,11 @@ static void conn_free(abci_conn *c)
     free(c->in.p);
     free(c->out.p);
     abci_ctx_reset(&c->ctx);
+    while (c->qhead) { /* none is in the pool: each of those holds a reference */
+        abci_job *j = c->qhead;
+        c->qhead = j->next;
+        abci_job_put(c->srv, j);
+    }
     free(c);
 }
 
@@ -270,12 +275,7 @@ DEF(apply_snapshot_chunk, RequestApplySnapshotChunk, ResponseApplySnapshotChunk)
 
 /* Sub-messages CometBFT always sends (gogoproto non-nullable) may still be absent on the wire
  * (e.g. a zero value from another client). We point them at static empty messages so apps can
- * dereference req->time etc., and put the NULLs back before the request is freed. */
-struct fill {
-    void **slot;
-    struct fill *next;
-};
-
+ * dereference req->time etc.; the request lives in the arena, so nothing frees them. */
 static const Tendermint__Abci__Timestamp k_ts0 = TENDERMINT__ABCI__TIMESTAMP__INIT;
 static const Tendermint__Abci__CommitInfo k_ci0 = TENDERMINT__ABCI__COMMIT_INFO__INIT;
 static const Tendermint__Abci__ExtendedCommitInfo k_eci0 =
@@ -284,34 +284,18 @@ static const Tendermint__Abci__Validator k_val0 = TENDERMINT__ABCI__VALIDATOR__I
 static const Tendermint__Abci__PublicKey k_pk0 = TENDERMINT__ABCI__PUBLIC_KEY__INIT;
 static const Tendermint__Abci__ConsensusParams k_cp0 = TENDERMINT__ABCI__CONSENSUS_PARAMS__INIT;
 
-static int fill_slot(abci_ctx *ctx, struct fill **list, void **slot, const void *dflt)
-{
-    if (*slot)
-        return 0;
-    struct fill *f = abci_ctx_alloc(ctx, sizeof(*f));
-    if (!f)
-        return -1;
-    f->slot = slot;
-    f->next = *list;
-    *list = f;
-    *slot = (void *)dflt;
-    return 0;
-}
-
 #define FILL(field, dflt) \
-    do { if (fill_slot(ctx, list, (void **)&(field), (dflt))) return -1; } while (0)
+    do { if (!(field)) (field) = (void *)(dflt); } while (0)
 
-static int fill_commit(abci_ctx *ctx, struct fill **list, Tendermint__Abci__CommitInfo **ci)
+static void fill_commit(Tendermint__Abci__CommitInfo **ci)
 {
     FILL(*ci, &k_ci0);
     for (size_t i = 0; i < (*ci)->n_votes; i++)
         if ((*ci)->votes[i])
             FILL((*ci)->votes[i]->validator, &k_val0);
-    return 0;
 }
 
-static int fill_misbehavior(abci_ctx *ctx, struct fill **list, size_t n,
-                            Tendermint__Abci__Misbehavior **m)
+static void fill_misbehavior(size_t n, Tendermint__Abci__Misbehavior **m)
 {
     for (size_t i = 0; i < n; i++) {
         if (!m[i])
@@ -319,10 +303,9 @@ static int fill_misbehavior(abci_ctx *ctx, struct fill **list, size_t n,
         FILL(m[i]->validator, &k_val0);
         FILL(m[i]->time, &k_ts0);
     }
-    return 0;
 }
 
-static int fill_request(abci_ctx *ctx, struct fill **list, Tendermint__Abci__Request *req)
+static void fill_request(Tendermint__Abci__Request *req)
 {
     switch (req->value_case) {
     case TENDERMINT__ABCI__REQUEST__VALUE_INIT_CHAIN: {
@@ -332,7 +315,7 @@ static int fill_request(abci_ctx *ctx, struct fill **list, Tendermint__Abci__Req
         for (size_t i = 0; i < r->n_validators; i++)
             if (r->validators[i])
                 FILL(r->validators[i]->pub_key, &k_pk0);
-        return 0;
+        return;
     }
     case TENDERMINT__ABCI__REQUEST__VALUE_PREPARE_PROPOSAL: {
         Tendermint__Abci__RequestPrepareProposal *r = req->prepare_proposal;
@@ -341,31 +324,32 @@ static int fill_request(abci_ctx *ctx, struct fill **list, Tendermint__Abci__Req
         for (size_t i = 0; i < r->local_last_commit->n_votes; i++)
             if (r->local_last_commit->votes[i])
                 FILL(r->local_last_commit->votes[i]->validator, &k_val0);
-        return fill_misbehavior(ctx, list, r->n_misbehavior, r->misbehavior);
+        fill_misbehavior(r->n_misbehavior, r->misbehavior);
+        return;
     }
     case TENDERMINT__ABCI__REQUEST__VALUE_PROCESS_PROPOSAL: {
         Tendermint__Abci__RequestProcessProposal *r = req->process_proposal;
         FILL(r->time, &k_ts0);
-        if (fill_commit(ctx, list, &r->proposed_last_commit))
-            return -1;
-        return fill_misbehavior(ctx, list, r->n_misbehavior, r->misbehavior);
+        fill_commit(&r->proposed_last_commit);
+        fill_misbehavior(r->n_misbehavior, r->misbehavior);
+        return;
     }
     case TENDERMINT__ABCI__REQUEST__VALUE_EXTEND_VOTE: {
         Tendermint__Abci__RequestExtendVote *r = req->extend_vote;
         FILL(r->time, &k_ts0);
-        if (fill_commit(ctx, list, &r->proposed_last_commit))
-            return -1;
-        return fill_misbehavior(ctx, list, r->n_misbehavior, r->misbehavior);
+        fill_commit(&r->proposed_last_commit);
+        fill_misbehavior(r->n_misbehavior, r->misbehavior);
+        return;
     }
     case TENDERMINT__ABCI__REQUEST__VALUE_FINALIZE_BLOCK: {
         Tendermint__Abci__RequestFinalizeBlock *r = req->finalize_block;
         FILL(r->time, &k_ts0);
-        if (fill_commit(ctx, list, &r->decided_last_commit))
-            return -1;
-        return fill_misbehavior(ctx, list, r->n_misbehavior, r->misbehavior);
+        fill_commit(&r->decided_last_commit);
+        fill_misbehavior(r->n_misbehavior, r->misbehavior);
+        return;
     }
     default:
-        return 0;
+        return;
     }
 }
 #undef FILL
@@ -403,33 +387,18 @@ union response_any {
         break;                                                                               \
     }
 
-/* Handle one frame body. Returns 0, or -1 once the connection is closing. */
-static int conn_handle(abci_conn *c, const uint8_t *body, size_t len)
+/* Answer one decoded request whose turn has come: callback, checks, response packed into the
+ * output buffer. ctx holds the request; it is rewound here. Returns 0, or -1 once the
+ * connection is closing. */
+static int conn_dispatch(abci_conn *c, abci_ctx *ctx, Tendermint__Abci__Request *req, size_t len)
 {
-    static const uint8_t empty[1];
     abci_server *srv = c->srv;
-    abci_ctx *ctx = &c->ctx;
     Tendermint__Abci__Response resp = TENDERMINT__ABCI__RESPONSE__INIT;
     union response_any u;
-    struct fill *fills = NULL;
     const char *method = "?";
     int flush = 0, rc = 0, ret = -1;
 
-    ProtobufCAllocator pa;
-    abci_ctx_pb_allocator(ctx, &pa);
-    Tendermint__Abci__Request *req =
-        tendermint__abci__request__unpack(&pa, len, len ? body : empty);
-    if (!req) {
-        abci_conn_close(c, ABCI_LOG_WARN, "undecodable protobuf Request (frame length %zu)", len);
-        abci_ctx_rewind(ctx);
-        return -1;
-    }
-    c->nreq++;
-    if (fill_request(ctx, &fills, req)) {
-        abci_conn_close(c, ABCI_LOG_ERROR, "out of memory (frame length %zu)", len);
-        goto done;
-    }
-
+    ctx->srv = srv; /* abci_parallel_map may use the pool during this callback */
     switch (req->value_case) {
     case TENDERMINT__ABCI__REQUEST__VALUE_ECHO:
         u.echo = (Tendermint__Abci__ResponseEcho)TENDERMINT__ABCI__RESPONSE_ECHO__INIT;
@@ -481,6 +450,7 @@ static int conn_handle(abci_conn *c, const uint8_t *body, size_t len)
         goto done;
     }
 
+    ctx->srv = NULL;
     if (c->closing) /* the callback freed the server */
         goto done;
     if (rc != 0) {
@@ -514,13 +484,111 @@ static int conn_handle(abci_conn *c, const uint8_t *body, size_t len)
     }
     ret = 0;
 done:
-    /* the request lives in the arena: no free_unpacked; the filled slots point at statics
-     * and need no undoing either */
-    (void)fills;
-    abci_ctx_rewind(ctx);
+    ctx->srv = NULL;
+    abci_ctx_rewind(ctx); /* the request lives in the arena: no free_unpacked */
     return ret;
 }
 #undef CALL
+
+/* Answer, in order, every queued request at the head of c's queue whose stage has finished.
+ * Returns 0, or -1 once the connection is closing. */
+static int conn_drain(abci_conn *c)
+{
+    abci_job *j;
+    while (!c->closing && (j = c->qhead) != NULL && j->ready) {
+        c->qhead = j->next;
+        if (!c->qhead)
+            c->qtail = NULL;
+        c->nqueued--;
+        j->next = NULL;
+        if (j->stage_rc)
+            abci_conn_close(c, ABCI_LOG_ERROR,
+                            "application check_tx_stage callback failed with %d (frame length "
+                            "%zu)", j->stage_rc, j->frame_len);
+        else
+            conn_dispatch(c, &j->ctx, j->req, j->frame_len);
+        abci_job_put(c->srv, j);
+    }
+    return c->closing ? -1 : 0;
+}
+
+/* Queue a decoded request behind the ones still waiting on c, running the CheckTx stage on
+ * the pool (or here, past opts.stage_queue_max waiting stages). The request's arena moves
+ * to the job. Returns 0, or -1 once the connection is closing. */
+static int conn_enqueue(abci_conn *c, Tendermint__Abci__Request *req, size_t len)
+{
+    abci_server *srv = c->srv;
+    abci_job *j = abci_job_get(srv);
+    if (!j) {
+        abci_conn_close(c, ABCI_LOG_ERROR, "out of memory queueing a request (frame length %zu)",
+                        len);
+        abci_ctx_rewind(&c->ctx);
+        return -1;
+    }
+    abci_ctx_swap_chunks(&j->ctx, &c->ctx);
+    j->ctx.peer = c->peer;
+    j->req = req;
+    j->frame_len = len;
+    j->conn = c;
+    j->stage_rc = 0;
+    j->ready = 0;
+    j->next = NULL;
+    if (c->qtail)
+        c->qtail->next = j;
+    else
+        c->qhead = j;
+    c->qtail = j;
+    c->nqueued++;
+    if (req->value_case == TENDERMINT__ABCI__REQUEST__VALUE_CHECK_TX && srv->app.check_tx_stage) {
+        conn_ref(c); /* the pool's, dropped in abci_conn_stage_done */
+        if (abci_pool_submit(srv, j) == 0)
+            return 0;
+        c->refs--; /* not the last: the read handler holds one */
+        j->stage_rc = srv->app.check_tx_stage(srv->app_arg, &j->ctx, req->check_tx,
+                                              &j->ctx.stage_result);
+    }
+    j->ready = 1;
+    return conn_drain(c);
+}
+
+/* Handle one frame body. Returns 0, or -1 once the connection is closing. */
+static int conn_handle(abci_conn *c, const uint8_t *body, size_t len)
+{
+    static const uint8_t empty[1];
+    abci_server *srv = c->srv;
+    ProtobufCAllocator pa;
+    abci_ctx_pb_allocator(&c->ctx, &pa);
+    Tendermint__Abci__Request *req =
+        tendermint__abci__request__unpack(&pa, len, len ? body : empty);
+    if (!req) {
+        abci_conn_close(c, ABCI_LOG_WARN, "undecodable protobuf Request (frame length %zu)", len);
+        abci_ctx_rewind(&c->ctx);
+        return -1;
+    }
+    c->nreq++;
+    fill_request(req);
+    if (c->qhead ||
+        (req->value_case == TENDERMINT__ABCI__REQUEST__VALUE_CHECK_TX && srv->app.check_tx_stage))
+        return conn_enqueue(c, req, len);
+    return conn_dispatch(c, &c->ctx, req, len);
+}
+
+int abci_conn_stage_done(abci_job *j)
+{
+    abci_conn *c = j->conn;
+    abci_server *srv = c->srv;
+    j->ready = 1;
+    if (!c->closing && !srv->freeing && conn_drain(c) == 0) {
+        if (c->draining && !c->qhead)
+            c->mark = c->out.len; /* peer sent EOF: everything goes */
+        if (c->mark > c->out.off && conn_write(c) == 0 && c->draining && !c->qhead &&
+            conn_queued(c) == 0)
+            abci_conn_close(c, ABCI_LOG_INFO, "peer closed the connection");
+    }
+    int stopping = srv->freeing;
+    conn_unref(c);
+    return stopping;
+}
 
 /* Handle every complete frame in the input buffer; make room for a partial one. */
 static void conn_process(abci_conn *c)
@@ -607,6 +675,11 @@ static void conn_eof(abci_conn *c)
                             have);
         return;
     }
+    if (c->qhead) { /* requests still wait for their stage: answer them, then close */
+        c->draining = 1;
+        event_del(c->rev);
+        return;
+    }
     c->mark = c->out.len; /* held responses go too */
     if (conn_write(c))
         return;
@@ -667,7 +740,7 @@ static void conn_write_cb(evutil_socket_t fd, short what, void *arg)
 {
     abci_conn *c = arg;
     conn_ref(c);
-    if (!conn_write(c) && c->draining && conn_queued(c) == 0)
+    if (!conn_write(c) && c->draining && !c->qhead && conn_queued(c) == 0)
         abci_conn_close(c, ABCI_LOG_INFO, "peer closed its side; all responses written");
     conn_unref(c);
 }

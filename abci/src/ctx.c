@@ -14,6 +14,7 @@
 #include "abci-internal.h"
 
 #define CHUNK_DEFAULT_BYTES ((size_t)16 << 10)
+#define CHUNK_SMALL_BYTES ((size_t)2 << 10)
 
 struct abci_ctx_chunk {
     struct abci_ctx_chunk *next;
@@ -26,6 +27,23 @@ void abci_ctx_init(struct abci_ctx *ctx, const char *peer)
 {
     memset(ctx, 0, sizeof *ctx);
     ctx->peer = peer;
+    ctx->chunk_bytes = CHUNK_DEFAULT_BYTES;
+    ctx->keep_bytes = ABCI_CTX_KEEP_BYTES;
+}
+
+void abci_ctx_init_small(struct abci_ctx *ctx)
+{
+    abci_ctx_init(ctx, NULL);
+    ctx->chunk_bytes = ctx->keep_bytes = CHUNK_SMALL_BYTES;
+}
+
+void abci_ctx_swap_chunks(struct abci_ctx *a, struct abci_ctx *b)
+{
+    struct abci_ctx_chunk *h = a->head, *c = a->cur;
+    a->head = b->head;
+    a->cur = b->cur;
+    b->head = h;
+    b->cur = c;
 }
 
 void abci_ctx_reset(struct abci_ctx *ctx)
@@ -37,6 +55,7 @@ void abci_ctx_reset(struct abci_ctx *ctx)
         ch = next;
     }
     ctx->head = ctx->cur = NULL;
+    ctx->stage_result = NULL;
 }
 
 void abci_ctx_rewind(struct abci_ctx *ctx)
@@ -45,7 +64,7 @@ void abci_ctx_rewind(struct abci_ctx *ctx)
     struct abci_ctx_chunk **link = &ctx->head;
     while (*link) {
         struct abci_ctx_chunk *ch = *link;
-        if (kept + ch->cap <= ABCI_CTX_KEEP_BYTES) {
+        if (kept + ch->cap <= ctx->keep_bytes) {
             kept += ch->cap;
             ch->used = 0;
             link = &ch->next;
@@ -55,6 +74,7 @@ void abci_ctx_rewind(struct abci_ctx *ctx)
         }
     }
     ctx->cur = ctx->head;
+    ctx->stage_result = NULL;
 }
 
 /* n bytes, aligned, NOT zeroed; NULL on out-of-memory or an absurd size. */
@@ -71,7 +91,8 @@ static void *ctx_take(struct abci_ctx *ctx, size_t n)
     while (ch && ch->cap - ch->used < need && ch->next)
         ch = ch->next;
     if (!ch || ch->cap - ch->used < need) {
-        size_t cap = need > CHUNK_DEFAULT_BYTES ? need : CHUNK_DEFAULT_BYTES;
+        size_t dflt = ctx->chunk_bytes ? ctx->chunk_bytes : CHUNK_DEFAULT_BYTES;
+        size_t cap = need > dflt ? need : dflt;
         struct abci_ctx_chunk *nc = malloc(sizeof(*nc) + cap);
         if (!nc)
             return NULL;
@@ -144,6 +165,11 @@ char *abci_ctx_printf(abci_ctx *ctx, const char *fmt, ...)
     int m = vsnprintf(s, (size_t)n + 1, fmt, ap);
     va_end(ap);
     return m == n ? s : NULL;
+}
+
+void *abci_ctx_stage_result(const abci_ctx *ctx)
+{
+    return ctx->stage_result;
 }
 
 const char *abci_ctx_peer(const abci_ctx *ctx)
