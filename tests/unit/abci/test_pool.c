@@ -40,7 +40,9 @@ typedef struct pool_state {
     unsigned *map_hits;    /* per index */
     pthread_t map_threads[8];
     size_t map_nthreads;
-    int map_rc, map_done, map_rendezvous_failed;
+    int map_rc, map_rc2, map_done, map_rendezvous_failed;
+    int map_low_last;      /* mode: index 1 returns only after index n-1 has */
+    int map_low_done, map_high_done;
 } pool_state;
 
 static pool_state g;
@@ -52,7 +54,8 @@ static void state_reset(harness *h)
     g.gate_open = g.x_started = g.b_done = g.a_waited_for_b = 0;
     g.z_on_loop = g.z_ran = g.stages_on_loop = 0;
     g.map_nthreads = 0;
-    g.map_rc = g.map_done = g.map_rendezvous_failed = 0;
+    g.map_rc = g.map_rc2 = g.map_done = g.map_rendezvous_failed = 0;
+    g.map_low_last = g.map_low_done = g.map_high_done = 0;
     pthread_mutex_unlock(&g.mu);
 }
 
@@ -131,8 +134,9 @@ static int check_tx(void *app, abci_ctx *ctx, const Tendermint__Abci__RequestChe
     return 0;
 }
 
-/* Map: every index once; index 0 waits until a second thread has run an index (so a serial
- * map fails the test); indices 777 and 12345 fail, and the lowest must be reported. */
+/* Map: every index once (per map); index 0 waits until a second thread has run an index
+ * (so a serial map fails the test); indices 1 and n - 1 fail, and the lowest must be
+ * reported whichever of them finishes first. */
 static int map_fn(void *arg, size_t i)
 {
     pool_state *s = arg;
@@ -155,15 +159,33 @@ static int map_fn(void *arg, size_t i)
             s->map_rendezvous_failed = 1;
     }
     pthread_mutex_unlock(&s->mu);
-    return i == 777 ? 7 : i == 12345 ? 5 : 0;
+    /* order the two failures: low first (mode 0) or low last (mode 1), bounded waits */
+    int rc = 0;
+    if (i == 1 || i == s->map_n - 1) {
+        int low = i == 1;
+        pthread_mutex_lock(&s->mu);
+        if (low == s->map_low_last)
+            wait_flag_locked(low ? &s->map_high_done : &s->map_low_done);
+        *(low ? &s->map_low_done : &s->map_high_done) = 1;
+        pthread_cond_broadcast(&s->cv);
+        pthread_mutex_unlock(&s->mu);
+        rc = low ? 7 : 5;
+    }
+    return rc;
 }
 
 static int finalize_block(void *app, abci_ctx *ctx, const Tendermint__Abci__RequestFinalizeBlock *req,
                           Tendermint__Abci__ResponseFinalizeBlock *res)
 {
-    int rc = abci_parallel_map(ctx, g.map_n, map_fn, &g);
+    int rc = abci_parallel_map(ctx, g.map_n, map_fn, &g); /* low index fails first */
+    pthread_mutex_lock(&g.mu);
+    g.map_low_last = 1;
+    g.map_low_done = g.map_high_done = 0;
+    pthread_mutex_unlock(&g.mu);
+    int rc2 = abci_parallel_map(ctx, g.map_n, map_fn, &g); /* low index fails last */
     pthread_mutex_lock(&g.mu);
     g.map_rc = rc;
+    g.map_rc2 = rc2;
     g.map_done = 1;
     pthread_mutex_unlock(&g.mu);
     return 0;
@@ -343,11 +365,12 @@ static void parallel_map_covers_every_index_once_on_several_threads(void **state
     EXPECT_FLUSH(&c);
     pthread_mutex_lock(&g.mu);
     assert_true(g.map_done);
-    assert_int_equal(g.map_rc, 7); /* the lowest failing index's return */
+    assert_int_equal(g.map_rc, 7);  /* the lowest failing index's return, */
+    assert_int_equal(g.map_rc2, 7); /* whichever failure finished first */
     assert_false(g.map_rendezvous_failed);
     assert_true(g.map_nthreads >= 2);
     for (size_t i = 0; i < g.map_n; i++)
-        if (g.map_hits[i] != 1)
+        if (g.map_hits[i] != 2) /* once per map */
             fail_msg("index %zu ran %u times", i, g.map_hits[i]);
     pthread_mutex_unlock(&g.mu);
     client_close(&c);
