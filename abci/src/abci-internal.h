@@ -12,8 +12,8 @@
 #include <protobuf-c/protobuf-c.h>
 
 #include "abci/abci.h"
+#include "abci/ctx.h" /* abci_ctx_reset */
 
-enum { ABCI_LOG_DEBUG = 0, ABCI_LOG_INFO = 1, ABCI_LOG_WARN = 2, ABCI_LOG_ERROR = 3 };
 
 #define ABCI_DEFAULT_MAX_OUTPUT_BYTES ((size_t)256 << 20)
 /* Un-flushed responses are pushed to the socket once this many bytes are buffered. */
@@ -42,8 +42,6 @@ void abci_ctx_init(struct abci_ctx *ctx, const char *peer);
 void abci_ctx_init_small(struct abci_ctx *ctx);
 /* Exchange the memory of two arenas (sizes, peer and the rest stay). */
 void abci_ctx_swap_chunks(struct abci_ctx *a, struct abci_ctx *b);
-/* Free every chunk; the ctx can be reused afterwards. */
-void abci_ctx_reset(struct abci_ctx *ctx);
 /* Forget every allocation but keep up to keep_bytes of chunks for the next request. */
 void abci_ctx_rewind(struct abci_ctx *ctx);
 /* A protobuf-c allocator over the arena (free is a no-op; memory goes at rewind/reset). */

@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "abci-internal.h"
+#include "abci/ctx.h"
 
 #define CHUNK_DEFAULT_BYTES ((size_t)16 << 10)
 #define CHUNK_SMALL_BYTES ((size_t)2 << 10)
@@ -44,6 +45,22 @@ void abci_ctx_swap_chunks(struct abci_ctx *a, struct abci_ctx *b)
     a->cur = b->cur;
     b->head = h;
     b->cur = c;
+}
+
+abci_ctx *abci_ctx_new(const char *peer)
+{
+    abci_ctx *ctx = malloc(sizeof *ctx);
+    if (ctx)
+        abci_ctx_init(ctx, peer);
+    return ctx;
+}
+
+void abci_ctx_free(abci_ctx *ctx)
+{
+    if (!ctx)
+        return;
+    abci_ctx_reset(ctx);
+    free(ctx);
 }
 
 void abci_ctx_reset(struct abci_ctx *ctx)

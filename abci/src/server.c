@@ -182,6 +182,11 @@ void abci_server_free(abci_server *srv)
         abci_server_destroy(srv);
 }
 
+int abci_server_serve_fd(abci_server *srv, int fd, const char *name)
+{
+    return abci_conn_start(srv, fd, NULL, 0, name ? name : "?");
+}
+
 /* ---- listeners ---------------------------------------------------------------------------- */
 
 static void accept_cb(struct evconnlistener *lev, evutil_socket_t fd, struct sockaddr *sa,

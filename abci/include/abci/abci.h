@@ -124,8 +124,11 @@ typedef struct abci_app {
                           void **result);
 } abci_app_t;
 
-/* Log sink: level 0 debug, 1 info, 2 warn, 3 error; msg has no trailing newline. Called on
- * the loop thread. Default (NULL): "level=… module=abci msg=…" lines on stderr. */
+/* Log levels passed to abci_log_fn. */
+enum { ABCI_LOG_DEBUG = 0, ABCI_LOG_INFO = 1, ABCI_LOG_WARN = 2, ABCI_LOG_ERROR = 3 };
+
+/* Log sink: level ABCI_LOG_*; msg has no trailing newline. Called on the loop thread.
+ * Default (NULL): "level=… module=abci msg=…" lines on stderr. */
 typedef void (*abci_log_fn)(void *log_arg, int level, const char *msg);
 
 /* Default abci_server_opts.max_connections (protocol.md §2): CometBFT opens 4. */
@@ -161,6 +164,12 @@ abci_server *abci_server_new(struct event_base *base, const abci_app_t *app, voi
 /* Listen on "tcp://HOST:PORT" or "unix:///path.sock" (an existing socket file is replaced).
  * May be called more than once. Returns 0, or -1 with a message in err (errlen bytes). */
 int abci_server_listen(abci_server *srv, const char *addr, char *err, size_t errlen);
+
+/* Serve an already connected stream socket (e.g. one end of a socketpair) as if it had
+ * been accepted: the server takes ownership of fd (closed with the connection, or at once on
+ * failure) and names the peer "unix NAME" in logs. The max_connections limit applies.
+ * Returns 0, or -1 (fd closed, one log line). */
+int abci_server_serve_fd(abci_server *srv, int fd, const char *name);
 
 /* Stop accepting new connections (existing ones keep being served). */
 void abci_server_stop_listening(abci_server *srv);
