@@ -73,9 +73,13 @@ void abci_job_put(abci_server *srv, abci_job *j);
 
 /* ---- worker pool (pool.c) ----------------------------------------------------------------- */
 typedef struct abci_pool abci_pool;
-/* Queue j's check_tx_stage for a worker (starting the pool on first use). Returns 0, or -1
- * if the pool cannot run or already holds opts.stage_queue_max stages (run it inline). */
+/* Queue j's check_tx_stage for a worker (starting the pool on first use); workers see it at
+ * the next abci_pool_flush(). Returns 0, or -1 if the pool cannot run or already holds
+ * opts.stage_queue_max stages (as of the last flush): then run it inline. */
 int abci_pool_submit(abci_server *srv, abci_job *j);
+/* Hand the stages submitted since the last flush to the workers (one lock, wake-ups only
+ * for sleeping workers). Called after each batch of input. */
+void abci_pool_flush(abci_server *srv);
 /* Join the workers and hand every job still in the pool back (abci_conn_stage_done). */
 void abci_pool_stop(abci_server *srv);
 /* Stop and free the pool (server destruction). */

@@ -724,6 +724,7 @@ static void conn_read(abci_conn *c)
     }
     in->len += (size_t)n;
     conn_process(c);
+    abci_pool_flush(c->srv); /* this batch's CheckTx stages, to the workers at once */
     if (!c->closing && c->mark > c->out.off)
         conn_write(c); /* everything this batch released, in one send */
 }

@@ -43,6 +43,7 @@ struct abci_pool {
     pthread_t *threads;
     size_t nthreads;
     size_t idle;               /* workers waiting on work_cv */
+    size_t wakes;              /* of those, signalled and not yet running */
     abci_job *qhead, *qtail;   /* stages waiting for a worker */
     size_t queued;
     abci_job *dhead, *dtail;   /* stages done, not yet taken by the loop */
@@ -52,6 +53,9 @@ struct abci_pool {
     int efd;                   /* eventfd, workers -> loop */
     struct event *ev;          /* loop side of efd */
     abci_job *rhead, *rtail;   /* loop thread: taken from done, not yet handled */
+    abci_job *bhead, *btail;   /* loop thread: submitted, handed to the queue at flush */
+    size_t nbatch;
+    size_t queued_seen;        /* loop thread: `queued` at the last flush */
 };
 
 /* ---- workers ------------------------------------------------------------------------------ */
@@ -120,6 +124,8 @@ static void *worker_main(void *arg)
         p->idle++;
         pthread_cond_wait(&p->work_cv, &p->mu);
         p->idle--;
+        if (p->wakes > 0)
+            p->wakes--;
     }
     pthread_mutex_unlock(&p->mu);
     return NULL;
@@ -209,22 +215,45 @@ int abci_pool_submit(abci_server *srv, abci_job *j)
     abci_pool *p = pool_get(srv);
     if (!p)
         return -1;
-    pthread_mutex_lock(&p->mu);
-    if (p->queued >= srv->opts.stage_queue_max) {
+    if (p->queued_seen + p->nbatch >= srv->opts.stage_queue_max) {
+        pthread_mutex_lock(&p->mu); /* the workers may have taken some since: look again */
+        p->queued_seen = p->queued;
         pthread_mutex_unlock(&p->mu);
-        return -1;
+        if (p->queued_seen + p->nbatch >= srv->opts.stage_queue_max)
+            return -1;
     }
     j->qnext = NULL;
-    if (p->qtail)
-        p->qtail->qnext = j;
+    if (p->btail)
+        p->btail->qnext = j;
     else
-        p->qhead = j;
-    p->qtail = j;
-    p->queued++;
-    if (p->idle > 0)
-        pthread_cond_signal(&p->work_cv);
-    pthread_mutex_unlock(&p->mu);
+        p->bhead = j;
+    p->btail = j;
+    p->nbatch++;
     return 0;
+}
+
+void abci_pool_flush(abci_server *srv)
+{
+    abci_pool *p = srv->pool;
+    if (!p || p->nbatch == 0)
+        return;
+    pthread_mutex_lock(&p->mu);
+    if (p->qtail)
+        p->qtail->qnext = p->bhead;
+    else
+        p->qhead = p->bhead;
+    p->qtail = p->btail;
+    p->queued += p->nbatch;
+    /* wake sleeping workers not already on their way, at most one per stage: a batch costs
+     * a wake-up per worker, not one per stage (a running worker drains the queue) */
+    for (size_t n = p->nbatch; n > 0 && p->idle > p->wakes; n--) {
+        p->wakes++;
+        pthread_cond_signal(&p->work_cv);
+    }
+    p->queued_seen = p->queued;
+    pthread_mutex_unlock(&p->mu);
+    p->bhead = p->btail = NULL;
+    p->nbatch = 0;
 }
 
 /* Hand every job still in the pool back to its connection (dropping its reference). */
@@ -251,12 +280,14 @@ void abci_pool_stop(abci_server *srv)
         pthread_join(p->threads[i], NULL);
     p->nthreads = 0;
     /* no worker runs now: every job is queued, done, or taken by the loop */
-    abci_job *q = p->qhead, *d = p->dhead, *r = p->rhead;
+    abci_job *q = p->qhead, *d = p->dhead, *r = p->rhead, *b = p->bhead;
     p->qhead = p->qtail = p->dhead = p->dtail = p->rhead = p->rtail = NULL;
-    p->queued = 0;
+    p->bhead = p->btail = NULL;
+    p->queued = p->queued_seen = p->nbatch = 0;
     release_list(q);
     release_list(d);
     release_list(r);
+    release_list(b);
 }
 
 void abci_pool_free(abci_server *srv)
@@ -310,6 +341,7 @@ int abci_parallel_map(abci_ctx *ctx, size_t n, abci_map_fn fn, void *arg)
         m.chunk = 1;
     atomic_init(&m.next, 0);
     p->map = &m;
+    p->wakes = p->idle; /* every sleeping worker is on its way */
     pthread_cond_broadcast(&p->work_cv);
     pthread_mutex_unlock(&p->mu);
 
