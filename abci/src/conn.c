@@ -151,14 +151,11 @@ static int conn_write(abci_conn *c)
     return 0;
 }
 
-/* Append one framed response to the output buffer. Returns 0, or -1 after closing the
- * connection. */
-static int conn_write_response(abci_conn *c, const Tendermint__Abci__Response *resp,
-                               const char *method)
+/* Room for `total` more bytes at the end of the output buffer, counted as queued (out.len
+ * moves past them): returns where to write them, or NULL after closing the connection
+ * (output cap, out of memory). */
+static uint8_t *conn_reserve(abci_conn *c, size_t total, const char *method)
 {
-    size_t body = tendermint__abci__response__get_packed_size(resp);
-    size_t hdr = abci_varint_size(body);
-    size_t total = hdr + body;
     size_t queued = conn_queued(c);
     size_t cap = c->srv->opts.max_output_bytes;
     abci_buf *o = &c->out;
@@ -167,7 +164,7 @@ static int conn_write_response(abci_conn *c, const Tendermint__Abci__Response *r
                         "output queue full: %zu bytes queued + %zu byte %s response > cap %zu "
                         "(peer not reading)",
                         queued, total, method, cap);
-        return -1;
+        return NULL;
     }
     if (o->cap - o->len < total) {
         if (o->off > 0) { /* compact first */
@@ -184,17 +181,69 @@ static int conn_write_response(abci_conn *c, const Tendermint__Abci__Response *r
             if (!np) {
                 abci_conn_close(c, ABCI_LOG_ERROR, "out of memory queueing a %zu byte %s response",
                                 total, method);
-                return -1;
+                return NULL;
             }
             o->p = np;
             o->cap = ncap;
         }
     }
     uint8_t *p = o->p + o->len;
+    o->len += total;
+    return p;
+}
+
+/* Append one framed response to the output buffer. Returns 0, or -1 after closing the
+ * connection. */
+static int conn_write_response(abci_conn *c, const Tendermint__Abci__Response *resp,
+                               const char *method)
+{
+    size_t body = tendermint__abci__response__get_packed_size(resp);
+    size_t hdr = abci_varint_size(body);
+    uint8_t *p = conn_reserve(c, hdr + body, method);
+    if (!p)
+        return -1;
     abci_varint_encode(body, p);
     tendermint__abci__response__pack(resp, p + hdr);
-    o->len += total;
     return 0;
+}
+
+/* After a response is queued: Flush releases everything for the send after this batch; a
+ * large held batch goes now. Returns 0, or -1 once the connection is closing. */
+static int conn_after_response(abci_conn *c, int flush)
+{
+    if (flush) {
+        c->mark = c->out.len;
+    } else if (c->out.len - c->mark >= ABCI_PUSH_THRESHOLD_BYTES) {
+        c->mark = c->out.len;
+        return conn_write(c);
+    }
+    return 0;
+}
+
+/* The library's own answers to Echo and Flush in their canonical (minimal, CometBFT's)
+ * encodings, without protobuf decode/encode: Request.flush (field 2) = 12 00 answers
+ * Response.flush (field 3) = 1a 00; Request.echo (field 1) = 0a L [0a M message] answers
+ * Response.echo (field 2) = the same bytes with 12 first (protobuf-c does not check UTF-8
+ * either, so the answer is byte for byte what the general path packs). Any other encoding
+ * takes the general path. Returns 1 if answered, 0 if not this case, -1 once closing. */
+static int conn_fast_path(abci_conn *c, const uint8_t *body, size_t len)
+{
+    int flush;
+    if (len == 2 && body[0] == 0x12 && body[1] == 0x00)
+        flush = 1;
+    else if (len >= 2 && len < 0x80 && body[0] == 0x0a && body[1] == len - 2 &&
+             (len == 2 || (len >= 5 && body[2] == 0x0a && body[3] == len - 4)))
+        flush = 0;
+    else
+        return 0;
+    uint8_t *p = conn_reserve(c, 1 + len, flush ? "flush" : "echo");
+    if (!p)
+        return -1;
+    c->nreq++;
+    p[0] = (uint8_t)len;
+    memcpy(p + 1, body, len);
+    p[1] = flush ? 0x1a : 0x12;
+    return conn_after_response(c, flush) ? -1 : 1;
 }
 
 /* ---- default handlers (abci.h: safe answers when a callback is NULL) ----------------------- */
@@ -475,13 +524,8 @@ static int conn_dispatch(abci_conn *c, abci_ctx *ctx, Tendermint__Abci__Request 
     }
     if (conn_write_response(c, &resp, method))
         goto done;
-    if (flush) {
-        c->mark = c->out.len; /* sent after this batch of input */
-    } else if (c->out.len - c->mark >= ABCI_PUSH_THRESHOLD_BYTES) {
-        c->mark = c->out.len; /* a large held batch goes now */
-        if (conn_write(c))
-            goto done;
-    }
+    if (conn_after_response(c, flush))
+        goto done;
     ret = 0;
 done:
     ctx->srv = NULL;
@@ -556,6 +600,11 @@ static int conn_handle(abci_conn *c, const uint8_t *body, size_t len)
 {
     static const uint8_t empty[1];
     abci_server *srv = c->srv;
+    if (!c->qhead) { /* nothing waits ahead of it */
+        int fast = conn_fast_path(c, body, len);
+        if (fast)
+            return fast < 0 ? -1 : 0;
+    }
     ProtobufCAllocator pa;
     abci_ctx_pb_allocator(&c->ctx, &pa);
     Tendermint__Abci__Request *req =

@@ -167,6 +167,62 @@ static int client_received_nothing(client *c)
            (errno == EAGAIN || errno == EWOULDBLOCK);
 }
 
+/* Raw frame bytes: varint length then body. */
+static void send_frame(client *c, const uint8_t *body, size_t n)
+{
+    uint8_t hdr[ABCI_VARINT_MAX_BYTES];
+    size_t h = abci_varint_encode(n, hdr);
+    assert_int_equal(client_send_raw(c, hdr, h), 0);
+    assert_int_equal(client_send_raw(c, body, n), 0);
+}
+
+/* Echo and Flush have a shortcut for their canonical encodings (conn.c): every encoding,
+ * canonical or not, gets the answer protobuf decoding gives, in order. */
+static void echo_and_flush_answer_alike_in_every_encoding(void **state)
+{
+    harness h;
+    assert_int_equal(harness_start(&h, &k_app, NULL, NULL, "tcp", NULL), 0);
+    client c;
+    assert_int_equal(client_connect(&c, h.addr), 0);
+    static const uint8_t canon[] = {0x0a, 0x04, 0x0a, 0x02, 'h', 'i'};
+    static const uint8_t empty[] = {0x0a, 0x00};
+    static const uint8_t empty_explicit[] = {0x0a, 0x02, 0x0a, 0x00};        /* "" spelt out */
+    static const uint8_t unknown[] = {0x0a, 0x06, 0x0a, 0x02, 'h', 'i', 0x10, 0x01}; /* +field 2 */
+    static const uint8_t twice[] = {0x0a, 0x03, 0x0a, 0x01, 'a', 0x0a, 0x03, 0x0a, 0x01, 'b'};
+    static const uint8_t flush_canon[] = {0x12, 0x00};
+    static const uint8_t flush_unknown[] = {0x12, 0x02, 0x08, 0x01};
+    uint8_t big[3 + 200];
+    big[0] = 0x0a; /* 126-byte message: the lengths need two-byte varints */
+    big[1] = 0x80;
+    big[2] = 0x01;
+    big[3] = 0x0a;
+    big[4] = 126;
+    memset(big + 5, 'z', 126);
+    char zs[127];
+    memset(zs, 'z', 126);
+    zs[126] = '\0';
+    send_frame(&c, canon, sizeof canon);
+    send_frame(&c, empty, sizeof empty);
+    send_frame(&c, empty_explicit, sizeof empty_explicit);
+    send_frame(&c, unknown, sizeof unknown);
+    send_frame(&c, twice, sizeof twice); /* a repeated sub-message merges: last string wins */
+    send_frame(&c, big, 5 + 126);
+    send_check_tx(&c, "\x07", 1);
+    send_frame(&c, flush_unknown, sizeof flush_unknown);
+    send_frame(&c, flush_canon, sizeof flush_canon);
+    expect_echo(&c, "hi");
+    expect_echo(&c, "");
+    expect_echo(&c, "");
+    expect_echo(&c, "hi");
+    expect_echo(&c, "b");
+    expect_echo(&c, zs);
+    expect_check_tx(&c, 7);
+    expect_flush(&c);
+    expect_flush(&c);
+    client_close(&c);
+    harness_stop(&h);
+}
+
 /* ---- ordering and Flush ------------------------------------------------------------------- */
 
 static void pipelined_1000_echo_and_check_tx_are_answered_in_order(void **state)
@@ -699,6 +755,7 @@ int main(void)
         cmocka_set_skip_filter("accept_pauses_on_emfile_and_recovers");
     }
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(echo_and_flush_answer_alike_in_every_encoding),
         cmocka_unit_test(pipelined_1000_echo_and_check_tx_are_answered_in_order),
         cmocka_unit_test(responses_are_held_until_flush_and_flush_comes_last),
         cmocka_unit_test(large_buffered_output_is_pushed_before_flush),
