@@ -557,19 +557,22 @@ static int conn_drain(abci_conn *c)
 }
 
 /* Queue a decoded request behind the ones still waiting on c, running the CheckTx stage on
- * the pool (or here, past opts.stage_queue_max waiting stages). The request's arena moves
- * to the job. Returns 0, or -1 once the connection is closing. */
-static int conn_enqueue(abci_conn *c, Tendermint__Abci__Request *req, size_t len)
+ * the pool (or here, past opts.stage_queue_max waiting stages). j is the job whose arena
+ * holds req, or NULL if req is in the connection's arena (its chunks then move to a job).
+ * Returns 0, or -1 once the connection is closing. */
+static int conn_enqueue(abci_conn *c, abci_job *j, Tendermint__Abci__Request *req, size_t len)
 {
     abci_server *srv = c->srv;
-    abci_job *j = abci_job_get(srv);
-    if (!j) {
-        abci_conn_close(c, ABCI_LOG_ERROR, "out of memory queueing a request (frame length %zu)",
-                        len);
-        abci_ctx_rewind(&c->ctx);
-        return -1;
+    if (!j) { /* decoded in the connection's arena: move it to a job */
+        j = abci_job_get(srv);
+        if (!j) {
+            abci_conn_close(c, ABCI_LOG_ERROR,
+                            "out of memory queueing a request (frame length %zu)", len);
+            abci_ctx_rewind(&c->ctx);
+            return -1;
+        }
+        abci_ctx_swap_chunks(&j->ctx, &c->ctx);
     }
-    abci_ctx_swap_chunks(&j->ctx, &c->ctx);
     j->ctx.peer = c->peer;
     j->req = req;
     j->frame_len = len;
@@ -605,20 +608,36 @@ static int conn_handle(abci_conn *c, const uint8_t *body, size_t len)
         if (fast)
             return fast < 0 ? -1 : 0;
     }
+    /* a request that will wait in the queue is decoded straight into a job's arena (first
+     * byte 0x42: Request.check_tx, field 8), so no arena memory changes hands */
+    abci_job *j = NULL;
+    struct abci_ctx *dctx = &c->ctx;
+    if (c->qhead || (srv->app.check_tx_stage && len > 0 && body[0] == 0x42)) {
+        j = abci_job_get(srv);
+        if (!j) {
+            abci_conn_close(c, ABCI_LOG_ERROR,
+                            "out of memory queueing a request (frame length %zu)", len);
+            return -1;
+        }
+        dctx = &j->ctx;
+    }
     ProtobufCAllocator pa;
-    abci_ctx_pb_allocator(&c->ctx, &pa);
+    abci_ctx_pb_allocator(dctx, &pa);
     Tendermint__Abci__Request *req =
         tendermint__abci__request__unpack(&pa, len, len ? body : empty);
     if (!req) {
         abci_conn_close(c, ABCI_LOG_WARN, "undecodable protobuf Request (frame length %zu)", len);
-        abci_ctx_rewind(&c->ctx);
+        if (j)
+            abci_job_put(srv, j);
+        else
+            abci_ctx_rewind(&c->ctx);
         return -1;
     }
     c->nreq++;
     fill_request(req);
-    if (c->qhead ||
+    if (j || c->qhead ||
         (req->value_case == TENDERMINT__ABCI__REQUEST__VALUE_CHECK_TX && srv->app.check_tx_stage))
-        return conn_enqueue(c, req, len);
+        return conn_enqueue(c, j, req, len);
     return conn_dispatch(c, &c->ctx, req, len);
 }
 

@@ -15,7 +15,7 @@
 #include "abci/ctx.h"
 
 #define CHUNK_DEFAULT_BYTES ((size_t)16 << 10)
-#define CHUNK_SMALL_BYTES ((size_t)2 << 10)
+#define CHUNK_SMALL_BYTES ((size_t)4 << 10)
 
 struct abci_ctx_chunk {
     struct abci_ctx_chunk *next;
