@@ -17,7 +17,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "abci-internal.h"
+#include "abci/ctx.h"
 #include "app-internal.h"
 #include "config.h"
 #include "ed25519.h"
@@ -106,8 +106,9 @@ int main(int argc, char **argv)
         return 1;
     }
     const abci_app_t *T = sb_app_abci();
-    struct abci_ctx ctx;
-    abci_ctx_init(&ctx, "bench");
+    abci_ctx *ctx = abci_ctx_new("bench");
+    if (!ctx)
+        return 1;
 
     /* Genesis: one validator (seed 0x11…), one curator (seed 0xa1…), 10 s slots. */
     uint8_t vseed[32], cseed[32], vpub[32], cpub[32];
@@ -137,9 +138,9 @@ int main(int argc, char **argv)
     ic.app_state_bytes.data = (uint8_t *)app_state;
     ic.app_state_bytes.len = strlen(app_state);
     ic.initial_height = 1;
-    if (T->init_chain(app, &ctx, &ic, &icr) < 0)
+    if (T->init_chain(app, ctx, &ic, &icr) < 0)
         return 1;
-    abci_ctx_reset(&ctx);
+    abci_ctx_reset(ctx);
 
     sb_track_in tracks[MAX_CIDS];
     for (size_t i = 0; i < ncid; i++)
@@ -177,17 +178,17 @@ int main(int argc, char **argv)
         fb.txs = txs;
         fb.n_txs = ntx;
         int64_t a = now_us();
-        if (T->finalize_block(app, &ctx, &fb, &fbr) < 0)
+        if (T->finalize_block(app, ctx, &fb, &fbr) < 0)
             return 1;
         int64_t b = now_us();
         Tendermint__Abci__RequestCommit cm = TENDERMINT__ABCI__REQUEST_COMMIT__INIT;
         Tendermint__Abci__ResponseCommit cmr = TENDERMINT__ABCI__RESPONSE_COMMIT__INIT;
-        if (T->commit(app, &ctx, &cm, &cmr) < 0)
+        if (T->commit(app, ctx, &cm, &cmr) < 0)
             return 1;
         int64_t c = now_us();
         fin_us[h - 1] = b - a;
         commit_us[h - 1] = c - b;
-        abci_ctx_reset(&ctx);
+        abci_ctx_reset(ctx);
         sb_buf_free(&txb[0]);
         sb_buf_free(&txb[1]);
         usleep(20000); /* let the worker run between blocks, as real block intervals do */
@@ -197,6 +198,7 @@ int main(int argc, char **argv)
     printf("blocks=%ld commit_p50_us=%" PRId64 " commit_p99_us=%" PRId64
            " finalize_p50_us=%" PRId64 "\n",
            blocks, c50, c99, f50);
+    abci_ctx_free(ctx);
     sb_pin_stop(pin);
     sb_app_free(app);
     sb_store_close(store);

@@ -46,7 +46,7 @@
 #include <event2/event.h>
 #include <sqlite3.h>
 
-#include "abci-internal.h"
+#include "abci/ctx.h"
 #include "abci/frame.h"
 #include "app-internal.h"
 #include "config.h"
@@ -322,7 +322,7 @@ static char **load_cids(const char *path, size_t *n)
 typedef struct chain {
     sb_app *app;
     const abci_app_t *T;
-    struct abci_ctx ctx;
+    abci_ctx *ctx; /* owned */
     int64_t height;
     uint8_t cseed[N_CURATORS][32], cpub[N_CURATORS][32];
     uint8_t vseed[N_VALIDATORS][32], vpub[N_VALIDATORS][32];
@@ -379,9 +379,9 @@ static void init_chain(chain *c, int64_t t0)
     ic.app_state_bytes.data = (uint8_t *)app_state;
     ic.app_state_bytes.len = strlen(app_state);
     ic.initial_height = 1;
-    if (c->T->init_chain(c->app, &c->ctx, &ic, &icr) != 0)
+    if (c->T->init_chain(c->app, c->ctx, &ic, &icr) != 0)
         die("InitChain failed");
-    abci_ctx_reset(&c->ctx);
+    abci_ctx_reset(c->ctx);
 }
 
 /* CheckTx every tx (timed one by one); each must be accepted. */
@@ -393,13 +393,13 @@ static void check_all(chain *c, sb_buf *txs, size_t n, samples *s)
         rq.tx.data = txs[i].data;
         rq.tx.len = txs[i].len;
         stamp a = stamp_now();
-        int rc = c->T->check_tx(c->app, &c->ctx, &rq, &rs);
+        int rc = c->T->check_tx(c->app, c->ctx, &rq, &rs);
         stamp b = stamp_now();
         if (rc != 0 || rs.code != 0)
             die("CheckTx at height %" PRId64 ": rc %d code %u %s", c->height, rc, rs.code,
                 rs.log ? rs.log : "");
         push(s, a, b);
-        abci_ctx_reset(&c->ctx);
+        abci_ctx_reset(c->ctx);
     }
 }
 
@@ -426,7 +426,7 @@ static void block(chain *c, int64_t t, sb_buf *txs, size_t n, samples *s, size_t
     int64_t rd0, wr0, rd1, wr1;
     ssize_t self = thread_io(c->io_fd, &rd0, &wr0);
     stamp a = stamp_now();
-    if (c->T->finalize_block(c->app, &c->ctx, &fb, &fbr) != 0)
+    if (c->T->finalize_block(c->app, c->ctx, &fb, &fbr) != 0)
         die("FinalizeBlock %" PRId64 " failed", c->height);
     stamp b = stamp_now();
     /* The checks below run between FinalizeBlock and Commit but are not timed. */
@@ -448,9 +448,9 @@ static void block(chain *c, int64_t t, sb_buf *txs, size_t n, samples *s, size_t
                         c->outcome[o]++;
             }
     }
-    abci_ctx_reset(&c->ctx);
+    abci_ctx_reset(c->ctx);
     stamp b2 = stamp_now();
-    if (c->T->commit(c->app, &c->ctx, &cm, &cmr) != 0)
+    if (c->T->commit(c->app, c->ctx, &cm, &cmr) != 0)
         die("Commit %" PRId64 " failed", c->height);
     stamp e2 = stamp_now();
     thread_io(c->io_fd, &rd1, &wr1);
@@ -458,7 +458,7 @@ static void block(chain *c, int64_t t, sb_buf *txs, size_t n, samples *s, size_t
           tenths_us((b.cpu - a.cpu) + (e2.cpu - b2.cpu)), sat32((b.vm - a.vm) + (e2.vm - b2.vm)),
           sat32(rd1 - rd0 - self), sat32(wr1 - wr0));
     s->full += (b.full - a.full) + (e2.full - b2.full);
-    abci_ctx_reset(&c->ctx);
+    abci_ctx_reset(c->ctx);
 }
 
 /* One slot: proposals, votes, close. */
@@ -895,7 +895,8 @@ int main(int argc, char **argv)
     if (!(c.app = sb_app_new(store, &ao, err, sizeof(err))))
         die("%s", err);
     c.T = sb_app_abci();
-    abci_ctx_init(&c.ctx, "year-bench");
+    if (!(c.ctx = abci_ctx_new("year-bench")))
+        die("%s", "out of memory");
 
     const int64_t t0 = GENESIS_S * NS;
     init_chain(&c, t0);
@@ -963,6 +964,8 @@ int main(int argc, char **argv)
     double drain_s = (double)(now_ns() - drain0) / 1e9;
     sb_pin_stop(pin);
     read_pins(pins, &pc);
+    abci_ctx_free(c.ctx);
+    c.ctx = NULL;
     sb_app_free(c.app);
     sb_store_close(store);
     double db_mb = file_mb(db), pins_mb = file_mb(pins);

@@ -9,7 +9,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "abci-internal.h"
+#include "abci/abci.h"
 #include "abci/frame.h"
 #include "fuzz_common.h"
 
@@ -164,7 +164,7 @@ void abci_stream_run(struct event_base *base, abci_server *srv, const uint8_t *d
 
     int sv[2];
     FUZZ_CHECK(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) == 0, "socketpair");
-    FUZZ_CHECK(abci_conn_start(srv, sv[0], NULL, 0, "fuzz") == 0, "connection start");
+    FUZZ_CHECK(abci_server_serve_fd(srv, sv[0], "fuzz") == 0, "connection start");
     fcntl(sv[1], F_SETFL, fcntl(sv[1], F_GETFL) | O_NONBLOCK);
 
     sink s = {.model_requests = out->requests};

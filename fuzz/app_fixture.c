@@ -7,7 +7,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "abci-internal.h"
+#include "abci/ctx.h"
 #include "ed25519.h"
 #include "fuzz_common.h"
 #include "log.h"
@@ -241,15 +241,15 @@ void fx_finalize(Tendermint__Abci__RequestFinalizeBlock *r, Tendermint__Abci__Ti
 void fx_build_chain(fx_app *f)
 {
     const abci_app_t *cb = sb_app_abci();
-    struct abci_ctx ctx;
-    abci_ctx_init(&ctx, "fixture");
+    abci_ctx *ctx = abci_ctx_new("fixture");
+    FUZZ_CHECK(ctx != NULL, "out of memory");
     const ProtobufCBinaryData *tx = fx_txs();
 
     Tendermint__Abci__RequestInitChain ic;
     Tendermint__Abci__ResponseInitChain icr = TENDERMINT__ABCI__RESPONSE_INIT_CHAIN__INIT;
     fx_init_chain(&ic, 0);
-    FUZZ_CHECK(cb->init_chain(f->app, &ctx, &ic, &icr) == 0, "fixture InitChain");
-    abci_ctx_reset(&ctx);
+    FUZZ_CHECK(cb->init_chain(f->app, ctx, &ic, &icr) == 0, "fixture InitChain");
+    abci_ctx_reset(ctx);
 
     static const int64_t t[3] = {1, 3, 53};
     const ProtobufCBinaryData *blk[3] = {tx, tx + 2, NULL};
@@ -259,14 +259,15 @@ void fx_build_chain(fx_app *f)
         Tendermint__Abci__ResponseFinalizeBlock fbr =
             TENDERMINT__ABCI__RESPONSE_FINALIZE_BLOCK__INIT;
         fx_finalize(&fb, &ts, h, FX_GENESIS_NS + t[h - 1] * FX_S, blk[h - 1], blk[h - 1] ? 2 : 0);
-        FUZZ_CHECK(cb->finalize_block(f->app, &ctx, &fb, &fbr) == 0, "fixture FinalizeBlock");
+        FUZZ_CHECK(cb->finalize_block(f->app, ctx, &fb, &fbr) == 0, "fixture FinalizeBlock");
         for (size_t i = 0; i < fbr.n_tx_results; i++)
             FUZZ_CHECK(fbr.tx_results[i]->code == 0, "fixture tx rejected");
-        abci_ctx_reset(&ctx);
+        abci_ctx_reset(ctx);
         Tendermint__Abci__RequestCommit c = TENDERMINT__ABCI__REQUEST_COMMIT__INIT;
         Tendermint__Abci__ResponseCommit cr = TENDERMINT__ABCI__RESPONSE_COMMIT__INIT;
-        FUZZ_CHECK(cb->commit(f->app, &ctx, &c, &cr) == 0, "fixture Commit");
-        abci_ctx_reset(&ctx);
+        FUZZ_CHECK(cb->commit(f->app, ctx, &c, &cr) == 0, "fixture Commit");
+        abci_ctx_reset(ctx);
     }
     FUZZ_CHECK(sb_app_height(f->app) == 3, "fixture height");
+    abci_ctx_free(ctx);
 }

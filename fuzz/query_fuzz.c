@@ -18,13 +18,13 @@
 
 #include <jansson.h>
 
-#include "abci-internal.h"
+#include "abci/ctx.h"
 #include "app_fixture.h"
 #include "fuzz_common.h"
 #include "sb_code.h"
 
 static fx_app g_fx;
-static struct abci_ctx g_ctx;
+static abci_ctx *g_ctx;
 static size_t g_codes[SB_NOT_FOUND + 1];
 
 static void cleanup(void)
@@ -38,7 +38,8 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     fx_quiet_logs();
     fx_app_open(&g_fx);
     fx_build_chain(&g_fx);
-    abci_ctx_init(&g_ctx, "fuzz");
+    g_ctx = abci_ctx_new("fuzz");
+    FUZZ_CHECK(g_ctx != NULL, "out of memory");
     atexit(cleanup);
     return 0;
 }
@@ -58,7 +59,7 @@ static void ask(const char *path, int64_t height, answer *a)
     Tendermint__Abci__ResponseQuery r = TENDERMINT__ABCI__RESPONSE_QUERY__INIT;
     q.path = (char *)path;
     q.height = height;
-    a->rc = sb_app_abci()->query(g_fx.app, &g_ctx, &q, &r);
+    a->rc = sb_app_abci()->query(g_fx.app, g_ctx, &q, &r);
     a->code = r.code;
     a->height = r.height;
     snprintf(a->log, sizeof(a->log), "%s", r.log ? r.log : "");
@@ -67,7 +68,7 @@ static void ask(const char *path, int64_t height, answer *a)
     FUZZ_CHECK(a->value != NULL, "out of memory");
     if (r.value.len)
         memcpy(a->value, r.value.data, r.value.len);
-    abci_ctx_reset(&g_ctx);
+    abci_ctx_reset(g_ctx);
 }
 
 static int same(const answer *a, const answer *b)

@@ -1,6 +1,12 @@
 /* kvstore.c - example ABCI application on the public abci.h alone (protocol.md §2).
  *
- *   abci-kvstore --addr tcp://127.0.0.1:26658 --db /path/state.file
+ *   abci-kvstore --addr tcp://127.0.0.1:26658 --db /path/state.file [--workers N]
+ *
+ * --workers N (N > 0) shows the library's parallel parts: the stateless half of CheckTx (is
+ * the tx well formed?) runs as check_tx_stage on N worker threads, and FinalizeBlock's
+ * per-tx work (parse, result, event) as abci_parallel_map; state changes stay on the loop
+ * thread in block order. Default 0: no threads. (Parsing key=value costs less than handing
+ * it to a thread; the parallel parts pay off for real work such as signature checks.)
  *
  * Transactions are `key=value` (key non-empty, no '=' in the key; the value may be empty).
  * CheckTx rejects anything else with code 1; FinalizeBlock gives such a tx code 1 and applies
@@ -55,6 +61,7 @@ typedef struct {
     kv_map working;               /* committed + the last finalized block */
     int64_t working_height;
     uint8_t working_hash[32];
+    size_t workers;               /* --workers: 0 = no pool (every callback on the loop) */
 } kv_app;
 
 /* ---- sorted map --------------------------------------------------------------------------- */
@@ -456,8 +463,10 @@ static int on_init_chain(void *arg, abci_ctx *ctx, const Tendermint__Abci__Reque
 static int on_check_tx(void *arg, abci_ctx *ctx, const Tendermint__Abci__RequestCheckTx *req,
                        Tendermint__Abci__ResponseCheckTx *res)
 {
+    /* with --workers the stage has looked at the tx already (stage_check_tx) */
+    const int *staged = abci_ctx_stage_result(ctx);
     size_t kl;
-    if (parse_tx(&req->tx, &kl)) {
+    if (staged ? *staged : parse_tx(&req->tx, &kl) != 0) {
         res->code = 1;
         res->log = (char *)"malformed tx: want key=value with a non-empty key";
     }
@@ -483,6 +492,79 @@ static int on_query(void *arg, abci_ctx *ctx, const Tendermint__Abci__RequestQue
     return 0;
 }
 
+/* ---- parallel parts (used with --workers N; abci.h "Threads") ------------------------------ */
+
+/* CheckTx stage, on a worker: the stateless check (the tx's shape). Its verdict goes to
+ * on_check_tx through the request's arena. A real app would verify signatures here. */
+static int stage_check_tx(void *arg, abci_ctx *ctx, const Tendermint__Abci__RequestCheckTx *req,
+                          void **result)
+{
+    int *malformed = abci_ctx_alloc(ctx, sizeof *malformed);
+    if (!malformed)
+        return -ENOMEM;
+    size_t kl;
+    *malformed = parse_tx(&req->tx, &kl) != 0;
+    *result = malformed;
+    return 0;
+}
+
+/* FinalizeBlock's per-tx work that needs no state: parse, result, event. Everything it
+ * writes is slot i of arrays allocated before the map (the arena is not thread-safe). */
+typedef struct {
+    const Tendermint__Abci__RequestFinalizeBlock *req;
+    Tendermint__Abci__ExecTxResult *r;
+    Tendermint__Abci__Event *ev;
+    Tendermint__Abci__Event **evv;
+    Tendermint__Abci__EventAttribute *at;
+    Tendermint__Abci__EventAttribute **atv;
+    char *text;          /* key and value copies, NUL-terminated, tx i's at off[i] */
+    const size_t *off;
+    size_t *klen;        /* SIZE_MAX = malformed */
+} fb_work;
+
+static int fb_tx(void *arg, size_t i)
+{
+    fb_work *w = arg;
+    const ProtobufCBinaryData *tx = &w->req->txs[i];
+    Tendermint__Abci__ExecTxResult *r = &w->r[i];
+    size_t kl;
+    tendermint__abci__exec_tx_result__init(r);
+    if (parse_tx(tx, &kl)) {
+        r->code = 1;
+        r->log = (char *)"malformed tx: want key=value with a non-empty key";
+        w->klen[i] = SIZE_MAX;
+        return 0;
+    }
+    w->klen[i] = kl;
+    size_t vl = tx->len - kl - 1;
+    char *k = w->text + w->off[i], *v = k + kl + 1;
+    memcpy(k, tx->data, kl);
+    k[kl] = '\0';
+    memcpy(v, tx->data + kl + 1, vl);
+    v[vl] = '\0';
+    /* event kv{key, value} so `tx_search "kv.key='k'"` works */
+    Tendermint__Abci__EventAttribute *at = &w->at[2 * i];
+    tendermint__abci__event__init(&w->ev[i]);
+    tendermint__abci__event_attribute__init(&at[0]);
+    tendermint__abci__event_attribute__init(&at[1]);
+    at[0].key = (char *)"key";
+    at[0].value = k;
+    at[0].index = 1;
+    at[1].key = (char *)"value";
+    at[1].value = v;
+    w->atv[2 * i] = &at[0];
+    w->atv[2 * i + 1] = &at[1];
+    w->ev[i].type = (char *)"kv";
+    w->ev[i].n_attributes = 2;
+    w->ev[i].attributes = &w->atv[2 * i];
+    w->evv[i] = &w->ev[i];
+    r->n_events = 1;
+    r->events = &w->evv[i];
+    return 0;
+}
+
+/* ---- ABCI callbacks (continued) ----------------------------------------------------------- */
+
 static int on_finalize_block(void *arg, abci_ctx *ctx,
                              const Tendermint__Abci__RequestFinalizeBlock *req,
                              Tendermint__Abci__ResponseFinalizeBlock *res)
@@ -495,46 +577,39 @@ static int on_finalize_block(void *arg, abci_ctx *ctx,
     if (kv_clone(&app->working, &app->committed))
         return -ENOMEM;
 
-    Tendermint__Abci__ExecTxResult *r = abci_ctx_alloc(ctx, n * sizeof(*r));
+    /* everything the per-tx work writes, allocated here on the loop thread */
+    fb_work w = {.req = req};
+    size_t *off = abci_ctx_alloc(ctx, n * sizeof(*off)), text = 0;
+    for (size_t i = 0; off && i < n; i++) {
+        off[i] = text;
+        text += req->txs[i].len + 2; /* key NUL value NUL (the '=' makes room for one) */
+    }
+    w.off = off;
+    w.text = abci_ctx_alloc(ctx, text);
+    w.klen = abci_ctx_alloc(ctx, n * sizeof(*w.klen));
+    w.r = abci_ctx_alloc(ctx, n * sizeof(*w.r));
+    w.ev = abci_ctx_alloc(ctx, n * sizeof(*w.ev));
+    w.evv = abci_ctx_alloc(ctx, n * sizeof(*w.evv));
+    w.at = abci_ctx_alloc(ctx, 2 * n * sizeof(*w.at));
+    w.atv = abci_ctx_alloc(ctx, 2 * n * sizeof(*w.atv));
     Tendermint__Abci__ExecTxResult **rv = abci_ctx_alloc(ctx, n * sizeof(*rv));
-    Tendermint__Abci__Event *ev = abci_ctx_alloc(ctx, n * sizeof(*ev));
-    Tendermint__Abci__Event **evv = abci_ctx_alloc(ctx, n * sizeof(*evv));
-    Tendermint__Abci__EventAttribute *at = abci_ctx_alloc(ctx, 2 * n * sizeof(*at));
-    Tendermint__Abci__EventAttribute **atv = abci_ctx_alloc(ctx, 2 * n * sizeof(*atv));
-    if (!r || !rv || !ev || !evv || !at || !atv)
+    if (!off || !w.text || !w.klen || !w.r || !w.ev || !w.evv || !w.at || !w.atv || !rv)
         return -ENOMEM;
+    /* stateless per-tx work: on the worker pool with --workers, else a plain loop (the
+     * same results either way: each call writes only its own slot) */
+    int rc = app->workers ? abci_parallel_map(ctx, n, fb_tx, &w) : 0;
+    for (size_t i = 0; !app->workers && i < n; i++)
+        rc = rc ? rc : fb_tx(&w, i);
+    if (rc)
+        return rc;
+    /* state changes in block order, on this thread */
     for (size_t i = 0; i < n; i++) {
         const ProtobufCBinaryData *tx = &req->txs[i];
-        size_t kl;
-        tendermint__abci__exec_tx_result__init(&r[i]);
-        rv[i] = &r[i];
-        if (parse_tx(tx, &kl)) {
-            r[i].code = 1;
-            r[i].log = (char *)"malformed tx: want key=value with a non-empty key";
-            continue;
-        }
-        if (kv_set(&app->working, tx->data, kl, tx->data + kl + 1, tx->len - kl - 1))
+        size_t kl = w.klen[i];
+        rv[i] = &w.r[i];
+        if (kl != SIZE_MAX &&
+            kv_set(&app->working, tx->data, kl, tx->data + kl + 1, tx->len - kl - 1))
             return -ENOMEM;
-        /* event kv{key, value} so `tx_search "kv.key='k'"` works */
-        tendermint__abci__event__init(&ev[i]);
-        tendermint__abci__event_attribute__init(&at[2 * i]);
-        tendermint__abci__event_attribute__init(&at[2 * i + 1]);
-        at[2 * i].key = (char *)"key";
-        at[2 * i].value = abci_ctx_printf(ctx, "%.*s", (int)kl, (const char *)tx->data);
-        at[2 * i].index = 1;
-        at[2 * i + 1].key = (char *)"value";
-        at[2 * i + 1].value = abci_ctx_printf(ctx, "%.*s", (int)(tx->len - kl - 1),
-                                              (const char *)tx->data + kl + 1);
-        if (!at[2 * i].value || !at[2 * i + 1].value)
-            return -ENOMEM;
-        atv[2 * i] = &at[2 * i];
-        atv[2 * i + 1] = &at[2 * i + 1];
-        ev[i].type = (char *)"kv";
-        ev[i].n_attributes = 2;
-        ev[i].attributes = &atv[2 * i];
-        r[i].n_events = 1;
-        evv[i] = &ev[i];
-        r[i].events = &evv[i];
     }
     if (kv_hash(&app->working, app->working_hash))
         return -ENOMEM;
@@ -579,7 +654,7 @@ static void on_signal(evutil_socket_t sig, short what, void *arg)
 static void usage(FILE *f)
 {
     fprintf(f, "usage: abci-kvstore [--addr tcp://127.0.0.1:26658|unix:///path.sock] "
-               "--db /path/state.file\n");
+               "--db /path/state.file [--workers N]\n");
 }
 
 int main(int argc, char **argv)
@@ -589,14 +664,24 @@ int main(int argc, char **argv)
     static const struct option opts[] = {
         {"addr", required_argument, NULL, 'a'},
         {"db", required_argument, NULL, 'd'},
+        {"workers", required_argument, NULL, 'w'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
     int o;
-    while ((o = getopt_long(argc, argv, "a:d:h", opts, NULL)) != -1) {
+    while ((o = getopt_long(argc, argv, "a:d:w:h", opts, NULL)) != -1) {
+        char *end = NULL;
         switch (o) {
         case 'a': addr = optarg; break;
         case 'd': app.db_path = optarg; break;
+        case 'w':
+            errno = 0;
+            app.workers = strtoul(optarg, &end, 10);
+            if (errno || !end || *end || optarg[0] == '-' || app.workers > 1024) {
+                fprintf(stderr, "abci-kvstore: --workers %s: want 0 ... 1024\n", optarg);
+                return 2;
+            }
+            break;
         case 'h': usage(stdout); return 0;
         default: usage(stderr); return 2;
         }
@@ -622,8 +707,10 @@ int main(int argc, char **argv)
         .check_tx = on_check_tx,
         .finalize_block = on_finalize_block,
         .commit = on_commit,
+        .check_tx_stage = app.workers ? stage_check_tx : NULL,
     };
-    abci_server *srv = base ? abci_server_new(base, &cbs, &app, NULL) : NULL;
+    const abci_server_opts sopts = {.workers = app.workers};
+    abci_server *srv = base ? abci_server_new(base, &cbs, &app, &sopts) : NULL;
     if (!srv) {
         fprintf(stderr, "level=error module=kvstore msg=\"out of memory\"\n");
         return 1;

@@ -91,7 +91,40 @@ abci_server *abci_server_new(struct event_base *base, const abci_app_t *app, voi
         srv->opts.max_output_bytes = ABCI_DEFAULT_MAX_OUTPUT_BYTES;
     if (srv->opts.max_connections == 0)
         srv->opts.max_connections = ABCI_DEFAULT_MAX_CONNECTIONS;
+    if (srv->opts.stage_queue_max == 0)
+        srv->opts.stage_queue_max = ABCI_DEFAULT_STAGE_QUEUE_MAX;
     return srv;
+}
+
+/* Free jobs kept for reuse beyond what is in use: enough for a full stage queue. */
+abci_job *abci_job_get(abci_server *srv)
+{
+    abci_job *j = srv->free_jobs;
+    if (j) {
+        srv->free_jobs = j->next;
+        srv->nfree_jobs--;
+        j->next = NULL;
+        return j;
+    }
+    j = calloc(1, sizeof *j);
+    if (j)
+        abci_ctx_init_small(&j->ctx);
+    return j;
+}
+
+void abci_job_put(abci_server *srv, abci_job *j)
+{
+    abci_ctx_rewind(&j->ctx);
+    j->req = NULL;
+    j->conn = NULL;
+    if (srv->freeing || srv->nfree_jobs >= srv->opts.stage_queue_max + 64) {
+        abci_ctx_reset(&j->ctx);
+        free(j);
+        return;
+    }
+    j->next = srv->free_jobs;
+    srv->free_jobs = j;
+    srv->nfree_jobs++;
 }
 
 static void listener_free(struct abci_listener *l)
@@ -123,6 +156,13 @@ size_t abci_server_connections(const abci_server *srv)
 
 void abci_server_destroy(abci_server *srv)
 {
+    abci_pool_free(srv);
+    while (srv->free_jobs) {
+        abci_job *j = srv->free_jobs;
+        srv->free_jobs = j->next;
+        abci_ctx_reset(&j->ctx);
+        free(j);
+    }
     free(srv);
 }
 
@@ -133,11 +173,18 @@ void abci_server_free(abci_server *srv)
     abci_server_stop_listening(srv);
     while (srv->conns)
         abci_conn_close(srv->conns, ABCI_LOG_INFO, "server shutting down");
+    /* join the workers; the connections' references held by pool jobs go with it */
+    abci_pool_stop(srv);
     srv->freeing = 1;
     /* a connection whose handler is running (the caller may be an app callback) is freed
      * when that handler returns; the last one frees the server */
     if (srv->nzombies == 0)
         abci_server_destroy(srv);
+}
+
+int abci_server_serve_fd(abci_server *srv, int fd, const char *name)
+{
+    return abci_conn_start(srv, fd, NULL, 0, name ? name : "?");
 }
 
 /* ---- listeners ---------------------------------------------------------------------------- */

@@ -23,7 +23,7 @@
 
 #include "abci/frame.h"
 
-/* ---- counting libevent allocator ---------------------------------------------------------- */
+/* ---- counting allocator (libevent and the server) ---------------------------------------------------------- */
 
 static atomic_size_t g_max_alloc;
 
@@ -42,6 +42,23 @@ static void *count_realloc(void *p, size_t n)
 {
     note(n);
     return realloc(p, n);
+}
+
+/* The server's own buffers and arena: every malloc/realloc in this executable (abci is
+ * linked statically) goes through these (-Wl,--wrap, see CMakeLists.txt). */
+void *__real_malloc(size_t n);
+void *__real_realloc(void *p, size_t n);
+void *__wrap_malloc(size_t n);
+void *__wrap_realloc(void *p, size_t n);
+void *__wrap_malloc(size_t n)
+{
+    note(n);
+    return __real_malloc(n);
+}
+void *__wrap_realloc(void *p, size_t n)
+{
+    note(n);
+    return __real_realloc(p, n);
 }
 
 void harness_global_init(void)

@@ -23,7 +23,8 @@ typedef struct harness {
 
 /* Call once from main() before anything else: counting libevent allocator + pthreads. */
 void harness_global_init(void);
-/* Largest single libevent allocation since the last reset (bytes). */
+/* Largest single allocation by libevent or by this executable (the server library included)
+ * since the last reset (bytes). */
 size_t harness_max_alloc(void);
 void harness_reset_max_alloc(void);
 

@@ -17,8 +17,6 @@
 #include <errno.h>
 #include <time.h>
 
-#include <event2/buffer.h>
-#include <event2/bufferevent.h>
 #include <event2/event.h>
 
 #if defined(__has_include)
@@ -30,7 +28,7 @@
 #define RUNNING_ON_VALGRIND 0
 #endif
 
-#include "abci-internal.h" /* the connection's buffers, read on the loop thread */
+#include "abci/abci.h"
 #include "abci/frame.h"
 #include "harness.h"
 #include "test_filter.h"
@@ -126,13 +124,13 @@ struct view_arg {
 static void view_on_loop(void *arg)
 {
     struct view_arg *a = arg;
-    abci_conn *c = a->h->srv->conns;
-    a->v.nconns = a->h->srv->nconns;
-    if (c) {
-        a->v.nreq = c->nreq;
-        a->v.input = evbuffer_get_length(bufferevent_get_input(c->bev));
-        a->v.pending = evbuffer_get_length(c->pending);
-        a->v.output = evbuffer_get_length(bufferevent_get_output(c->bev));
+    abci_conn_info ci;
+    a->v.nconns = abci_server_connections(a->h->srv);
+    if (abci_server_conn_info(a->h->srv, 0, &ci) == 0) {
+        a->v.nreq = ci.requests;
+        a->v.input = ci.input_bytes;
+        a->v.pending = ci.held_bytes;
+        a->v.output = ci.unwritten_bytes;
     }
 }
 
@@ -167,6 +165,62 @@ static int client_received_nothing(client *c)
     uint8_t b;
     return c->len == 0 && recv(c->fd, &b, 1, MSG_PEEK | MSG_DONTWAIT) < 0 &&
            (errno == EAGAIN || errno == EWOULDBLOCK);
+}
+
+/* Raw frame bytes: varint length then body. */
+static void send_frame(client *c, const uint8_t *body, size_t n)
+{
+    uint8_t hdr[ABCI_VARINT_MAX_BYTES];
+    size_t h = abci_varint_encode(n, hdr);
+    assert_int_equal(client_send_raw(c, hdr, h), 0);
+    assert_int_equal(client_send_raw(c, body, n), 0);
+}
+
+/* Echo and Flush have a shortcut for their canonical encodings (conn.c): every encoding,
+ * canonical or not, gets the answer protobuf decoding gives, in order. */
+static void echo_and_flush_answer_alike_in_every_encoding(void **state)
+{
+    harness h;
+    assert_int_equal(harness_start(&h, &k_app, NULL, NULL, "tcp", NULL), 0);
+    client c;
+    assert_int_equal(client_connect(&c, h.addr), 0);
+    static const uint8_t canon[] = {0x0a, 0x04, 0x0a, 0x02, 'h', 'i'};
+    static const uint8_t empty[] = {0x0a, 0x00};
+    static const uint8_t empty_explicit[] = {0x0a, 0x02, 0x0a, 0x00};        /* "" spelt out */
+    static const uint8_t unknown[] = {0x0a, 0x06, 0x0a, 0x02, 'h', 'i', 0x10, 0x01}; /* +field 2 */
+    static const uint8_t twice[] = {0x0a, 0x03, 0x0a, 0x01, 'a', 0x0a, 0x03, 0x0a, 0x01, 'b'};
+    static const uint8_t flush_canon[] = {0x12, 0x00};
+    static const uint8_t flush_unknown[] = {0x12, 0x02, 0x08, 0x01};
+    uint8_t big[3 + 200];
+    big[0] = 0x0a; /* 126-byte message: the lengths need two-byte varints */
+    big[1] = 0x80;
+    big[2] = 0x01;
+    big[3] = 0x0a;
+    big[4] = 126;
+    memset(big + 5, 'z', 126);
+    char zs[127];
+    memset(zs, 'z', 126);
+    zs[126] = '\0';
+    send_frame(&c, canon, sizeof canon);
+    send_frame(&c, empty, sizeof empty);
+    send_frame(&c, empty_explicit, sizeof empty_explicit);
+    send_frame(&c, unknown, sizeof unknown);
+    send_frame(&c, twice, sizeof twice); /* a repeated sub-message merges: last string wins */
+    send_frame(&c, big, 5 + 126);
+    send_check_tx(&c, "\x07", 1);
+    send_frame(&c, flush_unknown, sizeof flush_unknown);
+    send_frame(&c, flush_canon, sizeof flush_canon);
+    expect_echo(&c, "hi");
+    expect_echo(&c, "");
+    expect_echo(&c, "");
+    expect_echo(&c, "hi");
+    expect_echo(&c, "b");
+    expect_echo(&c, zs);
+    expect_check_tx(&c, 7);
+    expect_flush(&c);
+    expect_flush(&c);
+    client_close(&c);
+    harness_stop(&h);
 }
 
 /* ---- ordering and Flush ------------------------------------------------------------------- */
@@ -434,7 +488,7 @@ static void one_gib_frame_is_refused_without_allocating(void **state)
     assert_true(harness_wait_log(
         &h, "frame too long: declared length 1073741824 bytes > max_frame_bytes 67108864",
         2000));
-    /* libevent never allocated anything near the declared size */
+    /* neither the server nor libevent allocated anything near the declared size */
     assert_true(harness_max_alloc() < ((size_t)1 << 20));
     expect_server_alive(h.addr);
     client_close(&c);
@@ -701,6 +755,7 @@ int main(void)
         cmocka_set_skip_filter("accept_pauses_on_emfile_and_recovers");
     }
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(echo_and_flush_answer_alike_in_every_encoding),
         cmocka_unit_test(pipelined_1000_echo_and_check_tx_are_answered_in_order),
         cmocka_unit_test(responses_are_held_until_flush_and_flush_comes_last),
         cmocka_unit_test(large_buffered_output_is_pushed_before_flush),

@@ -34,7 +34,9 @@ int app_harness_init(app_harness *h, const char *prefix)
         return -1;
     snprintf(h->db, sizeof(h->db), "%s/sleetbubble.db", h->dir);
     snprintf(h->pins, sizeof(h->pins), "%s/pins.db", h->dir);
-    abci_ctx_init(&h->ctx, "test");
+    h->ctx = abci_ctx_new("test");
+    if (!h->ctx)
+        return -1;
     app_harness_open(h);
     return 0;
 }
@@ -43,7 +45,8 @@ int app_harness_destroy(app_harness *h)
 {
     char cmd[400];
     app_harness_close(h);
-    abci_ctx_reset(&h->ctx);
+    abci_ctx_free(h->ctx);
+    h->ctx = NULL;
     snprintf(cmd, sizeof(cmd), "rm -rf '%s'", h->dir);
     return system(cmd) == 0 ? 0 : -1;
 }

@@ -3,7 +3,7 @@
 #ifndef SB_TEST_APP_HARNESS_H
 #define SB_TEST_APP_HARNESS_H
 
-#include "abci-internal.h" /* abci_ctx_init/reset: drive callbacks in-process */
+#include "abci/ctx.h" /* abci_ctx_new/reset/free: drive callbacks in-process */
 #include "app-internal.h"
 
 typedef struct app_harness {
@@ -12,7 +12,7 @@ typedef struct app_harness {
     char pins[300];      /* dir/pins.db: the pin worker's file, read by /pins */
     sb_store *store;
     sb_app *app;         /* pin_enabled = 1 */
-    struct abci_ctx ctx; /* response arena; reset between calls */
+    abci_ctx *ctx;       /* response arena (owned); reset between calls */
 } app_harness;
 
 /* Make the temp dir (prefix names the test) and open the store and the app. 0 / -1. */

@@ -110,7 +110,7 @@ static void init_chain(fx *f, char h0[65])
     req.app_state_bytes.data = (uint8_t *)as;
     req.app_state_bytes.len = strlen(as);
     req.initial_height = 1;
-    assert_int_equal(T->init_chain(f->h.app, &f->h.ctx, &req, &res), 0);
+    assert_int_equal(T->init_chain(f->h.app, f->h.ctx, &req, &res), 0);
     assert_int_equal(res.app_hash.len, 32);
     hex32(res.app_hash.data, h0);
     free(as);
@@ -145,7 +145,7 @@ static void run_block(fx *f, size_t bi, int commit)
     req.n_txs = n;
     req.height = json_integer_value(json_object_get(b, "height"));
     req.time = &ts;
-    assert_int_equal(T->finalize_block(f->h.app, &f->h.ctx, &req, &res), 0);
+    assert_int_equal(T->finalize_block(f->h.app, f->h.ctx, &req, &res), 0);
 
     json_t *codes = json_object_get(b, "codes");
     assert_int_equal(res.n_tx_results, n);
@@ -186,17 +186,17 @@ static void run_block(fx *f, size_t bi, int commit)
     if (commit) {
         Tendermint__Abci__RequestCommit cr = TENDERMINT__ABCI__REQUEST_COMMIT__INIT;
         Tendermint__Abci__ResponseCommit cres = TENDERMINT__ABCI__RESPONSE_COMMIT__INIT;
-        assert_int_equal(T->commit(f->h.app, &f->h.ctx, &cr, &cres), 0);
+        assert_int_equal(T->commit(f->h.app, f->h.ctx, &cr, &cres), 0);
         assert_int_equal(cres.retain_height, 0);
     }
-    abci_ctx_reset(&f->h.ctx);
+    abci_ctx_reset(f->h.ctx);
 }
 
 static void info(fx *f, int64_t *height, char hash[65])
 {
     Tendermint__Abci__RequestInfo req = TENDERMINT__ABCI__REQUEST_INFO__INIT;
     Tendermint__Abci__ResponseInfo res = TENDERMINT__ABCI__RESPONSE_INFO__INIT;
-    assert_int_equal(T->info(f->h.app, &f->h.ctx, &req, &res), 0);
+    assert_int_equal(T->info(f->h.app, f->h.ctx, &req, &res), 0);
     *height = res.last_block_height;
     hash[0] = '\0';
     if (res.last_block_app_hash.len == 32)
@@ -210,11 +210,11 @@ static int query(fx *f, const char *path, int64_t height, char **value)
     Tendermint__Abci__ResponseQuery res = TENDERMINT__ABCI__RESPONSE_QUERY__INIT;
     req.path = (char *)path;
     req.height = height;
-    assert_int_equal(T->query(f->h.app, &f->h.ctx, &req, &res), 0);
+    assert_int_equal(T->query(f->h.app, f->h.ctx, &req, &res), 0);
     if (value)
         *value = res.value.len ? strndup((const char *)res.value.data, res.value.len) : NULL;
     int code = (int)res.code;
-    abci_ctx_reset(&f->h.ctx);
+    abci_ctx_reset(f->h.ctx);
     return code;
 }
 
@@ -412,13 +412,13 @@ static int check_tx(fx *f, const sb_buf *tx, int recheck)
         req.type = TENDERMINT__ABCI__CHECK_TX_TYPE__RECHECK;
     if (recheck == 2)
         req.type_v1 = 1;
-    assert_int_equal(T->check_tx(f->h.app, &f->h.ctx, &req, &res), 0);
+    assert_int_equal(T->check_tx(f->h.app, f->h.ctx, &req, &res), 0);
     int code = (int)res.code;
     if (code != 0) {
         assert_string_equal(res.codespace, SB_CODESPACE);
         assert_non_null(strstr(res.log, sb_code_name(code)));
     }
-    abci_ctx_reset(&f->h.ctx);
+    abci_ctx_reset(f->h.ctx);
     return code;
 }
 
@@ -440,15 +440,15 @@ static void finalize_and_commit(fx *f, int64_t height, int64_t t_ns, const sb_bu
     req.n_txs = n;
     req.height = height;
     req.time = &ts;
-    assert_int_equal(T->finalize_block(f->h.app, &f->h.ctx, &req, &res), 0);
+    assert_int_equal(T->finalize_block(f->h.app, f->h.ctx, &req, &res), 0);
     assert_int_equal(res.n_tx_results, n);
     for (size_t i = 0; i < n; i++)
         assert_int_equal(res.tx_results[i]->code, 0);
-    abci_ctx_reset(&f->h.ctx);
+    abci_ctx_reset(f->h.ctx);
     Tendermint__Abci__RequestCommit cr = TENDERMINT__ABCI__REQUEST_COMMIT__INIT;
     Tendermint__Abci__ResponseCommit cres = TENDERMINT__ABCI__RESPONSE_COMMIT__INIT;
-    assert_int_equal(T->commit(f->h.app, &f->h.ctx, &cr, &cres), 0);
-    abci_ctx_reset(&f->h.ctx);
+    assert_int_equal(T->commit(f->h.app, f->h.ctx, &cr, &cres), 0);
+    abci_ctx_reset(f->h.ctx);
 }
 
 /* protocol.md §4: CheckTx refuses a second proposal already in the mempool view; the view is cleared

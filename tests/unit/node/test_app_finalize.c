@@ -81,8 +81,8 @@ static void init_chain(fx *f, const char *extra)
     req.app_state_bytes.data = (uint8_t *)as;
     req.app_state_bytes.len = strlen(as);
     req.initial_height = 1;
-    assert_int_equal(T->init_chain(f->h.app, &f->h.ctx, &req, &res), 0);
-    abci_ctx_reset(&f->h.ctx);
+    assert_int_equal(T->init_chain(f->h.app, f->h.ctx, &req, &res), 0);
+    abci_ctx_reset(f->h.ctx);
 }
 
 /* FinalizeBlock (and Commit when it succeeded); returns the FinalizeBlock callback's rc.
@@ -105,7 +105,7 @@ static int finalize(fx *f, int64_t height, int64_t time_ns, const sb_buf *txs, s
     req.n_txs = n;
     req.height = height;
     req.time = &ts;
-    int rc = T->finalize_block(f->h.app, &f->h.ctx, &req, &res);
+    int rc = T->finalize_block(f->h.app, f->h.ctx, &req, &res);
     if (rc == 0) {
         for (size_t i = 0; i < n && codes; i++)
             codes[i] = res.tx_results[i]->code;
@@ -113,9 +113,9 @@ static int finalize(fx *f, int64_t height, int64_t time_ns, const sb_buf *txs, s
             *nslots = res.n_events;
         Tendermint__Abci__RequestCommit cr = TENDERMINT__ABCI__REQUEST_COMMIT__INIT;
         Tendermint__Abci__ResponseCommit cres = TENDERMINT__ABCI__RESPONSE_COMMIT__INIT;
-        assert_int_equal(T->commit(f->h.app, &f->h.ctx, &cr, &cres), 0);
+        assert_int_equal(T->commit(f->h.app, f->h.ctx, &cr, &cres), 0);
     }
-    abci_ctx_reset(&f->h.ctx);
+    abci_ctx_reset(f->h.ctx);
     return rc;
 }
 

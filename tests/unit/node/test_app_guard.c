@@ -96,8 +96,8 @@ static void init_chain(fx *f, int64_t initial_height)
     req.app_state_bytes.data = (uint8_t *)as;
     req.app_state_bytes.len = strlen(as);
     req.initial_height = initial_height;
-    assert_int_equal(T->init_chain(f->h.app, &f->h.ctx, &req, &res), 0);
-    abci_ctx_reset(&f->h.ctx);
+    assert_int_equal(T->init_chain(f->h.app, f->h.ctx, &req, &res), 0);
+    abci_ctx_reset(f->h.ctx);
 }
 
 /* An empty FinalizeBlock at `height` (block time GENESIS_S + height s); returns the callback's
@@ -110,12 +110,12 @@ static int finalize(fx *f, int64_t height, uint8_t hash[32])
     Tendermint__Abci__ResponseFinalizeBlock res = TENDERMINT__ABCI__RESPONSE_FINALIZE_BLOCK__INIT;
     req.height = height;
     req.time = &ts;
-    int rc = T->finalize_block(f->h.app, &f->h.ctx, &req, &res);
+    int rc = T->finalize_block(f->h.app, f->h.ctx, &req, &res);
     if (rc == 0 && hash) {
         assert_int_equal(res.app_hash.len, 32);
         memcpy(hash, res.app_hash.data, 32);
     }
-    abci_ctx_reset(&f->h.ctx);
+    abci_ctx_reset(f->h.ctx);
     return rc;
 }
 
@@ -123,8 +123,8 @@ static void commit(fx *f)
 {
     Tendermint__Abci__RequestCommit req = TENDERMINT__ABCI__REQUEST_COMMIT__INIT;
     Tendermint__Abci__ResponseCommit res = TENDERMINT__ABCI__RESPONSE_COMMIT__INIT;
-    assert_int_equal(T->commit(f->h.app, &f->h.ctx, &req, &res), 0);
-    abci_ctx_reset(&f->h.ctx);
+    assert_int_equal(T->commit(f->h.app, f->h.ctx, &req, &res), 0);
+    abci_ctx_reset(f->h.ctx);
 }
 
 /* Blocks from..to, each finalized and committed. */
@@ -241,9 +241,9 @@ static uint32_t check_tx(fx *f, const char *tx)
     Tendermint__Abci__ResponseCheckTx res = TENDERMINT__ABCI__RESPONSE_CHECK_TX__INIT;
     req.tx.data = (uint8_t *)tx;
     req.tx.len = strlen(tx);
-    assert_int_equal(T->check_tx(f->h.app, &f->h.ctx, &req, &res), 0);
+    assert_int_equal(T->check_tx(f->h.app, f->h.ctx, &req, &res), 0);
     uint32_t code = res.code;
-    abci_ctx_reset(&f->h.ctx);
+    abci_ctx_reset(f->h.ctx);
     return code;
 }
 
