@@ -165,6 +165,32 @@ done:
 
 static int64_t ts_ns(struct timespec t) { return (int64_t)t.tv_sec * 1000000000 + t.tv_nsec; }
 
+/* The indexed file at `path` whose stat identity (size, mtime, ctime, inode) equals f's: its
+ * hash still holds. NULL if none. */
+static const sched_file *index_same_file(const sched_index *x, const char *path,
+                                         const sched_file *f) {
+  for (size_t j = 0; j < x->nfiles; j++) {
+    const sched_file *o = &x->files[j];
+    if (strcmp(o->path, path) == 0 && o->size == f->size && o->mtime_ns == f->mtime_ns &&
+        o->ctime_ns == f->ctime_ns && o->ino == f->ino)
+      return o;
+  }
+  return NULL;
+}
+
+/* Give f what the index knew of the same bytes (old): skip reason, probe, CID, rotation.
+ * 0 / -1 out of memory. */
+static int inherit(sched_file *f, const sched_file *old) {
+  if (old->skip && !(f->skip = strdup(old->skip))) return -1;
+  f->duration_ms = old->duration_ms;
+  memcpy(f->title, old->title, sizeof f->title);
+  memcpy(f->artist, old->artist, sizeof f->artist);
+  memcpy(f->cid, old->cid, sizeof f->cid);
+  f->has_last = old->has_last;
+  f->last_slot = old->last_slot;
+  return 0;
+}
+
 int sched_index_scan(sched_index *x, const char *root, char *err, size_t errlen) {
   path_list paths = {0};
   sched_file *nf = NULL;
@@ -181,18 +207,13 @@ int sched_index_scan(sched_index *x, const char *root, char *err, size_t errlen)
     if (snprintf(full, sizeof full, "%s/%s", root, paths.v[i]) >= (int)sizeof full ||
         stat(full, &st) < 0)
       continue;
-    sched_file *f = &nf[n], *old = NULL;
+    sched_file *f = &nf[n];
     memset(f, 0, sizeof *f);
     f->size = (uint64_t)st.st_size;
     f->mtime_ns = ts_ns(st.st_mtim);
     f->ctime_ns = ts_ns(st.st_ctim);
     f->ino = (uint64_t)st.st_ino;
-    for (size_t j = 0; j < x->nfiles && !old; j++) {
-      const sched_file *o = &x->files[j];
-      if (strcmp(o->path, paths.v[i]) == 0 && o->size == f->size &&
-          o->mtime_ns == f->mtime_ns && o->ctime_ns == f->ctime_ns && o->ino == f->ino)
-        old = &x->files[j];
-    }
+    const sched_file *old = index_same_file(x, paths.v[i], f);
     if (old) {
       memcpy(f->sha256, old->sha256, sizeof f->sha256);
     } else if (file_sha256(full, f->sha256, why, sizeof why) < 0) {
@@ -207,16 +228,10 @@ int sched_index_scan(sched_index *x, const char *root, char *err, size_t errlen)
     }
     n++;
     if (old) {
-      if (old->skip && !(f->skip = strdup(old->skip))) {
+      if (inherit(f, old) < 0) {
         snprintf(err, errlen, "out of memory");
         goto done;
       }
-      f->duration_ms = old->duration_ms;
-      memcpy(f->title, old->title, sizeof f->title);
-      memcpy(f->artist, old->artist, sizeof f->artist);
-      memcpy(f->cid, old->cid, sizeof f->cid);
-      f->has_last = old->has_last;
-      f->last_slot = old->last_slot;
       continue;
     }
     cli_audio au;
@@ -421,40 +436,170 @@ static void note_rejected(sched_run *run, uint64_t s, int code, const char *log)
 /* CometBFT's JSON-RPC refusal of a tx already in its mempool cache. */
 static int in_cache(const char *err) { return strstr(err, "already exists in cache") != NULL; }
 
+/* One slot's plan: propose_slot's scratch, freed by plan_free. */
+typedef struct sched_plan {
+  uint8_t *forbidden;   /* per indexed file: in this curator's last k proposals */
+  size_t *cand, *pick;  /* cand: file indexes in rotation order; pick: indexes into cand */
+  uint32_t *dur;        /* ms, per candidate */
+  size_t ncand, npick;
+  uint64_t total;       /* ms, the picked tracks */
+  sb_track_in *tr;      /* the picked tracks (borrowing the index's strings) */
+  char **cids;          /* the picked tracks' CIDs (borrowed) */
+  struct { int has; uint64_t slot; } *prev; /* the picked files' rotation before this slot */
+  sb_buf tx;            /* the signed proposal */
+  char idhex[65];       /* its proposal id */
+} sched_plan;
+
+static void plan_free(sched_plan *pl) {
+  sb_buf_free(&pl->tx);
+  free(pl->prev);
+  free(pl->cids);
+  free(pl->tr);
+  free(pl->dur);
+  free(pl->pick);
+  free(pl->cand);
+  free(pl->forbidden);
+}
+
+/* The candidates for slot s in rotation order (protocol.md §15 "Curator schedule"): files with
+ * a CID that fit the slot (cap_ms) and are not in this curator's last k proposals, one per
+ * distinct CID. Fills pl->cand, pl->ncand and pl->dur. */
+static void plan_candidates(sched_index *x, uint64_t s, size_t k, uint64_t cap_ms,
+                            sched_plan *pl) {
+  sched_forbidden(x, s, k, pl->forbidden);
+  for (size_t i = 0; i < x->nfiles; i++) {
+    const sched_file *f = &x->files[i];
+    if (f->skip || !f->cid[0] || f->duration_ms > cap_ms || pl->forbidden[i]) continue;
+    int dup = 0; /* the same bytes under two names are one track */
+    for (size_t j = 0; j < pl->ncand && !dup; j++)
+      dup = strcmp(x->files[pl->cand[j]].cid, f->cid) == 0;
+    if (!dup) pl->cand[pl->ncand++] = i;
+  }
+  sched_rotation_sort(x, pl->cand, pl->ncand);
+  for (size_t i = 0; i < pl->ncand; i++) pl->dur[i] = x->files[pl->cand[i]].duration_ms;
+}
+
+/* The picked tracks (pl->tr, pl->cids) and room for their previous rotation (pl->prev).
+ * 0 / -1 out of memory. */
+static int plan_tracks(const sched_index *x, sched_plan *pl) {
+  if (!(pl->tr = calloc(pl->npick, sizeof *pl->tr)) ||
+      !(pl->cids = calloc(pl->npick, sizeof *pl->cids)) ||
+      !(pl->prev = calloc(pl->npick, sizeof *pl->prev)))
+    return -1;
+  for (size_t i = 0; i < pl->npick; i++) {
+    const sched_file *f = &x->files[pl->cand[pl->pick[i]]];
+    pl->tr[i] = (sb_track_in){.cid = f->cid, .duration_ms = f->duration_ms, .title = f->title,
+                              .artist = f->artist};
+    pl->cids[i] = (char *)f->cid;
+  }
+  return 0;
+}
+
+/* Sign the proposal for slot s into pl->tx and pl->idhex. The tx must fit max_tx_size: drop
+ * tracks from the end until it does (one track always stays). 0 / -1 out of memory. */
+static int plan_sign(const sb_params *p, uint64_t s, const uint8_t seed[32], sched_plan *pl) {
+  uint8_t id[32];
+  for (;;) {
+    sb_buf_reset(&pl->tx);
+    if (sb_tx_build_proposal(p->chain_id, s, seed, pl->tr, pl->npick, "", &pl->tx, id) < 0)
+      return -1;
+    if (pl->tx.len <= p->max_tx_size || pl->npick == 1) break;
+    pl->total -= pl->tr[--pl->npick].duration_ms;
+  }
+  sb_hex(id, 32, pl->idhex);
+  return 0;
+}
+
+/* The summary entry of the planned proposal (NULL when out of memory). */
+static json_t *plan_entry(const cli_ctx *c, uint64_t s, uint64_t cap_ms, const sched_plan *pl) {
+  json_t *entry = json_pack("{s:o, s:s, s:I, s:I, s:I, s:b}", "slot", jslot(s), "proposal_id",
+                            pl->idhex, "tracks", (json_int_t)pl->npick, "duration_ms",
+                            (json_int_t)pl->total, "slot_ms", (json_int_t)cap_ms, "dry_run",
+                            c->dry_run);
+  json_t *tl = json_array();
+  for (size_t i = 0; entry && tl && i < pl->npick; i++)
+    json_array_append_new(tl, json_pack("{s:s, s:I, s:s}", "cid", pl->tr[i].cid,
+                                        "duration_ms", (json_int_t)pl->tr[i].duration_ms,
+                                        "title", pl->tr[i].title));
+  json_object_set_new(entry, "playlist", tl ? tl : json_null());
+  return entry;
+}
+
+/* Mark the picked files as played in slot s, remembering their previous rotation. */
+static void plan_rotate(sched_index *x, uint64_t s, sched_plan *pl) {
+  for (size_t i = 0; i < pl->npick; i++) {
+    sched_file *f = &x->files[pl->cand[pl->pick[i]]];
+    pl->prev[i].has = f->has_last, pl->prev[i].slot = f->last_slot;
+    f->has_last = 1, f->last_slot = s;
+  }
+}
+
+/* Undo plan_rotate. */
+static void plan_unrotate(sched_index *x, const sched_plan *pl) {
+  for (size_t i = 0; i < pl->npick; i++) {
+    sched_file *f = &x->files[pl->cand[pl->pick[i]]];
+    f->has_last = pl->prev[i].has, f->last_slot = pl->prev[i].slot;
+  }
+}
+
+/* Journal, then broadcast the planned proposal for slot s; takes entry (its summary entry).
+ * Journal first: the index records the signed tx before it is sent, so a crash after the
+ * broadcast is found on chain next time, and one before it is resent with the same bytes.
+ * Exit status of a fatal problem (printed), else 0 (the outcome is recorded in run). */
+static int plan_send(cli_ctx *c, const cli_rpc *r, sched_index *x, uint64_t s,
+                     sched_plan *pl, json_t *entry, sched_run *run) {
+  char err[1024], *b64 = NULL;
+  cli_broadcast br;
+  int rc = CLI_EXIT_USAGE;
+  if (!(b64 = cli_b64_encode(pl->tx.data, pl->tx.len)) ||
+      sched_index_put_prop(x, s, pl->idhex, pl->cids, pl->npick, b64) < 0) {
+    cli_errf("out of memory");
+    goto done;
+  }
+  plan_rotate(x, s, pl);
+  if (index_save(c, x) < 0) goto done;
+  rc = cli_rpc_broadcast(r, pl->tx.data, pl->tx.len, &br, err, sizeof err);
+  if (rc == CLI_EXIT_REJECTED && in_cache(err)) {
+    rc = CLI_EXIT_OK, br.code = 0;
+  } else if (rc) {
+    cli_errf("%s", err); /* kept in the index: the next run resends the same bytes */
+    goto done;
+  }
+  if (br.code) {
+    note_rejected(run, s, br.code, br.log);
+    sched_index_del_prop(x, s); /* nothing of it reached the chain: undo the rotation */
+    plan_unrotate(x, pl);
+    rc = index_save(c, x) < 0 ? CLI_EXIT_USAGE : CLI_EXIT_OK;
+    goto done;
+  }
+  json_object_set_new(entry, "tx_hash", json_string(br.hash));
+  json_array_append_new(run->proposed, entry);
+  entry = NULL;
+  rc = CLI_EXIT_OK;
+done:
+  json_decref(entry);
+  free(b64);
+  return rc;
+}
+
 /* Plan, sign, self-check and send the proposal for slot s. Exit status of a fatal problem
  * (unreachable), else 0 (the outcome is recorded in run). */
 static int propose_slot(cli_ctx *c, const cli_rpc *r, const sb_params *p, int64_t now_ns,
                         sched_index *x, uint64_t s, size_t k, const uint8_t seed[32],
                         sched_run *run) {
   uint64_t cap_ms = p->slot_seconds * 1000;
-  uint8_t *forbidden = calloc(x->nfiles ? x->nfiles : 1, 1);
-  size_t *cand = calloc(x->nfiles ? x->nfiles : 1, sizeof *cand);
-  size_t *pick = calloc(x->nfiles ? x->nfiles : 1, sizeof *pick);
-  uint32_t *dur = calloc(x->nfiles ? x->nfiles : 1, sizeof *dur);
-  sb_track_in *tr = NULL;
-  char **cids = NULL, *b64 = NULL, err[1024], log[512], idhex[65];
-  uint8_t id[32];
-  sb_buf tx;
-  size_t ncand = 0, npick = 0;
-  uint64_t total = 0;
+  size_t nf = x->nfiles ? x->nfiles : 1;
+  sched_plan pl = {.forbidden = calloc(nf, 1), .cand = calloc(nf, sizeof *pl.cand),
+                   .pick = calloc(nf, sizeof *pl.pick), .dur = calloc(nf, sizeof *pl.dur)};
+  char err[1024], log[512];
   int rc = CLI_EXIT_USAGE;
-  struct { int has; uint64_t slot; } *prev = NULL;
-  sb_buf_init(&tx, SB_MAX_TX_SIZE_LIMIT);
-  if (!forbidden || !cand || !pick || !dur) goto oom;
-  sched_forbidden(x, s, k, forbidden);
-  for (size_t i = 0; i < x->nfiles; i++) {
-    const sched_file *f = &x->files[i];
-    if (f->skip || !f->cid[0] || f->duration_ms > cap_ms || forbidden[i]) continue;
-    int dup = 0; /* the same bytes under two names are one track */
-    for (size_t j = 0; j < ncand && !dup; j++) dup = strcmp(x->files[cand[j]].cid, f->cid) == 0;
-    if (!dup) cand[ncand++] = i;
-  }
-  sched_rotation_sort(x, cand, ncand);
-  for (size_t i = 0; i < ncand; i++) dur[i] = x->files[cand[i]].duration_ms;
-  npick = sched_pack(dur, ncand, cap_ms, p->max_tracks, pick, &total);
-  if (npick == 0) {
+  sb_buf_init(&pl.tx, SB_MAX_TX_SIZE_LIMIT);
+  if (!pl.forbidden || !pl.cand || !pl.pick || !pl.dur) goto oom;
+  plan_candidates(x, s, k, cap_ms, &pl);
+  pl.npick = sched_pack(pl.dur, pl.ncand, cap_ms, p->max_tracks, pl.pick, &pl.total);
+  if (pl.npick == 0) {
     snprintf(err, sizeof err, "no track to propose: %zu eligible of %zu indexed (the others are "
-             "in this curator's last %zu proposals, or do not fit the slot)", ncand,
+             "in this curator's last %zu proposals, or do not fit the slot)", pl.ncand,
              run->tracks, k);
     json_array_append_new(run->no_playlist,
                           json_pack("{s:o, s:s}", "slot", jslot(s), "reason", err));
@@ -462,98 +607,28 @@ static int propose_slot(cli_ctx *c, const cli_rpc *r, const sb_params *p, int64_
     rc = CLI_EXIT_OK;
     goto done;
   }
-  if (!(tr = calloc(npick, sizeof *tr)) || !(cids = calloc(npick, sizeof *cids)) ||
-      !(prev = calloc(npick, sizeof *prev)))
-    goto oom;
-  for (size_t i = 0; i < npick; i++) {
-    const sched_file *f = &x->files[cand[pick[i]]];
-    tr[i] = (sb_track_in){.cid = f->cid, .duration_ms = f->duration_ms, .title = f->title,
-                          .artist = f->artist};
-    cids[i] = (char *)f->cid;
-  }
-  /* the tx must fit max_tx_size: drop tracks from the end until it does */
-  for (;;) {
-    sb_buf_reset(&tx);
-    if (sb_tx_build_proposal(p->chain_id, s, seed, tr, npick, "", &tx, id) < 0) goto oom;
-    if (tx.len <= p->max_tx_size || npick == 1) break;
-    total -= tr[--npick].duration_ms;
-  }
-  sb_hex(id, 32, idhex);
+  if (plan_tracks(x, &pl) < 0 || plan_sign(p, s, seed, &pl) < 0) goto oom;
   /* judge it with the core's rules at the last block's time, as CheckTx will */
-  int code = sb_tx_check(p, NULL, tx.data, tx.len, now_ns, NULL, log, sizeof log);
+  int code = sb_tx_check(p, NULL, pl.tx.data, pl.tx.len, now_ns, NULL, log, sizeof log);
   if (code < 0) goto oom;
   if (code != SB_OK) {
     note_rejected(run, s, code, log);
     rc = CLI_EXIT_OK;
     goto done;
   }
-  json_t *entry = json_pack("{s:o, s:s, s:I, s:I, s:I, s:b}", "slot", jslot(s), "proposal_id",
-                            idhex, "tracks", (json_int_t)npick, "duration_ms",
-                            (json_int_t)total, "slot_ms", (json_int_t)cap_ms, "dry_run",
-                            c->dry_run);
-  json_t *tl = json_array();
-  for (size_t i = 0; entry && tl && i < npick; i++)
-    json_array_append_new(tl, json_pack("{s:s, s:I, s:s}", "cid", tr[i].cid, "duration_ms",
-                                        (json_int_t)tr[i].duration_ms, "title", tr[i].title));
-  json_object_set_new(entry, "playlist", tl ? tl : json_null());
+  json_t *entry = plan_entry(c, s, cap_ms, &pl);
   if (c->dry_run) {
     json_array_append_new(run->proposed, entry);
     rc = CLI_EXIT_OK;
     goto done;
   }
-  /* journal first: the index records the signed tx before it is sent, so a crash after the
-   * broadcast is found on chain next time, and one before it is resent with the same bytes */
-  if (!(b64 = cli_b64_encode(tx.data, tx.len)) ||
-      sched_index_put_prop(x, s, idhex, cids, npick, b64) < 0) {
-    json_decref(entry);
-    goto oom;
-  }
-  for (size_t i = 0; i < npick; i++) {
-    sched_file *f = &x->files[cand[pick[i]]];
-    prev[i].has = f->has_last, prev[i].slot = f->last_slot;
-    f->has_last = 1, f->last_slot = s;
-  }
-  if (index_save(c, x) < 0) {
-    json_decref(entry);
-    goto done;
-  }
-  cli_broadcast br;
-  rc = cli_rpc_broadcast(r, tx.data, tx.len, &br, err, sizeof err);
-  if (rc == CLI_EXIT_REJECTED && in_cache(err)) {
-    rc = CLI_EXIT_OK, br.code = 0;
-  } else if (rc) {
-    cli_errf("%s", err); /* kept in the index: the next run resends the same bytes */
-    json_decref(entry);
-    goto done;
-  }
-  if (br.code) {
-    note_rejected(run, s, br.code, br.log);
-    json_decref(entry);
-    sched_index_del_prop(x, s); /* nothing of it reached the chain: undo the rotation */
-    for (size_t i = 0; i < npick; i++) {
-      sched_file *f = &x->files[cand[pick[i]]];
-      f->has_last = prev[i].has, f->last_slot = prev[i].slot;
-    }
-    rc = index_save(c, x) < 0 ? CLI_EXIT_USAGE : CLI_EXIT_OK;
-    goto done;
-  }
-  json_object_set_new(entry, "tx_hash", json_string(br.hash));
-  json_array_append_new(run->proposed, entry);
-  rc = CLI_EXIT_OK;
+  rc = plan_send(c, r, x, s, &pl, entry, run);
   goto done;
 oom:
   cli_errf("out of memory");
   rc = CLI_EXIT_USAGE;
 done:
-  free(b64);
-  sb_buf_free(&tx);
-  free(prev);
-  free(cids);
-  free(tr);
-  free(dur);
-  free(pick);
-  free(cand);
-  free(forbidden);
+  plan_free(&pl);
   return rc;
 }
 
@@ -679,6 +754,84 @@ static void print_summary(const cli_ctx *c, sched_run *run, const char *pubhex,
          np, na, nr, nn, run->files, run->tracks, run->added, ns);
 }
 
+/* The command line of `schedule`: --slots into *nslots, --no-repeat-slots into *k, the
+ * library's real path into lib (PATH_MAX). 0 / -1 (printed). */
+static int sched_args(const cli_ctx *c, uint64_t *nslots, uint64_t *k, char *lib) {
+  if (c->nargs || !c->library || !c->key) {
+    cli_errf("usage: sleetbubble schedule --library DIR --key NAME [--slots N] "
+             "[--no-repeat-slots K] [--dry-run]%s%s",
+             !c->library ? " (missing --library)" : "", !c->key ? " (missing --key)" : "");
+    return -1;
+  }
+  if (parse_count("slots", c->sched_slots, SCHED_DEFAULT_SLOTS, 1, SCHED_MAX_SLOTS, nslots) <
+          0 ||
+      parse_count("no-repeat-slots", c->no_repeat, SCHED_DEFAULT_NO_REPEAT, 0,
+                  SCHED_MAX_NO_REPEAT, k) < 0)
+    return -1;
+  if (!realpath(c->library, lib)) {
+    cli_errf("--library %s: %s", c->library, strerror(errno));
+    return -1;
+  }
+  struct stat st;
+  if (stat(lib, &st) < 0 || !S_ISDIR(st.st_mode)) {
+    cli_errf("--library %s: not a directory", c->library);
+    return -1;
+  }
+  return 0;
+}
+
+/* Another Kubo node (its CIDs may be elsewhere) or library than the index knew: record them
+ * and forget every CID so everything is added again. 0 / -1 out of memory (printed). */
+static int index_follow(sched_index *x, const char *peer, const char *lib) {
+  if (strcmp(x->kubo_peer, peer) == 0 && strcmp(x->library, lib) == 0) return 0;
+  free(x->kubo_peer);
+  free(x->library);
+  x->kubo_peer = strdup(peer);
+  x->library = strdup(lib);
+  if (!x->kubo_peer || !x->library) {
+    cli_errf("out of memory");
+    return -1;
+  }
+  for (size_t i = 0; i < x->nfiles; i++) x->files[i].cid[0] = '\0';
+  return 0;
+}
+
+/* Add to Kubo every playable indexed file without a CID (library root lib, slot length cap_ms);
+ * unplayable or too long files are warned about and listed in run->skipped. *rc gets the
+ * status of each add. 0 / -1 when an add failed (printed; what was added so far is saved
+ * unless dry run). */
+static int library_add(const cli_ctx *c, sched_index *x, const char *lib, uint64_t cap_ms,
+                       sched_run *run, int *rc) {
+  char err[1024];
+  for (size_t i = 0; i < x->nfiles; i++) {
+    sched_file *f = &x->files[i];
+    char full[PATH_MAX * 2], why[160];
+    snprintf(full, sizeof full, "%s/%s", lib, f->path);
+    if (f->skip || f->duration_ms > cap_ms) {
+      if (f->skip)
+        snprintf(why, sizeof why, "%s", f->skip);
+      else
+        snprintf(why, sizeof why, "%" PRIu32 " ms, longer than the slot (%" PRIu64 " ms)",
+                 f->duration_ms, cap_ms);
+      cli_warnf("%s: skipped: %s", full, why);
+      json_array_append_new(run->skipped, json_pack("{s:s, s:s}", "file", full, "reason", why));
+      continue;
+    }
+    run->tracks++;
+    if (f->cid[0]) continue;
+    *rc = cli_kubo_add_ex(c->ipfs, full, c->dry_run, SCHED_ADD_TIMEOUT_S, f->cid, err,
+                          sizeof err);
+    if (*rc) {
+      cli_errf("%s", err);
+      f->cid[0] = '\0';
+      if (!c->dry_run) index_save(c, x); /* keep what was added so far */
+      return -1;
+    }
+    run->added++;
+  }
+  return 0;
+}
+
 int cli_cmd_schedule(cli_ctx *c) {
   char err[1024], pubhex[65], lib[PATH_MAX], peer[256];
   uint8_t seed[32], pub[32];
@@ -691,26 +844,7 @@ int cli_cmd_schedule(cli_ctx *c) {
   size_t done_slots = 0;
   int have_seed = 0, lock_fd = -1, rc = CLI_EXIT_USAGE;
 
-  if (c->nargs || !c->library || !c->key) {
-    cli_errf("usage: sleetbubble schedule --library DIR --key NAME [--slots N] "
-             "[--no-repeat-slots K] [--dry-run]%s%s",
-             !c->library ? " (missing --library)" : "", !c->key ? " (missing --key)" : "");
-    goto done;
-  }
-  if (parse_count("slots", c->sched_slots, SCHED_DEFAULT_SLOTS, 1, SCHED_MAX_SLOTS, &nslots) <
-          0 ||
-      parse_count("no-repeat-slots", c->no_repeat, SCHED_DEFAULT_NO_REPEAT, 0,
-                  SCHED_MAX_NO_REPEAT, &k) < 0)
-    goto done;
-  if (!realpath(c->library, lib)) {
-    cli_errf("--library %s: %s", c->library, strerror(errno));
-    goto done;
-  }
-  struct stat st;
-  if (stat(lib, &st) < 0 || !S_ISDIR(st.st_mode)) {
-    cli_errf("--library %s: not a directory", c->library);
-    goto done;
-  }
+  if (sched_args(c, &nslots, &k, lib) < 0) goto done;
   if (cli_keys_load(c->home, c->key, seed, pub, err, sizeof err) < 0) {
     cli_errf("%s", err);
     goto done;
@@ -736,49 +870,13 @@ int cli_cmd_schedule(cli_ctx *c) {
     goto done;
   }
   rc = CLI_EXIT_USAGE;
-  if (strcmp(x.kubo_peer, peer) != 0 || strcmp(x.library, lib) != 0) {
-    /* another Kubo node (its CIDs may be elsewhere) or library: add everything again */
-    free(x.kubo_peer);
-    free(x.library);
-    x.kubo_peer = strdup(peer);
-    x.library = strdup(lib);
-    if (!x.kubo_peer || !x.library) {
-      cli_errf("out of memory");
-      goto done;
-    }
-    for (size_t i = 0; i < x.nfiles; i++) x.files[i].cid[0] = '\0';
-  }
+  if (index_follow(&x, peer, lib) < 0) goto done;
   if (sched_index_scan(&x, lib, err, sizeof err) < 0) {
     cli_errf("%s", err);
     goto done;
   }
   run.files = x.nfiles;
-  for (size_t i = 0; i < x.nfiles; i++) {
-    sched_file *f = &x.files[i];
-    char full[PATH_MAX * 2], why[160];
-    snprintf(full, sizeof full, "%s/%s", lib, f->path);
-    if (f->skip || f->duration_ms > cap_ms) {
-      if (f->skip)
-        snprintf(why, sizeof why, "%s", f->skip);
-      else
-        snprintf(why, sizeof why, "%" PRIu32 " ms, longer than the slot (%" PRIu64 " ms)",
-                 f->duration_ms, cap_ms);
-      cli_warnf("%s: skipped: %s", full, why);
-      json_array_append_new(run.skipped, json_pack("{s:s, s:s}", "file", full, "reason", why));
-      continue;
-    }
-    run.tracks++;
-    if (f->cid[0]) continue;
-    rc = cli_kubo_add_ex(c->ipfs, full, c->dry_run, SCHED_ADD_TIMEOUT_S, f->cid, err,
-                         sizeof err);
-    if (rc) {
-      cli_errf("%s", err);
-      f->cid[0] = '\0';
-      if (!c->dry_run) index_save(c, &x); /* keep what was added so far */
-      goto done;
-    }
-    run.added++;
-  }
+  if (library_add(c, &x, lib, cap_ms, &run, &rc) < 0) goto done;
   if (!c->dry_run && index_save(c, &x) < 0) goto done;
 
   /* the next N open slots within the horizon (protocol.md §3, the core's slot functions) */

@@ -463,36 +463,20 @@ static int find_hstar(sb_autovote *a, int64_t h, int64_t t, int64_t thr, int64_t
   return block_at(a, cur, &tt, hash);
 }
 
-/* Decide slot s (closing at close_ns) at the latest block h (time t). */
-static void decide(sb_autovote *a, int64_t h, int64_t t, int64_t close_ns) {
-  char err[1024], idh[65], err2[512];
-  cli_query q = {0};
+/* Under the journal lock: adopt a decision already journalled for this slot (restart, or
+ * another agent of this home) and send its bytes again (protocol.md §15).
+ * 1 adopted, 0 none for this slot, -1 the journal cannot be read (logged). */
+static int adopt_journalled(sb_autovote *a) {
+  char err[1024], idh[65];
   sb_vjournal_rec jr = {0};
-  sb_agent_cand *cands = NULL;
-  sb_buf tx;
-  int lockfd = -1;
-  int64_t hstar = 0;
-  uint8_t hhash[32];
-  size_t n = 0;
-  sb_buf_init(&tx, SB_MAX_TX_SIZE_LIMIT);
-
-  lockfd = sb_vjournal_lock(a->journal, err, sizeof err);
-  if (lockfd == -2) {
-    sb_log(SB_LOG_DEBUG, MOD, "journal locked by another agent: retrying");
-    goto done;
-  }
-  if (lockfd < 0) {
+  int rc = sb_vjournal_read(a->journal, &jr, err, sizeof err);
+  if (rc < 0) {
     sb_log(SB_LOG_ERROR, MOD, "journal: %s", err);
+    rc = -1;
     goto done;
   }
-  /* A decision already journalled for this slot (restart, or another agent of this home). */
-  int jr_rc = sb_vjournal_read(a->journal, &jr, err, sizeof err);
-  if (jr_rc < 0) {
-    sb_log(SB_LOG_ERROR, MOD, "journal: %s", err);
-    goto done;
-  }
-  if (jr_rc == 0 && err[0]) sb_log(SB_LOG_WARN, MOD, "journal ignored: %s", err);
-  if (jr_rc == 1 && jr.slot == a->slot) {
+  if (rc == 0 && err[0]) sb_log(SB_LOG_WARN, MOD, "journal ignored: %s", err);
+  if (rc == 1 && jr.slot == a->slot) {
     hexid(jr.proposal_id, idh);
     sb_log(SB_LOG_INFO, MOD, "slot %" PRIu64 ": decision found in the journal (proposal %s): "
            "sending the same bytes until committed", a->slot, idh);
@@ -502,27 +486,21 @@ static void decide(sb_autovote *a, int64_t h, int64_t t, int64_t close_ns) {
     send_journalled(a, 1);
     goto done;
   }
-  if (slot_query(a, a->slot, &q) != 0) {
-    sb_metrics_autovote("rpc_error");
-    goto done;
-  }
-  uint8_t voted_for[32];
-  if (our_vote(a, q.value, voted_for)) {
-    hexid(voted_for, idh);
-    sb_log(SB_LOG_INFO, MOD, "slot %" PRIu64 ": validator %s already voted (for %s): nothing "
-           "to do", a->slot, a->valhex, idh);
-    sb_metrics_autovote("already_voted");
-    a->decided = 1;
-    goto done;
-  }
-  if (find_hstar(a, h, t, sb_agent_threshold_ns(close_ns, a->cfg.vote.lead_seconds), &hstar,
-                 hhash) != 0) {
-    sb_metrics_autovote("rpc_error");
-    goto done;
-  }
-  json_t *props = json_object_get(q.value, "proposals"), *pr;
-  size_t i;
-  if (!(cands = calloc(json_array_size(props) + 1, sizeof *cands))) goto done;
+  rc = 0;
+done:
+  sb_vjournal_rec_free(&jr);
+  return rc;
+}
+
+/* The proposals of the /slot value `slotv` as agent candidates; availability is checked only
+ * for those committed by h* (protocol.md §15). *out is the caller's to free, set even on
+ * error. 0 / -1 (a malformed proposal is logged and counted). */
+static int slot_cands(sb_autovote *a, json_t *slotv, int64_t hstar, sb_agent_cand **out,
+                      size_t *nout) {
+  json_t *props = json_object_get(slotv, "proposals"), *pr;
+  sb_agent_cand *cands;
+  size_t i, n = 0;
+  if (!(cands = *out = calloc(json_array_size(props) + 1, sizeof *cands))) return -1;
   json_array_foreach(props, i, pr) {
     const char *id = json_string_value(json_object_get(pr, "id"));
     const char *cur = json_string_value(json_object_get(pr, "curator"));
@@ -534,13 +512,22 @@ static void decide(sb_autovote *a, int64_t h, int64_t t, int64_t close_ns) {
         cli_json_i64(json_object_get(pr, "power_for"), &pf) || pf < 0) {
       sb_log(SB_LOG_WARN, MOD, "/slot/%" PRIu64 ": malformed proposal %zu", a->slot, i);
       sb_metrics_autovote("rpc_error");
-      goto done;
+      return -1;
     }
     c->height = ph;
     c->power_for = (uint64_t)pf;
     c->available = ph <= hstar ? is_available(a, c->id, 1) : 0;
     n++;
   }
+  *nout = n;
+  return 0;
+}
+
+/* Run the agent's rule over the candidates at h* (hash hhash) and log the outcome; counts a
+ * "no vote" outcome. The chosen index, or SIZE_MAX for no vote (protocol.md §15). */
+static size_t choose(sb_autovote *a, const sb_agent_cand *cands, size_t n, int64_t hstar,
+                     const uint8_t hhash[32]) {
+  char idh[65];
   sb_agent_in in = {.cands = cands, .n = n, .hstar_height = hstar,
                     .policy = a->cfg.vote.policy ? SB_AGENT_PRIORITY : SB_AGENT_FOLLOW,
                     .curators = (const uint8_t(*)[32])a->cfg.vote.curators,
@@ -554,25 +541,29 @@ static void decide(sb_autovote *a, int64_t h, int64_t t, int64_t close_ns) {
            " %zu, available %zu: no vote (%s)", a->slot, n, hstar, out.n_committed,
            out.n_available, res);
     sb_metrics_autovote(res);
-    a->decided = 1;
-    goto done;
+    return SIZE_MAX;
   }
   hexid(cands[out.choice].id, idh);
   sb_log(SB_LOG_INFO, MOD, "slot %" PRIu64 ": proposals %zu, committed by h*=%" PRId64
          " %zu, available %zu: choice %s (%s, power_for %" PRIu64 ")%s", a->slot, n, hstar,
          out.n_committed, out.n_available, idh, sb_agent_reason_name(out.reason),
          cands[out.choice].power_for, a->cfg.vote.dry_run ? "; dry run, not voting" : "");
-  if (a->cfg.vote.dry_run) {
-    a->decided = 1;
-    goto done;
-  }
-  if (sb_tx_build_vote(a->p.chain_id, a->slot, cands[out.choice].id, a->valpub, a->seed, &tx) !=
-      0) {
+  return out.choice;
+}
+
+/* Under the journal lock: build our vote for proposal `id`, write it to the journal, then
+ * broadcast it; the journal comes first so a restart sends the same bytes (protocol.md §15).
+ * Failures are logged; the slot then stays undecided and is retried. */
+static void cast_vote(sb_autovote *a, const uint8_t id[32]) {
+  char err2[512];
+  sb_buf tx;
+  sb_buf_init(&tx, SB_MAX_TX_SIZE_LIMIT);
+  if (sb_tx_build_vote(a->p.chain_id, a->slot, id, a->valpub, a->seed, &tx) != 0) {
     sb_log(SB_LOG_ERROR, MOD, "slot %" PRIu64 ": cannot build the vote", a->slot);
     goto done;
   }
   sb_vjournal_rec w = {.slot = a->slot, .tx = tx.data, .txlen = tx.len};
-  memcpy(w.proposal_id, cands[out.choice].id, 32);
+  memcpy(w.proposal_id, id, 32);
   if (sb_vjournal_write(a->journal, &w, err2, sizeof err2) != 0) {
     sb_log(SB_LOG_ERROR, MOD, "slot %" PRIu64 ": journal: %s: not voting", a->slot, err2);
     goto done;
@@ -595,11 +586,57 @@ static void decide(sb_autovote *a, int64_t h, int64_t t, int64_t close_ns) {
   a->decided = a->journalled = 1;
   send_journalled(a, 1);
 done:
+  sb_buf_free(&tx);
+}
+
+/* Decide slot s (closing at close_ns) at the latest block h (time t). */
+static void decide(sb_autovote *a, int64_t h, int64_t t, int64_t close_ns) {
+  char err[1024], idh[65];
+  cli_query q = {0};
+  sb_agent_cand *cands = NULL;
+  int lockfd = -1;
+  int64_t hstar = 0;
+  uint8_t hhash[32], voted_for[32];
+  size_t n = 0, choice;
+
+  lockfd = sb_vjournal_lock(a->journal, err, sizeof err);
+  if (lockfd == -2) {
+    sb_log(SB_LOG_DEBUG, MOD, "journal locked by another agent: retrying");
+    goto done;
+  }
+  if (lockfd < 0) {
+    sb_log(SB_LOG_ERROR, MOD, "journal: %s", err);
+    goto done;
+  }
+  if (adopt_journalled(a) != 0) goto done;
+  if (slot_query(a, a->slot, &q) != 0) {
+    sb_metrics_autovote("rpc_error");
+    goto done;
+  }
+  if (our_vote(a, q.value, voted_for)) {
+    hexid(voted_for, idh);
+    sb_log(SB_LOG_INFO, MOD, "slot %" PRIu64 ": validator %s already voted (for %s): nothing "
+           "to do", a->slot, a->valhex, idh);
+    sb_metrics_autovote("already_voted");
+    a->decided = 1;
+    goto done;
+  }
+  if (find_hstar(a, h, t, sb_agent_threshold_ns(close_ns, a->cfg.vote.lead_seconds), &hstar,
+                 hhash) != 0) {
+    sb_metrics_autovote("rpc_error");
+    goto done;
+  }
+  if (slot_cands(a, q.value, hstar, &cands, &n) != 0) goto done;
+  choice = choose(a, cands, n, hstar, hhash);
+  if (choice == SIZE_MAX || a->cfg.vote.dry_run) {
+    a->decided = 1;
+    goto done;
+  }
+  cast_vote(a, cands[choice].id);
+done:
   sb_vjournal_unlock(lockfd);
-  sb_vjournal_rec_free(&jr);
   free(cands);
   cli_query_free(&q);
-  sb_buf_free(&tx);
 }
 
 /* After the decision: is the vote committed? If not, send the same bytes again. */

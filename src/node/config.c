@@ -528,6 +528,74 @@ static char *arr_continue(cfg_ctx *x, const char *s, char *str, int num) {
   return str;
 }
 
+/* A line longer than libinih's buffer (num bytes with the NUL): name its key when it has one. */
+static void fail_overlong(cfg_ctx *x, const char *s, size_t len, int num) {
+  size_t kl = strcspn(s, "=");
+  while (kl > 0 && (s[kl - 1] == ' ' || s[kl - 1] == '\t')) kl--;
+  if (s[0] != '[' && s[0] != '#' && s[0] != ';' && strchr(s, '=') != NULL && kl < 64)
+    cfg_fail(x, "[%s] %.*s: line is %zu bytes, over the %d-byte limit of the config parser",
+             x->section, (int)kl, s, len, num - 1);
+  else
+    cfg_fail(x, "line is %zu bytes, over the %d-byte limit of the config parser", len,
+             num - 1);
+}
+
+/* A "[section]" line s: remember the section; unknown, repeated and trailing text fail. */
+static void check_section_header(cfg_ctx *x, const char *s) {
+  char name[64];
+  const char *end = strchr(s, ']'), *p;
+  size_t nl;
+  if (end == NULL) return; /* a missing ']' is reported by libinih as a syntax error */
+  nl = (size_t)(end - s - 1);
+  if (nl >= sizeof name) nl = sizeof name - 1;
+  memcpy(name, s + 1, nl);
+  name[nl] = '\0';
+  snprintf(x->section, sizeof x->section, "%s", name);
+  int si = section_index(name);
+  if (si < 0) {
+    cfg_fail(x, "[%s]: unknown section (known: abci, ipfs, pin, metrics, web, log, vote)", name);
+  } else if (x->seen_sections & (1u << si)) {
+    cfg_fail(x, "[%s]: duplicate section", name);
+  } else {
+    x->seen_sections |= 1u << si;
+  }
+  p = end + 1;
+  while (*p == ' ' || *p == '\t') p++;
+  if (*p != '\0' && *p != '#' && *p != ';')
+    cfg_fail(x, "[%s]: unexpected text after the section header", name);
+}
+
+/* A key line s: what libinih would take silently — "key: value", and ";" after a blank
+ * inside a quoted string (libinih reads a comment there) — fails. */
+static void check_key_line(cfg_ctx *x, const char *s) {
+  const char *p;
+  int in_str = 0;
+  size_t kl = strcspn(s, "=:");
+  if (s[kl] == ':') { /* libinih also accepts "key: value"; TOML does not */
+    while (kl > 0 && (s[kl - 1] == ' ' || s[kl - 1] == '\t')) kl--;
+    cfg_fail(x, "[%s] %.*s: expected \"=\" after the key", x->section, (int)kl, s);
+  }
+  for (p = s; *p; p++) {
+    if (in_str) {
+      if (*p == '\\' && p[1] != '\0') {
+        p++;
+      } else if (*p == '"') {
+        in_str = 0;
+      } else if (*p == ';' && (p[-1] == ' ' || p[-1] == '\t')) {
+        kl = strcspn(s, "=");
+        while (kl > 0 && (s[kl - 1] == ' ' || s[kl - 1] == '\t')) kl--;
+        cfg_fail(x, "[%s] %.*s: \";\" after a blank inside a quoted string is not supported"
+                 " (the INI parser reads it as a comment)", x->section, (int)kl, s);
+        break;
+      }
+    } else if (*p == '"') {
+      in_str = 1;
+    } else if (*p == '#') {
+      break;
+    }
+  }
+}
+
 /* fgets-style reader for ini_parse_stream: returns one logical line at a time with leading
  * blanks removed (so libinih's multi-line continuation never triggers), counts lines, and
  * checks what libinih would get wrong silently: over-long lines, NUL bytes, ";" comments
@@ -536,8 +604,7 @@ static char *cfg_reader(char *str, int num, void *stream) {
   cfg_ctx *x = stream;
   ssize_t got;
   size_t len;
-  char *s, *p;
-  int in_str = 0;
+  char *s;
 
   errno = 0;
   got = getline(&x->line, &x->linecap, x->f);
@@ -563,67 +630,16 @@ static char *cfg_reader(char *str, int num, void *stream) {
   while (*s == ' ' || *s == '\t') s++;
   len = strlen(s);
   if (num < 2 || len > (size_t)num - 1) {
-    size_t kl = strcspn(s, "=");
-    while (kl > 0 && (s[kl - 1] == ' ' || s[kl - 1] == '\t')) kl--;
-    if (s[0] != '[' && s[0] != '#' && s[0] != ';' && strchr(s, '=') != NULL && kl < 64)
-      cfg_fail(x, "[%s] %.*s: line is %zu bytes, over the %d-byte limit of the config parser",
-               x->section, (int)kl, s, len, num - 1);
-    else
-      cfg_fail(x, "line is %zu bytes, over the %d-byte limit of the config parser", len,
-               num - 1);
+    fail_overlong(x, s, len, num);
     str[0] = '\0';
     return str;
   }
 
   if (x->in_arr) return arr_continue(x, s, str, num);
   if (s[0] == '[') {
-    char name[64];
-    const char *end = strchr(s, ']');
-    size_t nl;
-    if (end != NULL) { /* a missing ']' is reported by libinih as a syntax error */
-      nl = (size_t)(end - s - 1);
-      if (nl >= sizeof name) nl = sizeof name - 1;
-      memcpy(name, s + 1, nl);
-      name[nl] = '\0';
-      snprintf(x->section, sizeof x->section, "%s", name);
-      int si = section_index(name);
-      if (si < 0) {
-        cfg_fail(x, "[%s]: unknown section (known: abci, ipfs, pin, metrics, web, log, vote)", name);
-      } else if (x->seen_sections & (1u << si)) {
-        cfg_fail(x, "[%s]: duplicate section", name);
-      } else {
-        x->seen_sections |= 1u << si;
-      }
-      p = (char *)end + 1;
-      while (*p == ' ' || *p == '\t') p++;
-      if (*p != '\0' && *p != '#' && *p != ';')
-        cfg_fail(x, "[%s]: unexpected text after the section header", name);
-    }
+    check_section_header(x, s);
   } else if (s[0] != '#' && s[0] != ';') {
-    size_t kl = strcspn(s, "=:");
-    if (s[kl] == ':') { /* libinih also accepts "key: value"; TOML does not */
-      while (kl > 0 && (s[kl - 1] == ' ' || s[kl - 1] == '\t')) kl--;
-      cfg_fail(x, "[%s] %.*s: expected \"=\" after the key", x->section, (int)kl, s);
-    }
-    for (p = s; *p; p++) {
-      if (in_str) {
-        if (*p == '\\' && p[1] != '\0') {
-          p++;
-        } else if (*p == '"') {
-          in_str = 0;
-        } else if (*p == ';' && (p[-1] == ' ' || p[-1] == '\t')) {
-          kl = strcspn(s, "=");
-          while (kl > 0 && (s[kl - 1] == ' ' || s[kl - 1] == '\t')) kl--;
-          cfg_fail(x, "[%s] %.*s: \";\" after a blank inside a quoted string is not supported"
-                   " (the INI parser reads it as a comment)", x->section, (int)kl, s);
-          break;
-        }
-      } else if (*p == '"') {
-        in_str = 1;
-      } else if (*p == '#') {
-        break;
-      }
-    }
+    check_key_line(x, s);
     if (arr_open(x, s)) {
       str[0] = '\0';
       return str;
@@ -633,81 +649,89 @@ static char *cfg_reader(char *str, int num, void *stream) {
   return str;
 }
 
-static int cfg_handler(void *user, const char *section, const char *name, const char *value) {
-  cfg_ctx *x = user;
-  const key_def *k = NULL;
-  char why[256], known[256];
+/* The key [section] name, marked seen at the current line. NULL after recording why not:
+ * unknown section or key, or a duplicate. */
+static const key_def *claim_key(cfg_ctx *x, const char *section, const char *name) {
+  char known[256];
   size_t i;
-
   if (section_index(section) < 0) {
     if (section[0] == '\0')
       cfg_fail(x, "%s: key outside any [section]", name);
     else
       cfg_fail(x, "[%s] %s: unknown section", section, name);
-    return 0;
+    return NULL;
   }
-  for (i = 0; i < NKEYS; i++) {
-    if (strcmp(keys[i].section, section) == 0 && strcmp(keys[i].name, name) == 0) {
-      k = &keys[i];
-      break;
-    }
-  }
-  if (k == NULL) {
+  for (i = 0; i < NKEYS; i++)
+    if (strcmp(keys[i].section, section) == 0 && strcmp(keys[i].name, name) == 0) break;
+  if (i == NKEYS) {
     section_keys(section, known, sizeof known);
     cfg_fail(x, "[%s] %s: unknown key (known: %s)", section, name, known);
-    return 0;
+    return NULL;
   }
   if (x->seen_keys & (1u << i)) {
     cfg_fail(x, "[%s] %s: duplicate key", section, name);
-    return 0;
+    return NULL;
   }
   x->seen_keys |= 1u << i;
   x->key_line[i] = x->arr_ready ? x->arr_line : x->lineno;
+  return &keys[i];
+}
 
+/* A K_ENUM value: its index into k->names into *idx. 0 / -1 with the choices in why. */
+static int parse_enum(const key_def *k, const char *value, int *idx, char *why, size_t whylen) {
+  char buf[64];
+  int i;
+  if (parse_string(value, buf, sizeof buf, why, whylen) != 0) return -1;
+  for (i = 0; k->names[i] != NULL; i++)
+    if (strcmp(buf, k->names[i]) == 0) break;
+  if (k->names[i] == NULL) {
+    size_t len = 0;
+    int r = snprintf(why, whylen, "\"%.32s\" is not one of", buf);
+    for (int j = 0; k->names[j] != NULL && r >= 0 && (size_t)r < whylen - len; j++) {
+      len += (size_t)r;
+      r = snprintf(why + len, whylen - len, "%s %s", j ? "," : "", k->names[j]);
+    }
+    return -1;
+  }
+  *idx = i;
+  return 0;
+}
+
+/* Parse value as k says into its field of x->c. 0 / -1 with the reason in why. */
+static int set_value(cfg_ctx *x, const key_def *k, const char *value, char *why,
+                     size_t whylen) {
   char *field = (char *)x->c + k->off;
   switch (k->kind) {
   case K_STR: {
     char buf[4096];
-    if (parse_string(value, buf, k->size, why, sizeof why) != 0) goto bad;
-    if (k->check && k->check(buf, why, sizeof why) != 0) goto bad;
+    if (parse_string(value, buf, k->size, why, whylen) != 0) return -1;
+    if (k->check && k->check(buf, why, whylen) != 0) return -1;
     memcpy(field, buf, strlen(buf) + 1);
     break;
   }
   case K_U32: {
     uint64_t v;
     uint32_t v32;
-    if (parse_uint(value, k->min, k->max, &v, why, sizeof why) != 0) goto bad;
+    if (parse_uint(value, k->min, k->max, &v, why, whylen) != 0) return -1;
     v32 = (uint32_t)v;
     memcpy(field, &v32, sizeof v32);
     break;
   }
   case K_U64: {
     uint64_t v;
-    if (parse_uint(value, k->min, k->max, &v, why, sizeof why) != 0) goto bad;
+    if (parse_uint(value, k->min, k->max, &v, why, whylen) != 0) return -1;
     memcpy(field, &v, sizeof v);
     break;
   }
   case K_BOOL: {
     int b;
-    if (parse_bool(value, &b, why, sizeof why) != 0) goto bad;
+    if (parse_bool(value, &b, why, whylen) != 0) return -1;
     memcpy(field, &b, sizeof b);
     break;
   }
   case K_ENUM: {
-    char buf[64];
     int idx;
-    if (parse_string(value, buf, sizeof buf, why, sizeof why) != 0) goto bad;
-    for (idx = 0; k->names[idx] != NULL; idx++)
-      if (strcmp(buf, k->names[idx]) == 0) break;
-    if (k->names[idx] == NULL) {
-      size_t len = 0;
-      int r = snprintf(why, sizeof why, "\"%.32s\" is not one of", buf);
-      for (int j = 0; k->names[j] != NULL && r >= 0 && (size_t)r < sizeof why - len; j++) {
-        len += (size_t)r;
-        r = snprintf(why + len, sizeof why - len, "%s %s", j ? "," : "", k->names[j]);
-      }
-      goto bad;
-    }
+    if (parse_enum(k, value, &idx, why, whylen) != 0) return -1;
     memcpy(field, &idx, sizeof idx);
     break;
   }
@@ -715,18 +739,26 @@ static int cfg_handler(void *user, const char *section, const char *name, const 
     const char *text = value;
     if (x->arr_ready && strcmp(value, "[@]") == 0) text = x->arr;
     if (parse_hexlist(text, x->c->vote.curators, SB_CONFIG_VOTE_CURATORS_MAX,
-                      &x->c->vote.n_curators, why, sizeof why) != 0)
-      goto bad;
+                      &x->c->vote.n_curators, why, whylen) != 0)
+      return -1;
     x->arr_ready = 0;
     break;
   }
   }
-  return 1;
-
-bad:
-  cfg_fail(x, "[%s] %s: %s", section, name, why);
-  x->arr_ready = 0;
   return 0;
+}
+
+static int cfg_handler(void *user, const char *section, const char *name, const char *value) {
+  cfg_ctx *x = user;
+  char why[256];
+  const key_def *k = claim_key(x, section, name);
+  if (k == NULL) return 0;
+  if (set_value(x, k, value, why, sizeof why) != 0) {
+    cfg_fail(x, "[%s] %s: %s", section, name, why);
+    x->arr_ready = 0;
+    return 0;
+  }
+  return 1;
 }
 
 /* ---- public ------------------------------------------------------------------------------ */

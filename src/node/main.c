@@ -127,10 +127,19 @@ static int cmd_init(const opts *o)
     return 0;
 }
 
+/* Everything the running node owns; torn down by daemon_close in reverse order of start. */
 typedef struct daemon {
     struct event_base *base;
     abci_server *abci;
     int stopping;
+    sb_store *store;
+    sb_app *app;
+    sb_pin *pin; /* NULL until the worker started, or with pinning off */
+    sb_metrics_server *ms;
+    sb_autovote *agent;
+    sb_web *web;
+    struct event *sigterm, *sigint;
+    char pin_path[4200];
 } daemon_t;
 
 static void on_signal(evutil_socket_t sig, short what, void *arg)
@@ -174,28 +183,18 @@ static int arm_fault_hooks(sb_app_opts *ao)
 #define SB_BUILD_NOTE ""
 #endif
 
-static int cmd_start(const opts *o)
+/* The configuration of `start`: defaults, the home's sleetbubble.toml, then the command
+ * line's --log-level and --log-format. 0, or the exit status (printed). */
+static int start_config(const opts *o, sb_config *cfg)
 {
-    sb_config cfg;
     char path[4200], err[1024];
-    int rc = 1;
-    sb_store *store = NULL;
-    sb_app *app = NULL;
-    daemon_t d = {0};
-    sb_metrics_server *ms = NULL;
-    struct event *sigterm = NULL, *sigint = NULL;
-    sb_pin *pin = NULL;
-    sb_web *web = NULL;
-    char pin_path[4200];
-    sb_autovote *agent = NULL;
-
-    sb_config_defaults(&cfg);
-    if (resolve_home(o, cfg.home, sizeof(cfg.home)) < 0) {
+    sb_config_defaults(cfg);
+    if (resolve_home(o, cfg->home, sizeof(cfg->home)) < 0) {
         fprintf(stderr, "sleetbubbled: no home directory (--home or SLEETBUBBLE_HOME)\n");
         return 2;
     }
-    snprintf(path, sizeof(path), "%s/config/sleetbubble.toml", cfg.home);
-    if (sb_config_load(&cfg, path, err, sizeof(err)) < 0) {
+    snprintf(path, sizeof(path), "%s/config/sleetbubble.toml", cfg->home);
+    if (sb_config_load(cfg, path, err, sizeof(err)) < 0) {
         fprintf(stderr, "sleetbubbled: config error: %s\n", err);
         return 1;
     }
@@ -206,108 +205,155 @@ static int cmd_start(const opts *o)
                     o->log_level);
             return 2;
         }
-        cfg.log.level = l;
+        cfg->log.level = l;
     }
     if (o->log_format) {
         if (strcmp(o->log_format, "plain") && strcmp(o->log_format, "json")) {
             fprintf(stderr, "sleetbubbled: --log-format %s: use plain|json\n", o->log_format);
             return 2;
         }
-        cfg.log.json = strcmp(o->log_format, "json") == 0;
+        cfg->log.json = strcmp(o->log_format, "json") == 0;
     }
-    sb_log_setup(cfg.log.level, cfg.log.json);
-    signal(SIGPIPE, SIG_IGN);
+    return 0;
+}
 
-    snprintf(path, sizeof(path), "%s/data", cfg.home);
+/* Create HOME/data and open the state database; its path goes to path (pathlen bytes).
+ * 0 / -1 (logged). */
+static int open_state(const sb_config *cfg, char *path, size_t pathlen, sb_store **store)
+{
+    char err[1024];
+    snprintf(path, pathlen, "%s/data", cfg->home);
     if (mkdir_p(path, 0700) < 0) {
         sb_log(SB_LOG_ERROR, "main", "cannot create %s: %s", path, strerror(errno));
-        return 1;
+        return -1;
     }
-    snprintf(path, sizeof(path), "%s/data/sleetbubble.db", cfg.home);
-    if (sb_store_open(path, &store, err, sizeof(err)) < 0) {
+    snprintf(path, pathlen, "%s/data/sleetbubble.db", cfg->home);
+    if (sb_store_open(path, store, err, sizeof(err)) < 0) {
         sb_log(SB_LOG_ERROR, "main", "state database: %s", err);
-        return 1;
+        return -1;
     }
-    if (!(d.base = event_base_new()))
-        goto done;
+    return 0;
+}
 
-    sb_app_opts ao = {.pin_enabled = cfg.pin.enabled};
+/* The app over d->store and its ABCI server, listening on [abci] laddr (protocol.md §2).
+ * 0 / -1 (logged where there is something to say). */
+static int start_abci(const sb_config *cfg, daemon_t *d)
+{
+    char err[1024];
+    sb_app_opts ao = {.pin_enabled = cfg->pin.enabled};
 #ifdef SB_FAULT_HOOKS
     if (arm_fault_hooks(&ao) < 0)
-        goto done;
+        return -1;
 #endif
-    snprintf(pin_path, sizeof(pin_path), "%s/data/pins.db", cfg.home);
-    ao.pin_db_path = pin_path;
+    snprintf(d->pin_path, sizeof(d->pin_path), "%s/data/pins.db", cfg->home);
+    ao.pin_db_path = d->pin_path;
     ao.on_commit = wake_pins;
-    ao.on_commit_arg = &pin;
-    if (!(app = sb_app_new(store, &ao, err, sizeof(err)))) {
+    ao.on_commit_arg = &d->pin;
+    if (!(d->app = sb_app_new(d->store, &ao, err, sizeof(err)))) {
         sb_log(SB_LOG_ERROR, "main", "state: %s", err);
-        goto done;
+        return -1;
     }
-    abci_server_opts so = {.max_frame_bytes = cfg.abci.max_frame_bytes,
-                           .max_connections = cfg.abci.max_connections,
+    abci_server_opts so = {.max_frame_bytes = cfg->abci.max_frame_bytes,
+                           .max_connections = cfg->abci.max_connections,
                            .log = sb_log_abci_sink};
-    if (!(d.abci = abci_server_new(d.base, sb_app_abci(), app, &so)))
-        goto done;
-    if (abci_server_listen(d.abci, cfg.abci.laddr, err, sizeof(err)) < 0) {
-        sb_log(SB_LOG_ERROR, "main", "[abci] laddr = \"%s\": %s", cfg.abci.laddr, err);
-        goto done;
+    if (!(d->abci = abci_server_new(d->base, sb_app_abci(), d->app, &so)))
+        return -1;
+    if (abci_server_listen(d->abci, cfg->abci.laddr, err, sizeof(err)) < 0) {
+        sb_log(SB_LOG_ERROR, "main", "[abci] laddr = \"%s\": %s", cfg->abci.laddr, err);
+        return -1;
     }
-    sb_log(SB_LOG_INFO, "main", "abci: listening on %s at height %lld", cfg.abci.laddr,
-           (long long)sb_app_height(app));
+    sb_log(SB_LOG_INFO, "main", "abci: listening on %s at height %lld", cfg->abci.laddr,
+           (long long)sb_app_height(d->app));
+    return 0;
+}
+
+/* The node-local services, each when configured: pin worker, metrics, vote agent, web; then
+ * the SIGTERM/SIGINT handlers. db_path: the state database. 0 / -1 (logged where there is
+ * something to say). */
+static int start_services(const sb_config *cfg, daemon_t *d, const char *db_path)
+{
+    char err[1024];
     /* Only after the ABCI socket listens: the worker's ingest of history, reconcile and
      * retention run on its threads and never delay CometBFT's connection (protocol.md §10). */
-    if (cfg.pin.enabled && !(pin = sb_pin_start(&cfg, path, pin_path, err, sizeof(err)))) {
+    if (cfg->pin.enabled &&
+        !(d->pin = sb_pin_start(cfg, db_path, d->pin_path, err, sizeof(err)))) {
         sb_log(SB_LOG_ERROR, "main", "pin worker: %s", err);
-        goto done;
+        return -1;
     }
-    if (cfg.metrics.laddr[0] &&
-        !(ms = sb_metrics_server_start(d.base, cfg.metrics.laddr, sb_app_healthy, app, err,
-                                       sizeof(err)))) {
+    if (cfg->metrics.laddr[0] &&
+        !(d->ms = sb_metrics_server_start(d->base, cfg->metrics.laddr, sb_app_healthy, d->app,
+                                          err, sizeof(err)))) {
         sb_log(SB_LOG_ERROR, "main", "%s", err);
-        goto done;
+        return -1;
     }
     /* The vote agent (protocol.md §15): its own thread and RPC client; a bad key file refuses
      * the start here, the key's check against the chain happens on its thread. */
-    if (cfg.vote.enabled && !(agent = sb_autovote_start(&cfg, err, sizeof(err)))) {
+    if (cfg->vote.enabled && !(d->agent = sb_autovote_start(cfg, err, sizeof(err)))) {
         sb_log(SB_LOG_ERROR, "main", "%s", err);
-        goto done;
+        return -1;
     }
-    /* Now-playing page and feed (protocol.md §14): own thread, read-only view of `path`. */
-    if (cfg.web.laddr[0] && !(web = sb_web_start(&cfg, path, err, sizeof(err)))) {
+    /* Now-playing page and feed (protocol.md §14): own thread, read-only view of db_path. */
+    if (cfg->web.laddr[0] && !(d->web = sb_web_start(cfg, db_path, err, sizeof(err)))) {
         sb_log(SB_LOG_ERROR, "main", "%s", err);
-        goto done;
+        return -1;
     }
-    sigterm = evsignal_new(d.base, SIGTERM, on_signal, &d);
-    sigint = evsignal_new(d.base, SIGINT, on_signal, &d);
-    if (!sigterm || !sigint || event_add(sigterm, NULL) < 0 || event_add(sigint, NULL) < 0)
+    d->sigterm = evsignal_new(d->base, SIGTERM, on_signal, d);
+    d->sigint = evsignal_new(d->base, SIGINT, on_signal, d);
+    if (!d->sigterm || !d->sigint || event_add(d->sigterm, NULL) < 0 ||
+        event_add(d->sigint, NULL) < 0)
+        return -1;
+    return 0;
+}
+
+/* Stop and free what cmd_start started (each part may be absent). */
+static void daemon_close(daemon_t *d)
+{
+    sb_autovote_stop(d->agent);
+    if (d->sigterm)
+        event_free(d->sigterm);
+    if (d->sigint)
+        event_free(d->sigint);
+    sb_web_stop(d->web);
+    sb_metrics_server_free(d->ms);
+    abci_server_free(d->abci);
+    sb_pin_stop(d->pin);
+    sb_app_free(d->app);
+    sb_store_close(d->store);
+    if (d->base)
+        event_base_free(d->base);
+}
+
+static int cmd_start(const opts *o)
+{
+    sb_config cfg;
+    char path[4200];
+    int rc;
+    daemon_t d = {0};
+
+    if ((rc = start_config(o, &cfg)) != 0)
+        return rc;
+    sb_log_setup(cfg.log.level, cfg.log.json);
+    signal(SIGPIPE, SIG_IGN);
+    if (open_state(&cfg, path, sizeof(path), &d.store) < 0)
+        return 1;
+    rc = 1;
+    if (!(d.base = event_base_new()) || start_abci(&cfg, &d) < 0 ||
+        start_services(&cfg, &d, path) < 0)
         goto done;
     sb_log(SB_LOG_INFO, "main",
            "sleetbubbled %s: abci %s, metrics %s, web %s, pinning %s, state %s at height %lld",
            SLEETBUBBLE_VERSION, cfg.abci.laddr, cfg.metrics.laddr[0] ? cfg.metrics.laddr : "off",
            cfg.web.laddr[0] ? cfg.web.laddr : "off",
-           cfg.pin.enabled ? "on" : "off", path, (long long)sb_app_height(app));
+           cfg.pin.enabled ? "on" : "off", path, (long long)sb_app_height(d.app));
     /* Under systemd (Type=notify): ready = the ABCI address accepts. Outside systemd
      * NOTIFY_SOCKET is unset and this does nothing. */
     sd_notifyf(0, "READY=1\nSTATUS=serving ABCI on %s at height %lld", cfg.abci.laddr,
-               (long long)sb_app_height(app));
+               (long long)sb_app_height(d.app));
     event_base_dispatch(d.base);
     rc = 0;
-    sb_log(SB_LOG_INFO, "main", "stopped at height %lld", (long long)sb_app_height(app));
+    sb_log(SB_LOG_INFO, "main", "stopped at height %lld", (long long)sb_app_height(d.app));
 done:
-    sb_autovote_stop(agent);
-    if (sigterm)
-        event_free(sigterm);
-    if (sigint)
-        event_free(sigint);
-    sb_web_stop(web);
-    sb_metrics_server_free(ms);
-    abci_server_free(d.abci);
-    sb_pin_stop(pin);
-    sb_app_free(app);
-    sb_store_close(store);
-    if (d.base)
-        event_base_free(d.base);
+    daemon_close(&d);
     return rc;
 }
 
