@@ -436,6 +436,38 @@ union response_any {
         break;                                                                               \
     }
 
+/* After the callback of `method` returned rc: close on a failed callback or an UNKNOWN status
+ * (CometBFT would panic on it: report the app bug here instead), else pack resp into the output
+ * buffer and apply Flush. Returns 0, or -1 once the connection is closing. */
+static int conn_finish(abci_conn *c, Tendermint__Abci__Response *resp, const char *method, int rc,
+                       int flush, size_t len)
+{
+    if (c->closing) /* the callback freed the server */
+        return -1;
+    if (rc != 0) {
+        abci_conn_close(c, ABCI_LOG_ERROR,
+                        "application %s callback failed with %d (frame length %zu)", method, rc,
+                        len);
+        return -1;
+    }
+    if ((resp->value_case == TENDERMINT__ABCI__RESPONSE__VALUE_PROCESS_PROPOSAL &&
+         resp->process_proposal->status == 0) ||
+        (resp->value_case == TENDERMINT__ABCI__RESPONSE__VALUE_VERIFY_VOTE_EXTENSION &&
+         resp->verify_vote_extension->status == 0) ||
+        (resp->value_case == TENDERMINT__ABCI__RESPONSE__VALUE_OFFER_SNAPSHOT &&
+         resp->offer_snapshot->result == 0) ||
+        (resp->value_case == TENDERMINT__ABCI__RESPONSE__VALUE_APPLY_SNAPSHOT_CHUNK &&
+         resp->apply_snapshot_chunk->result == 0)) {
+        abci_conn_close(c, ABCI_LOG_ERROR,
+                        "application %s callback left the status UNKNOWN (frame length %zu)",
+                        method, len);
+        return -1;
+    }
+    if (conn_write_response(c, resp, method) || conn_after_response(c, flush))
+        return -1;
+    return 0;
+}
+
 /* Answer one decoded request whose turn has come: callback, checks, response packed into the
  * output buffer. ctx holds the request; it is rewound here. Returns 0, or -1 once the
  * connection is closing. */
@@ -500,33 +532,7 @@ static int conn_dispatch(abci_conn *c, abci_ctx *ctx, Tendermint__Abci__Request 
     }
 
     ctx->srv = NULL;
-    if (c->closing) /* the callback freed the server */
-        goto done;
-    if (rc != 0) {
-        abci_conn_close(c, ABCI_LOG_ERROR,
-                        "application %s callback failed with %d (frame length %zu)", method, rc,
-                        len);
-        goto done;
-    }
-    /* a zero (UNKNOWN) status makes CometBFT panic: report the app bug here instead */
-    if ((resp.value_case == TENDERMINT__ABCI__RESPONSE__VALUE_PROCESS_PROPOSAL &&
-         resp.process_proposal->status == 0) ||
-        (resp.value_case == TENDERMINT__ABCI__RESPONSE__VALUE_VERIFY_VOTE_EXTENSION &&
-         resp.verify_vote_extension->status == 0) ||
-        (resp.value_case == TENDERMINT__ABCI__RESPONSE__VALUE_OFFER_SNAPSHOT &&
-         resp.offer_snapshot->result == 0) ||
-        (resp.value_case == TENDERMINT__ABCI__RESPONSE__VALUE_APPLY_SNAPSHOT_CHUNK &&
-         resp.apply_snapshot_chunk->result == 0)) {
-        abci_conn_close(c, ABCI_LOG_ERROR,
-                        "application %s callback left the status UNKNOWN (frame length %zu)",
-                        method, len);
-        goto done;
-    }
-    if (conn_write_response(c, &resp, method))
-        goto done;
-    if (conn_after_response(c, flush))
-        goto done;
-    ret = 0;
+    ret = conn_finish(c, &resp, method, rc, flush, len);
 done:
     ctx->srv = NULL;
     abci_ctx_rewind(ctx); /* the request lives in the arena: no free_unpacked */
