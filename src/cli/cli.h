@@ -35,6 +35,8 @@ typedef struct cli_ctx {
   const char *slot, *playlist, *key, *note, *proposal, *validator_key, *vote_key,
       *validator, *out_file;
   int skip_check;
+  const char *library, *sched_slots, *no_repeat; /* schedule */
+  int dry_run;
   char **args; /* positional arguments after the command word(s) */
   size_t nargs;
 } cli_ctx;
@@ -79,5 +81,6 @@ int cli_cmd_query(cli_ctx *c);   /* status.c: query params|slot N|winner N|… *
  * "/winner/7"; proposal ids lowercased). 0, or -1 after printing a usage error. */
 int cli_query_path(char **args, size_t nargs, char *path, size_t pathlen);
 int cli_cmd_status(cli_ctx *c);  /* status.c */
+int cli_cmd_schedule(cli_ctx *c); /* schedule.c: the curator's schedule (protocol.md §15) */
 
 #endif

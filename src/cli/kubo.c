@@ -81,9 +81,16 @@ done:
 
 int cli_kubo_add(const char *api, const char *path, long timeout_s,
                  char cid[SB_CID_STR_MAX], char *err, size_t errlen) {
+  return cli_kubo_add_ex(api, path, 0, timeout_s, cid, err, errlen);
+}
+
+int cli_kubo_add_ex(const char *api, const char *path, int only_hash, long timeout_s,
+                    char cid[SB_CID_STR_MAX], char *err, size_t errlen) {
   json_t *o = NULL;
-  int rc = kubo_post(api, "add?cid-version=1&raw-leaves=true&pin=true&progress=false", path,
-                     timeout_s, &o, err, errlen);
+  int rc = kubo_post(api,
+                     only_hash ? "add?cid-version=1&raw-leaves=true&only-hash=true&progress=false"
+                               : "add?cid-version=1&raw-leaves=true&pin=true&progress=false",
+                     path, timeout_s, &o, err, errlen);
   if (rc == CLI_EXIT_REJECTED) rc = CLI_EXIT_UNREACHABLE; /* Kubo failed the add */
   if (rc) return rc;
   const char *h = json_string_value(json_object_get(o, "Hash"));
@@ -116,6 +123,23 @@ int cli_kubo_dag_size(const char *api, const char *cid, long timeout_s, uint64_t
     return CLI_EXIT_UNREACHABLE;
   }
   *size = (uint64_t)json_integer_value(v);
+  json_decref(o);
+  return CLI_EXIT_OK;
+}
+
+int cli_kubo_id(const char *api, long timeout_s, char *peer, size_t peerlen, char *err,
+                size_t errlen) {
+  json_t *o = NULL;
+  int rc = kubo_post(api, "id", NULL, timeout_s, &o, err, errlen);
+  if (rc == CLI_EXIT_REJECTED) rc = CLI_EXIT_UNREACHABLE;
+  if (rc) return rc;
+  const char *id = json_string_value(json_object_get(o, "ID"));
+  if (!id || !*id || strlen(id) >= peerlen) {
+    snprintf(err, errlen, "Kubo id: reply has no ID");
+    json_decref(o);
+    return CLI_EXIT_UNREACHABLE;
+  }
+  memcpy(peer, id, strlen(id) + 1);
   json_decref(o);
   return CLI_EXIT_OK;
 }

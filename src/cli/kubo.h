@@ -18,6 +18,16 @@
 int cli_kubo_add(const char *api, const char *path, long timeout_s,
                  char cid[SB_CID_STR_MAX], char *err, size_t errlen);
 
+/* cli_kubo_add with only_hash = 1: add?…&only-hash=true computes the same CID without
+ * storing or pinning anything (schedule --dry-run, protocol.md §15). */
+int cli_kubo_add_ex(const char *api, const char *path, int only_hash, long timeout_s,
+                    char cid[SB_CID_STR_MAX], char *err, size_t errlen);
+
+/* id: the node's peer ID into peer[peerlen] (schedule notices a different Kubo node and
+ * adds the library again, protocol.md §15). 0 or CLI_EXIT_UNREACHABLE with err. */
+int cli_kubo_id(const char *api, long timeout_s, char *peer, size_t peerlen, char *err,
+                size_t errlen);
+
 /* dag/stat?arg=<cid>&progress=false: total size of the DAG in bytes. Works with both reply
  * shapes Kubo has used ({"Size":…} and {"TotalSize":…, "DagStats":[…]}). On a Kubo error
  * (block not found) or no answer within timeout_s (an online Kubo looking for content no

@@ -189,6 +189,7 @@ enum {
   K_TUNE = 1 << 4,
   K_QUERY = 1 << 5,
   K_STATUS = 1 << 6,
+  K_SCHEDULE = 1 << 7,
   K_ALL = 0xff
 };
 
@@ -210,7 +211,7 @@ static const cli_opt OPTS[] = {
     {"timeout", 0, 0, K_ALL, 0 /* special */},
     {"slot", 0, 0, K_PROPOSE | K_VOTE | K_TUNE, F(slot)},
     {"playlist", 0, 0, K_PROPOSE, F(playlist)},
-    {"key", 0, 0, K_PROPOSE, F(key)},
+    {"key", 0, 0, K_PROPOSE | K_SCHEDULE, F(key)},
     {"note", 0, 0, K_PROPOSE, F(note)},
     {"proposal", 0, 0, K_VOTE, F(proposal)},
     {"validator-key", 0, 0, K_VOTE, F(validator_key)},
@@ -218,6 +219,10 @@ static const cli_opt OPTS[] = {
     {"validator", 0, 0, K_VOTE, F(validator)},
     {"skip-check", 0, 1, K_VOTE, F(skip_check)},
     {"out", 'o', 0, K_TRACKS | K_TUNE, F(out_file)},
+    {"library", 0, 0, K_SCHEDULE, F(library)},
+    {"slots", 0, 0, K_SCHEDULE, F(sched_slots)},
+    {"no-repeat-slots", 0, 0, K_SCHEDULE, F(no_repeat)},
+    {"dry-run", 0, 1, K_SCHEDULE, F(dry_run)},
 };
 #undef F
 #define NOPTS (sizeof OPTS / sizeof OPTS[0])
@@ -230,7 +235,7 @@ static const struct {
     {"keys", K_KEYS, cli_cmd_keys},       {"tracks", K_TRACKS, cli_cmd_tracks},
     {"propose", K_PROPOSE, cli_cmd_propose}, {"vote", K_VOTE, cli_cmd_vote},
     {"tune", K_TUNE, cli_cmd_tune},       {"query", K_QUERY, cli_cmd_query},
-    {"status", K_STATUS, cli_cmd_status},
+    {"status", K_STATUS, cli_cmd_status}, {"schedule", K_SCHEDULE, cli_cmd_schedule},
 };
 
 static void usage(FILE *f) {
@@ -249,6 +254,10 @@ static void usage(FILE *f) {
           "  tune [--slot N|current] [-o FILE.m3u]   winning playlist as extended M3U\n"
           "  query params | slot N|current | winner N | proposal ID | validators | pins N\n"
           "  status                             height, slots, time to close, last winner\n"
+          "  schedule --library DIR --key NAME [--slots N] [--no-repeat-slots K] [--dry-run]\n"
+          "                                     propose a packed playlist from DIR for each of\n"
+          "                                     the next N (4) open slots, no track again within\n"
+          "                                     K (4) of this curator's slots (protocol.md §15)\n"
           "  version | help\n"
           "\n"
           "global options:\n"
@@ -429,7 +438,7 @@ static int run(int argc, char **argv) {
   if (!c.node) c.node = CLI_DEFAULT_NODE;
   if (!c.ipfs) c.ipfs = CLI_DEFAULT_IPFS;
   if (!c.gateway) c.gateway = CLI_DEFAULT_GATEWAY;
-  if (set_home(&c, home) < 0 && (kind & (K_KEYS | K_PROPOSE | K_VOTE))) {
+  if (set_home(&c, home) < 0 && (kind & (K_KEYS | K_PROPOSE | K_VOTE | K_SCHEDULE))) {
     cli_errf("cannot tell the key directory: set --home or $" CLI_HOME_ENV);
     goto done;
   }
