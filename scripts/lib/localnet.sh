@@ -241,6 +241,19 @@ ln_init() {
         bash "$SLEETBUBBLE_ROOT/scripts/lib/gen-audio.sh" --artist "$c (test signal)" \
           "$dir/library/$c" "$LN_LIBRARY_TRACKS" || sb_die "gen-audio.sh for $c failed"
     done
+    if [ "$mode" = compose ]; then
+      # In containers the loop runs inside the curator's node (docker/entrypoint.sh starts it
+      # when /data/curator/name exists): its key, library and a writable home for the index.
+      local k cd
+      for ((k = 0; k < ${#LN_CURATORS[@]}; k++)); do
+        c=${LN_CURATORS[k]} cd=$dir/node${LN_CURATOR_NODE[k]}/curator
+        mkdir -p "$cd/keys"
+        cp "$dir/cli/keys/$c.json" "$cd/keys/"
+        chmod 700 "$cd" "$cd/keys"
+        cp -r "$dir/library/$c" "$cd/library"
+        printf '%s\n' "$c" >"$cd/name"
+      done
+    fi
   fi
 
   # One genesis for all: the 4 validators with powers 40/30/20/10, short slots, 2 curators.
