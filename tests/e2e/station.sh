@@ -147,5 +147,5 @@ sent=$(cat "$NET"/node*/app.log | grep -c 'module=vote msg="slot [0-9]*: vote fo
 dups=$(cat "$NET"/node*/app.log | grep -cE 'module=vote msg="slot [0-9]*: (vote for [0-9a-f]*: DUPLICATE|validator [0-9a-f]* already voted)' || true)
 proposed=$(cat "$NET"/curator-*.log | grep -c 'summary:' || true)
 ok "app hashes agree at $(checker_field heights) heights ($(checker_field claims) claims)"
-echo "# summary: slots $OBSERVED (A $slots, node0 off 2, node0 back 2); outcomes SUPERMAJORITY ${OUTCOMES[SUPERMAJORITY]:-0} FALLBACK ${OUTCOMES[FALLBACK]:-0} REPEAT 0 NONE 0; votes on chain $VOTES_ON_CHAIN; votes sent $sent; duplicates refused $dups; schedule runs $proposed; pinned on 4 nodes $PINNED/$OBSERVED; app-hash mismatches $(checker_field mismatches); $((SECONDS - t_start)) s"
+echo "# summary: slots $OBSERVED (A $slots, node0 off 2, node0 back 2); outcomes SUPERMAJORITY ${OUTCOMES[SUPERMAJORITY]:-0} FALLBACK ${OUTCOMES[FALLBACK]:-0} REPEAT 0 NONE 0; votes on chain in these slots $VOTES_ON_CHAIN; votes sent by the agents (every slot of the run) $sent; duplicates refused $dups; schedule runs $proposed; pinned on 4 nodes $PINNED/$OBSERVED; app-hash mismatches $(checker_field mismatches); $((SECONDS - t_start)) s"
 echo "$PASSED passed, 0 failed"
