@@ -555,7 +555,8 @@ ln_station_status() {
     name=$(ln_net "$dir" ".curators[$k].name") node=$(ln_net "$dir" ".curators[$k].node")
     pid=$(ln_pid_of "$dir" "$node" "$name")
     if sb_alive "$pid" sb-curator-loop; then st="running:$pid"; else st=down; fi
-    last=$(grep 'summary:' "$dir/$name.log" 2>/dev/null | tail -n 1 | cut -d' ' -f3- || true)
+    # the log's tail only: it grows by a line per run, status must not read all of it
+    last=$(tail -n 40 "$dir/$name.log" 2>/dev/null | grep 'summary:' | tail -n 1 | cut -d' ' -f3- || true)
     printf '%s schedule (node%s) %s  last run: %s\n' "$name" "$node" "$st" "${last:-none yet}"
   done
   for ((i = 0; i < LN_N; i++)); do
