@@ -20,8 +20,8 @@ LN_PROCS=(kubo app cometbft)
 LN_CHAIN_ID=${SB_LOCALNET_CHAIN_ID:-sleetbubble-localnet}
 # Short slots so a test sees several finalizations per minute (protocol.md §3; 3-8 s tracks fit).
 LN_APP_SLOT_SECONDS=20
-# Voting for slot s closes 12 s before it starts: room for the vote agents' lead (below).
-LN_APP_CLOSE_LEAD=12
+# Voting for slot s closes 16 s before it starts: room for the vote agents' lead (below).
+LN_APP_CLOSE_LEAD=16
 
 # ---- the station (protocol.md §15): vote agents and curator schedules ----------------------
 # SB_LOCALNET_STATION=1 (default; `up --manual` or 0 turns it off at creation): every
@@ -30,10 +30,12 @@ LN_APP_CLOSE_LEAD=12
 # runs `sleetbubble schedule` in a loop (scripts/lib/sb-curator-loop) against one node, on a
 # library of short real audio made at set-up (scripts/lib/gen-audio.sh). Tests that vote by hand
 # create the network with the station off.
-# Agent lead: h* = the first block at or after close(s) - 10 s: about 10 block intervals
-# (timeout_commit 1 s; protocol.md §15 asks for >= 5), < close_lead_seconds (12), and 10 s for
-# the vote to be committed before the close.
-LN_AGENT_LEAD=10
+# Agent lead: h* = the first block at or after close(s) - 14 s: about 14 block intervals
+# (timeout_commit 1 s; protocol.md §15 asks for >= 5), < close_lead_seconds (16), and 14 s for
+# the vote to be committed before the close. 10 s was too little on a 2-core machine at load
+# 30+: blocks came every 3-6 s, and once the votes sent at h* missed the one block left before
+# the close (a slot of the 50-slot e2e run fell back with no votes).
+LN_AGENT_LEAD=14
 LN_CURATORS=(curator-a curator-b)
 LN_CURATOR_NODE=(1 2)         # curator-a uses node1's RPC and Kubo, curator-b node2's
 LN_LIBRARY_TRACKS=16          # per curator, 3-8 s each (gen-audio.sh cycles the lengths)
