@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # End-to-end: the station runs itself (protocol.md §15) on the 4-validator localnet
-# (scripts/localnet up: a vote agent in every validator, policy follow, lead 10 s; a
+# (scripts/localnet up: a vote agent in every validator, policy follow, lead 14 s; a
 # `sleetbubble schedule` loop per curator on short generated audio; 20 s slots).
 #  A. N consecutive slots with no command run by the test after start-up (it only reads):
 #     every slot SUPERMAJORITY on all 4 nodes with the same /winner, the outcome the tally of
@@ -99,7 +99,7 @@ check_slot() {
 # ---- A. N slots, no command after start-up --------------------------------------------------
 t_a=$SECONDS
 # The first slot both curators' loops proposed for while its h* is still ahead: wait until
-# next_open has proposals of both (its close is >= 20 s after the last block, h* >= 10 s).
+# next_open has proposals of both (its close is >= 20 s after the last block, h* >= 6 s).
 first_ready() { both_proposed "$(next_open)"; }
 sb_wait_for "both curators' proposals for an open slot" 240 first_ready ||
   fail "the curator loops made no proposals: $(tail -n 5 "$NET"/curator-*.log)"
