@@ -16,6 +16,8 @@ install(FILES ${PROJECT_SOURCE_DIR}/src/node/systemd/sleetbubbled.service
         DESTINATION ${SLEETBUBBLE_SYSTEMD_UNITDIR})
 install(FILES ${PROJECT_SOURCE_DIR}/docs/examples/cometbft.service
               ${PROJECT_SOURCE_DIR}/docs/examples/ipfs.service
+              ${PROJECT_SOURCE_DIR}/docs/examples/sleetbubble-schedule.service
+              ${PROJECT_SOURCE_DIR}/docs/examples/sleetbubble-schedule.timer
         DESTINATION ${CMAKE_INSTALL_DOCDIR}/examples)
 install(FILES ${PROJECT_SOURCE_DIR}/README.md DESTINATION ${CMAKE_INSTALL_DOCDIR})
 install(DIRECTORY ${PROJECT_SOURCE_DIR}/docs/ DESTINATION ${CMAKE_INSTALL_DOCDIR}

@@ -1,9 +1,10 @@
 #!/bin/bash
 # Container entrypoint of one Sleetbubble validator node (docker-compose.yml): Kubo, then
-# sleetbubbled, then CometBFT, each a child of this script, their output prefixed on the
-# container's stdout. If any of the three exits, the others are stopped and the container
+# sleetbubbled (with its vote agent when the config enables it), then CometBFT, and on a
+# curator's node that curator's schedule loop, each a child of this script, their output
+# prefixed on the container's stdout. If any of them exits, the others are stopped and the container
 # exits 1 (compose's restart policy brings the node back; CometBFT replays from its block store).
-# SIGTERM (docker stop): CometBFT, then sleetbubbled, then Kubo, each given 10 s.
+# SIGTERM (docker stop): the curator loop, CometBFT, sleetbubbled, then Kubo, each given 10 s.
 #   /config  this node's homes from `scripts/localnet compose-config` (read-only)
 #   /data    the node's state (volume); seeded from /config on first start
 # Env SB_PEERS: the other nodes' hostnames, waited for in DNS before CometBFT starts (it drops
@@ -55,6 +56,18 @@ for p in ${SB_PEERS:-}; do wait_for "DNS name $p" 120 getent hosts "$p"; done
 cometbft start --home /data/cometbft > >(sed -u 's/^/cometbft: /') 2>&1 &
 pids+=($!)
 log "node up: kubo ${pids[0]}, sleetbubbled ${pids[1]}, cometbft ${pids[2]}"
+
+# A curator's schedule (protocol.md §15), on the node `scripts/localnet compose-config` gave it:
+# /data/curator/{name,keys/NAME.json,library/} -> `sleetbubble schedule` every 5 s against this
+# node's CometBFT and Kubo (the test network's 20 s slots; production uses a timer, see
+# docs/operators.md).
+if [ -f /data/curator/name ]; then
+  cname=$(cat /data/curator/name)
+  sb-curator-loop sleetbubble /data/curator "$cname" http://127.0.0.1:26657 http://127.0.0.1:5001 \
+    /data/curator/library 5 4 2 > >(sed -u 's/^/curator: /') 2>&1 &
+  pids+=($!)
+  log "curator $cname schedule loop ${pids[3]}"
+fi
 
 set +e
 wait -n "${pids[@]}"

@@ -18,9 +18,30 @@ LN_N=4
 LN_POWERS=(40 30 20 10)
 LN_PROCS=(kubo app cometbft)
 LN_CHAIN_ID=${SB_LOCALNET_CHAIN_ID:-sleetbubble-localnet}
-# Short slots so a test sees several finalizations per minute (protocol.md §3; 5 s tracks fit).
+# Short slots so a test sees several finalizations per minute (protocol.md §3; 3-8 s tracks fit).
 LN_APP_SLOT_SECONDS=20
-LN_APP_CLOSE_LEAD=8
+# Voting for slot s closes 16 s before it starts: room for the vote agents' lead (below).
+LN_APP_CLOSE_LEAD=16
+
+# ---- the station (protocol.md §15): vote agents and curator schedules ----------------------
+# SB_LOCALNET_STATION=1 (default; `up --manual` or 0 turns it off at creation): every
+# validator's sleetbubbled runs the vote agent ([vote], policy follow, its own
+# priv_validator_key.json since the localnet genesis delegates no vote keys), and each curator
+# runs `sleetbubble schedule` in a loop (scripts/lib/sb-curator-loop) against one node, on a
+# library of short real audio made at set-up (scripts/lib/gen-audio.sh). Tests that vote by hand
+# create the network with the station off.
+# Agent lead: h* = the first block at or after close(s) - 14 s: about 14 block intervals
+# (timeout_commit 1 s; protocol.md §15 asks for >= 5), < close_lead_seconds (16), and 14 s for
+# the vote to be committed before the close. 10 s was too little on a 2-core machine at load
+# 30+: blocks came every 3-6 s, and once the votes sent at h* missed the one block left before
+# the close (a slot of the 50-slot e2e run fell back with no votes).
+LN_AGENT_LEAD=14
+LN_CURATORS=(curator-a curator-b)
+LN_CURATOR_NODE=(1 2)         # curator-a uses node1's RPC and Kubo, curator-b node2's
+LN_LIBRARY_TRACKS=16          # per curator, 3-8 s each (gen-audio.sh cycles the lengths)
+LN_SCHEDULE_SLOTS=4           # sleetbubble schedule --slots
+LN_SCHEDULE_NOREPEAT=2        # --no-repeat-slots: 16 tracks, about 4 per 20 s slot
+LN_SCHEDULE_INTERVAL=${SB_LOCALNET_SCHEDULE_INTERVAL:-5}   # seconds between runs
 
 ln_port() { # ln_port BASE NODE OFFSET
   echo $(($1 + 100 * $2 + $3))
@@ -30,6 +51,7 @@ ln_comm_of() { # process name of a PROC
   case $1 in
     kubo) echo ipfs ;; app) echo sleetbubbled ;; cometbft) echo cometbft ;;
     icecast) echo icecast2 ;; liquidsoap) echo liquidsoap ;; onair) echo sleetbubble ;;
+    curator-*) echo sb-curator-loop ;;
   esac
 }
 
@@ -125,8 +147,16 @@ hex_of_b64() { base64 -d | od -An -tx1 -v | tr -d ' \n'; }
 #   container; see docker-compose.yml), for scripts/localnet compose-config.
 ln_init() {
   local dir=$1 mode=$2 base=${SB_LOCALNET_PORT_BASE:-28000} i
-  local tpl=$SLEETBUBBLE_ROOT/cometbft-config/$mode.toml
+  local tpl=$SLEETBUBBLE_ROOT/cometbft-config/$mode.toml station=${SB_LOCALNET_STATION:-1}
   [ -f "$tpl" ] || sb_die "template $tpl missing"
+  [[ $station =~ ^[01]$ ]] || sb_die "SB_LOCALNET_STATION must be 0 or 1, not '$station'"
+  if [ "$station" = 1 ]; then
+    local tool
+    for tool in sox espeak-ng; do
+      command -v $tool >/dev/null ||
+        sb_die "$tool not found: the station's test audio needs it (run scripts/bootstrap, or create the network with --manual)"
+    done
+  fi
   mkdir -p "$dir"
   chmod 700 "$dir"
   export IPFS_TELEMETRY=off
@@ -171,6 +201,19 @@ ln_init() {
     sb_toml_set "$sc" web laddr "\"$bind:${web[i]}\"" # now-playing page (protocol.md §14)
     sb_toml_set "$sc" ipfs api_url "\"http://127.0.0.1:${api[i]}/api/v0/\""
     sb_toml_set "$sc" ipfs gateway_url "\"http://127.0.0.1:${gw[i]}\""
+    if [ "$station" = 1 ]; then
+      # The vote agent (protocol.md §15) with the validator's own key; paths as the process sees
+      # them (inside the container in compose mode, where the homes live under /data).
+      local keyf=$nd/cometbft/config/priv_validator_key.json
+      [ "$mode" = compose ] && keyf=/data/cometbft/config/priv_validator_key.json
+      sb_toml_set "$sc" vote enabled true
+      sb_toml_set "$sc" vote key_file "\"$keyf\""
+      sb_toml_set "$sc" vote node_rpc "\"http://127.0.0.1:${rpc[i]}\""
+      sb_toml_set "$sc" vote lead_seconds "$LN_AGENT_LEAD"
+      sb_toml_set "$sc" vote policy '"follow"'
+      sb_toml_set "$sc" vote require_available true
+      sb_toml_set "$sc" vote available_timeout_seconds 5
+    fi
   done
 
   # Peers: CometBFT persistent_peers and Kubo Peering.Peers name the 3 others.
@@ -195,6 +238,27 @@ ln_init() {
   done
   local ca cb
   ca=$(jq -r .pubkey "$dir/cli/keys/curator-a.json") cb=$(jq -r .pubkey "$dir/cli/keys/curator-b.json")
+  # Each curator's library: short real audio (protocol.md §15 "Test networks"), made once.
+  if [ "$station" = 1 ]; then
+    for c in "${LN_CURATORS[@]}"; do
+      [ -f "$dir/library/$c/$(printf 'track%02d.ogg' "$LN_LIBRARY_TRACKS")" ] ||
+        bash "$SLEETBUBBLE_ROOT/scripts/lib/gen-audio.sh" --artist "$c (test signal)" \
+          "$dir/library/$c" "$LN_LIBRARY_TRACKS" || sb_die "gen-audio.sh for $c failed"
+    done
+    if [ "$mode" = compose ]; then
+      # In containers the loop runs inside the curator's node (docker/entrypoint.sh starts it
+      # when /data/curator/name exists): its key, library and a writable home for the index.
+      local k cd
+      for ((k = 0; k < ${#LN_CURATORS[@]}; k++)); do
+        c=${LN_CURATORS[k]} cd=$dir/node${LN_CURATOR_NODE[k]}/curator
+        mkdir -p "$cd/keys"
+        cp "$dir/cli/keys/$c.json" "$cd/keys/"
+        chmod 700 "$cd" "$cd/keys"
+        cp -r "$dir/library/$c" "$cd/library"
+        printf '%s\n' "$c" >"$cd/name"
+      done
+    fi
+  fi
 
   # One genesis for all: the 4 validators with powers 40/30/20/10, short slots, 2 curators.
   local g=$dir/genesis.json vals="[]"
@@ -224,11 +288,14 @@ ln_init() {
              kubo_peer_id: $pid, validator_pubkey: $vpub}]' <<<"$nodes")
   done
   jq -n --arg mode "$mode" --arg chain "$LN_CHAIN_ID" --argjson base "$base" --argjson nodes "$nodes" \
-    --arg ca "$ca" --arg cb "$cb" \
+    --arg ca "$ca" --arg cb "$cb" --argjson station "$station" --argjson lead "$LN_AGENT_LEAD" \
+    --argjson na "${LN_CURATOR_NODE[0]}" --argjson nb "${LN_CURATOR_NODE[1]}" \
     '{mode: $mode, chain_id: $chain, port_base: (if $mode == "compose" then null else $base end),
-      nodes: $nodes,
-      curators: [{name: "curator-a", pubkey: $ca, key_file: "cli/keys/curator-a.json"},
-                 {name: "curator-b", pubkey: $cb, key_file: "cli/keys/curator-b.json"}]}' \
+      nodes: $nodes, station: ($station == 1), agent_lead_seconds: $lead,
+      curators: [{name: "curator-a", pubkey: $ca, key_file: "cli/keys/curator-a.json",
+                  node: $na, library: "library/curator-a"},
+                 {name: "curator-b", pubkey: $cb, key_file: "cli/keys/curator-b.json",
+                  node: $nb, library: "library/curator-b"}]}' \
     >"$dir/network.json"
 }
 
@@ -239,6 +306,7 @@ ln_ports_of() { # ln_ports_of DIR NODE PROC -> the ports PROC listens on
     kubo) ln_nodeq "$1" "$2" '| "\(.kubo_api) \(.gateway) \(.swarm)"' ;;
     app) ln_nodeq "$1" "$2" '| "\(.abci) \(.metrics)"' ;;
     cometbft) ln_nodeq "$1" "$2" '| "\(.p2p) \(.rpc)"' ;;
+    curator-*) ;; # no ports
   esac
 }
 
@@ -286,15 +354,51 @@ ln_start() {
     cometbft)
       "${SB_COMETBFT:-cometbft}" start --home "$nd/cometbft" >>"$nd/cometbft.log" 2>&1 &
       pid=$! ;;
+    curator-*) # the curator's schedule loop, against node i's RPC and Kubo (protocol.md §15)
+      "$SLEETBUBBLE_ROOT/scripts/lib/sb-curator-loop" "$SBCLI" "$dir/cli" "$proc" \
+        "$(ln_rpc_url "$dir" "$i")" "$(ln_api_url "$dir" "$i")" "$dir/library/$proc" \
+        "$LN_SCHEDULE_INTERVAL" "$LN_SCHEDULE_SLOTS" "$LN_SCHEDULE_NOREPEAT" >>"$dir/$proc.log" 2>&1 &
+      pid=$!
+      ln_pid_set "$dir" "$i" "$proc" "$pid"
+      sb_log "$proc schedule loop started (pid $pid, node$i, every ${LN_SCHEDULE_INTERVAL}s, log $dir/$proc.log)"
+      return 0 ;;
     *) sb_die "unknown process $proc (kubo, app or cometbft)" ;;
   esac
   ln_pid_set "$dir" "$i" "$proc" "$pid"
   sb_log "node$i $proc started (pid $pid, log $nd/$proc.log)"
 }
 
+# ln_curators DIR start|stop: the curators' schedule loops (station networks only; each runs
+# against the node named in network.json .curators[].node).
+ln_curators() {
+  local dir=$1 what=$2 k name node
+  [ "$(ln_net "$dir" '.station // false')" = true ] || return 0
+  for ((k = 0; k < ${#LN_CURATORS[@]}; k++)); do
+    name=$(ln_net "$dir" ".curators[$k].name") node=$(ln_net "$dir" ".curators[$k].node")
+    if [ "$what" = start ]; then ln_start "$dir" "$node" "$name"; else ln_stop "$dir" "$node" "$name"; fi
+  done
+}
+
+# ln_agent DIR NODE on|off: set NODE's [vote] enabled and restart its sleetbubbled and CometBFT
+# (CometBFT stops with its app) if they run, so the agent starts or stops (protocol.md §15).
+ln_agent() {
+  local dir=$1 i=$2 on=$3 val running=0 p
+  case $on in on) val=true ;; off) val=false ;; *) sb_die "agent NODE on|off, not '$on'" ;; esac
+  grep -q '^\[vote\]' "$dir/node$i/sleetbubbled/config/sleetbubble.toml" ||
+    sb_die "node$i has no [vote] section (a --manual network): nothing to switch"
+  for p in app cometbft; do
+    sb_alive "$(ln_pid_of "$dir" "$i" $p)" "$(ln_comm_of $p)" && running=1
+  done
+  [ $running = 0 ] || ln_stop_node "$dir" "$i" cometbft app
+  sb_toml_set "$dir/node$i/sleetbubbled/config/sleetbubble.toml" vote enabled "$val"
+  sb_log "node$i: [vote] enabled = $val"
+  [ $running = 0 ] || ln_start_node "$dir" "$i" app cometbft
+}
+
 ln_ready() { # ln_ready DIR NODE PROC: one readiness probe
   local dir=$1 i=$2 proc=$3
   case $proc in
+    curator-*) return 0 ;;
     kubo) curl -fsS --max-time 5 -X POST "$(ln_api_url "$dir" "$i")/api/v0/id" >/dev/null ;;
     app) ss -Hltn "sport = :$(ln_nodeq "$dir" "$i" .abci)" | grep -q . ;;
     cometbft) curl -fsS --max-time 5 "$(ln_rpc_url "$dir" "$i")/status" >/dev/null ;;
@@ -389,6 +493,7 @@ ln_up() {
   done
   sb_wait_height "$(ln_rpc_url "$dir" 0)" 2 90 ||
     { ln_down "$dir"; sb_die "the network made no blocks (see $dir/node*/cometbft.log)"; }
+  ln_curators "$dir" start || { ln_down "$dir"; sb_die "the curator loops did not start"; }
   sb_log "up: 4 validators making blocks; RPC on $(for ((i = 0; i < LN_N; i++)); do printf '%s ' "$(ln_rpc_url "$dir" $i)"; done)"
 }
 
@@ -396,6 +501,11 @@ ln_up() {
 ln_down() {
   local dir=$1 i p
   [ -f "$dir/pids" ] || { sb_log "nothing recorded in $dir/pids: already down"; return 0; }
+  # Curator loops first (their pid lines carry the node they use; any left over are stopped too).
+  local pid proc
+  while read -r pid i proc; do
+    [[ $proc == curator-* ]] && ln_stop "$dir" "$i" "$proc"
+  done < <(cat "$dir/pids")
   for p in onair liquidsoap icecast cometbft app kubo; do
     for ((i = 0; i < LN_N; i++)); do ln_stop "$dir" $i $p; done
   done
@@ -409,6 +519,55 @@ qval() { # qval RPC_URL PATH -> "CODE JSON"
   printf '%s ' "$(jq -r .result.response.code <<<"$r")"
   jq -r '.result.response.value // ""' <<<"$r" | base64 -d
   echo
+}
+
+# ln_recent_slots DIR RPC_URL N: the last N finalized slots as RPC_URL's node sees them, from
+# /slot/current and /slot/<n> (protocol.md §8): outcome, power, winner and, per proposal, its
+# curator, size and which validators voted for it (node names from network.json).
+ln_recent_slots() {
+  local dir=$1 url=$2 n=$3 cur last s v names
+  cur=$(qval "$url" /slot/current | cut -d' ' -f2-) || return 0
+  last=$(($(jq -r '.next_to_finalize // 0' <<<"$cur") - 1))
+  ((last >= 0)) || { echo "recent slots: none finalized yet"; return 0; }
+  names=$(jq -c '([.nodes[] | {key: .validator_pubkey, value: .name}] +
+                  [.curators[] | {key: .pubkey, value: .name}]) | from_entries' "$dir/network.json")
+  printf 'recent slots (as %s sees them; validators node0..3 have power 40/30/20/10):\n' "$url"
+  for ((s = last - n + 1; s <= last; s++)); do
+    ((s >= 0)) || continue
+    v=$(qval "$url" "/slot/$s") || continue
+    [ "${v%% *}" = 0 ] || continue
+    jq -r --argjson nm "$names" '
+      def nm($k): $nm[$k] // ($k[0:8] + "…");
+      .result as $r |
+      "  slot \(.slot)  \($r.outcome // "not finalized")  \($r.power_for // "-")/\($r.total_power // "-")" +
+        (if ($r.winner // null) != null then "  winner \($r.winner[0:12])" else "" end) +
+        (if (.proposals | length) == 0 then "  (no proposals)" else "" end),
+      (.proposals[] |
+        "      \(if .id == ($r.winner // "") then "*" else " " end) \(.id[0:12]) \(nm(.curator))" +
+        "  \(.tracks) tracks \(.duration_ms | tonumber / 1000 | floor) s  power \(.power_for)  votes: " +
+        (if (.voters | length) == 0 then "none" else ([.voters[] | nm(.)] | join(" ")) end))
+    ' <<<"${v#* }"
+  done
+}
+
+# ln_station_status DIR: the curator loops (with their last summary line) and the recent slots
+# with who voted for what; nothing for a --manual network.
+ln_station_status() {
+  local dir=$1 k name node pid st last i url=""
+  [ "$(ln_net "$dir" '.station // false')" = true ] || return 0
+  for ((k = 0; k < ${#LN_CURATORS[@]}; k++)); do
+    name=$(ln_net "$dir" ".curators[$k].name") node=$(ln_net "$dir" ".curators[$k].node")
+    pid=$(ln_pid_of "$dir" "$node" "$name")
+    if sb_alive "$pid" sb-curator-loop; then st="running:$pid"; else st=down; fi
+    # the log's tail only: it grows by a line per run, status must not read all of it
+    last=$(tail -n 40 "$dir/$name.log" 2>/dev/null | grep 'summary:' | tail -n 1 | cut -d' ' -f3- || true)
+    printf '%s schedule (node%s) %s  last run: %s\n' "$name" "$node" "$st" "${last:-none yet}"
+  done
+  for ((i = 0; i < LN_N; i++)); do
+    curl -fsS --max-time 3 "$(ln_rpc_url "$dir" $i)/health" >/dev/null 2>&1 && { url=$(ln_rpc_url "$dir" $i); break; }
+  done
+  [ -n "$url" ] && ln_recent_slots "$dir" "$url" "${SB_LOCALNET_STATUS_SLOTS:-5}"
+  return 0
 }
 
 # ln_status DIR: per node the processes, height, app hash, last finalized slot and its pins.
@@ -447,6 +606,7 @@ ln_status() {
       printf '      RPC %s not answering\n' "$rpc"
     fi
   done
+  ln_station_status "$dir"
   # Agreement at one height: the lowest latest height among the nodes that answer; the header
   # of that block carries the app hash after the block before it, the same on every node.
   local hs=() low hh n=0 distinct

@@ -45,7 +45,7 @@ t_image=$((SECONDS - t))
 ok "scripts/compose-image built sleetbubble:local in $t_image s (no registry)"
 
 # ---- network up ----------------------------------------------------------------------------
-"$SLEETBUBBLE_ROOT/scripts/localnet" compose-config "$CFG" 2>"$T/config.log" || { cat "$T/config.log" >&2; fail "compose-config"; }
+SB_LOCALNET_STATION=0 "$SLEETBUBBLE_ROOT/scripts/localnet" compose-config "$CFG" 2>"$T/config.log" || { cat "$T/config.log" >&2; fail "compose-config"; }
 t=$SECONDS
 dc up -d >"$T/up.log" 2>&1 || { cat "$T/up.log" >&2; fail "${DC[*]} up -d"; }
 ctr() { dc ps -q "node$1"; }

@@ -19,6 +19,7 @@
 export SLEETBUBBLED=$1 SLEETBUBBLE=$2
 TXGEN=$3
 export SB_LOCALNET_PORT_BASE=${SB_E2E_PORT_BASE:-29000}
+export SB_LOCALNET_STATION=0 # votes and proposals by hand: no agents, no curator loops
 t_start=$SECONDS
 FAULTS=()
 

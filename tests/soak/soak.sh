@@ -68,6 +68,7 @@ RSS_MIN_AGE_S=60   # RSS samples of a process younger than this are not judged
 RSS_BAND=10        # percent
 
 export SB_LOCALNET_PORT_BASE=${SB_SOAK_PORT_BASE:-27000}
+export SB_LOCALNET_STATION=0 # the soak sends its own proposals and votes: no agents, no curator loops
 T=$(mktemp -d "${TMPDIR:-/tmp}/sb-soak.XXXXXX")
 NET=$T/net
 mkdir -p "$T/winners" "$T/tracks"

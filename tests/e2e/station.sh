@@ -1,0 +1,151 @@
+#!/usr/bin/env bash
+# End-to-end: the station runs itself (protocol.md §15) on the 4-validator localnet
+# (scripts/localnet up: a vote agent in every validator, policy follow, lead 14 s; a
+# `sleetbubble schedule` loop per curator on short generated audio; 20 s slots).
+#  A. N consecutive slots with no command run by the test after start-up (it only reads):
+#     every slot SUPERMAJORITY on all 4 nodes with the same /winner, the outcome the tally of
+#     /slot/<n> says, every winner pinned on all 4 Kubo nodes; app hashes agree at every height
+#     the whole time (the background checker of tests/e2e/lib.sh);
+#  B. node0's agent off (`scripts/localnet agent 0 off`: its sleetbubbled restarted with [vote]
+#     enabled = false; 40 % of the power no longer votes, consensus goes on): the next slots
+#     finalize as the tally says: FALLBACK to the proposal the 60 % voted for, no vote of node0;
+#  C. node0's agent on again: from the next slot node0 votes and slots are SUPERMAJORITY;
+#  a summary line: slots, outcomes by kind, votes on chain, votes sent, duplicates refused.
+# usage: station.sh [--slots N] PATH/sleetbubbled PATH/sleetbubble   (N default 6; label
+# `station` runs N = 50)
+# Ports: SB_E2E_STATION_PORT_BASE (default 25000) + 100*node + 0..6 (range 25000-25499).
+slots=6
+while (($#)); do
+  case $1 in
+    --slots) slots=${2:?--slots needs a number}; shift 2 ;;
+    *) break ;;
+  esac
+done
+[[ $slots =~ ^[1-9][0-9]*$ ]] || { echo "station.sh: --slots must be a positive number" >&2; exit 2; }
+# shellcheck source=tests/e2e/lib.sh
+. "$(dirname "$0")/lib.sh"
+export SLEETBUBBLED=$1 SLEETBUBBLE=$2
+export SB_LOCALNET_PORT_BASE=${SB_E2E_STATION_PORT_BASE:-25000} SB_LOCALNET_STATION=1
+for tool in sox espeak-ng; do
+  command -v $tool >/dev/null || skip_or_fail "$tool is needed for the station's test audio"
+done
+t_start=$SECONDS
+declare -A OUTCOMES=()
+VOTES_ON_CHAIN=0 PINNED=0 OBSERVED=0
+
+LN up 2>"$T/up.log" || { cat "$T/up.log" >&2; fail "scripts/localnet up"; }
+for i in 0 1 2 3; do
+  VPUB[i]=$(jq -r ".nodes[$i].validator_pubkey" "$NET/network.json")
+  grep -q '^enabled = true' <(sed -n '/^\[vote\]/,/^\[/p' "$NET/node$i/sleetbubbled/config/sleetbubble.toml") ||
+    fail "node$i has no [vote] enabled = true"
+done
+expect_eq "$(jq -r .station "$NET/network.json")" true "network.json station"
+ok "scripts/localnet up: 4 validators with vote agents, 2 curator schedule loops ($((SECONDS - t_start)) s)"
+
+agreement_checker >"$T/checker.log" 2>&1 &
+CHECKER_PID=$!
+sb_track "$CHECKER_PID"
+
+# ---- helpers (read-only: queries of the 4 nodes) ---------------------------------------------
+name_of() { # validator pubkey hex -> nodeN
+  local i
+  for i in 0 1 2 3; do [ "${VPUB[i]}" = "$1" ] && { echo "node$i"; return; }; done
+  echo "${1:0:8}"
+}
+both_proposed() { # SLOT: both curators have a committed proposal in SLOT (node0's view)
+  [ "$(qv 0 "/slot/$1" | jq '[.proposals[].curator] | unique | length')" = 2 ]
+}
+next_open() { # the first slot whose voting opens after now: next_slot + 1 at the last block
+  echo $(($(qv "${1:-0}" /slot/current | jq -r .next_slot) + 1))
+}
+# tally_outcome SLOT_JSON: the outcome protocol.md §5 gives for /slot/<n>'s proposals and powers
+# (SUPERMAJORITY: 3·power_for > 2·total; proposals without it: FALLBACK). REPEAT/NONE are not
+# expected here: both curators propose for every slot.
+tally_outcome() {
+  jq -r --argjson total 100 '
+    if (.proposals | length) == 0 then "REPEAT_OR_NONE"
+    elif ([.proposals[].power_for | tonumber] | max) * 3 > $total * 2 then "SUPERMAJORITY"
+    else "FALLBACK" end' <<<"$1"
+}
+# check_slot SLOT WANT NODE0: the slot finalized on all 4 with outcome WANT (also what the tally
+# of /slot/<n> says), the same /winner everywhere, the winner = the proposal with the most
+# power; NODE0 = yes|no: node0 among the voters or not. Then its pins on all 4 Kubo nodes.
+check_slot() {
+  local s=$1 want=$2 n0=$3 i w ref sl voters best
+  for i in 0 1 2 3; do wait_finalized $i "$s" 120 || fail "slot $s not finalized on node$i"; done
+  ref=$(qv 0 "/winner/$s")
+  for i in 1 2 3; do
+    w=$(qv $i "/winner/$s")
+    [ "$w" = "$ref" ] || fail "node$i /winner/$s differs from node0's: $w vs $ref"
+  done
+  sl=$(qv 0 "/slot/$s")
+  expect_eq "$(jq -r .outcome <<<"$ref")" "$want" "slot $s outcome"
+  expect_eq "$(tally_outcome "$sl")" "$want" "slot $s outcome by the tally of /slot/$s"
+  best=$(jq -r '.proposals | max_by(.power_for | tonumber) | .id' <<<"$sl")
+  expect_eq "$(jq -r .winner <<<"$ref")" "$best" "slot $s winner (the most power_for)"
+  voters=$(jq -r '[.proposals[].voters[]] | .[]' <<<"$sl")
+  if [ "$n0" = yes ]; then
+    grep -qx "${VPUB[0]}" <<<"$voters" || fail "slot $s: node0 did not vote (voters: $(for v in $voters; do name_of "$v"; done | xargs))"
+  else
+    ! grep -qx "${VPUB[0]}" <<<"$voters" || fail "slot $s: node0 voted with its agent off"
+  fi
+  for i in 0 1 2 3; do wait_pinned $i "$s" 120 || fail "slot $s not pinned on node$i: $(qv $i "/pins/$s")"; done
+  OUTCOMES[$want]=$((${OUTCOMES[$want]:-0} + 1))
+  VOTES_ON_CHAIN=$((VOTES_ON_CHAIN + $(grep -c . <<<"$voters" || true)))
+  PINNED=$((PINNED + 1)) OBSERVED=$((OBSERVED + 1))
+  note "slot $s: $want $(jq -r '"\(.power_for)/\(.total_power)"' <<<"$ref"), winner $(jq -r '.winner[0:12]' <<<"$ref") ($(jq -r '.tracks | length' <<<"$(qv 0 "/winner/$s")") tracks), voters $(for v in $voters; do name_of "$v"; done | xargs), pinned on 4"
+}
+
+# ---- A. N slots, no command after start-up --------------------------------------------------
+t_a=$SECONDS
+# The first slot both curators' loops proposed for while its h* is still ahead: wait until
+# next_open has proposals of both (its close is >= 20 s after the last block, h* >= 6 s).
+first_ready() { both_proposed "$(next_open)"; }
+sb_wait_for "both curators' proposals for an open slot" 240 first_ready ||
+  fail "the curator loops made no proposals: $(tail -n 5 "$NET"/curator-*.log)"
+s0=$(next_open)
+note "phase A: slots $s0..$((s0 + slots - 1)), read only"
+for ((k = 0; k < slots; k++)); do check_slot $((s0 + k)) SUPERMAJORITY yes; done
+mism=$(checker_field mismatches)
+expect_eq "$mism" 0 "app-hash mismatches"
+ok "A: $slots consecutive slots $s0..$((s0 + slots - 1)) SUPERMAJORITY on 4 nodes, as tallied, winners pinned on 4 Kubo nodes, no command run ($((SECONDS - t_a)) s)"
+
+# resumed: after node0's restart the chain (halted while 40 % was down) makes new blocks, so
+# next_open is taken from a block time after the restart (before it, node0's agent may have
+# voted for the slot after the halted block's next one).
+resumed() {
+  caught_up 0 1 120 || fail "node0 did not catch up after its restart"
+  wait_grow 1 2 60 || fail "the chain did not resume after node0's restart"
+}
+
+# ---- B. node0's agent off ---------------------------------------------------------------------
+t_b=$SECONDS
+LN agent 0 off 2>>"$T/agent.log" || { cat "$T/agent.log" >&2; fail "scripts/localnet agent 0 off"; }
+resumed
+s1=$(next_open 1)
+note "phase B: node0's agent off; slots $s1..$((s1 + 1))"
+for s in "$s1" $((s1 + 1)); do check_slot "$s" FALLBACK no; done
+for s in "$s1" $((s1 + 1)); do
+  expect_eq "$(qv 0 "/winner/$s" | jq -r .power_for)" 60 "slot $s power_for (nodes 1-3)"
+done
+ok "B: node0 (40) not voting: slots $s1, $((s1 + 1)) FALLBACK to the proposal of the other 60 %, chain going on ($((SECONDS - t_b)) s)"
+
+# ---- C. node0's agent back ----------------------------------------------------------------------
+t_c=$SECONDS
+LN agent 0 on 2>>"$T/agent.log" || { cat "$T/agent.log" >&2; fail "scripts/localnet agent 0 on"; }
+resumed
+s2=$(next_open 1)
+note "phase C: node0's agent on; slots $s2..$((s2 + 1))"
+for s in "$s2" $((s2 + 1)); do check_slot "$s" SUPERMAJORITY yes; done
+ok "C: node0's agent back: it votes again from slot $s2, SUPERMAJORITY ($((SECONDS - t_c)) s)"
+
+# ---- agreement and summary -----------------------------------------------------------------------
+sleep 2
+expect_eq "$(checker_field mismatches)" 0 "app-hash mismatches"
+((${OUTCOMES[FALLBACK]:-0} == 2)) || fail "FALLBACK count ${OUTCOMES[FALLBACK]:-0}"
+sent=$(cat "$NET"/node*/app.log | grep -c 'module=vote msg="slot [0-9]*: vote for [0-9a-f]* accepted by CheckTx' || true)
+dups=$(cat "$NET"/node*/app.log | grep -cE 'module=vote msg="slot [0-9]*: (vote for [0-9a-f]*: DUPLICATE|validator [0-9a-f]* already voted)' || true)
+proposed=$(cat "$NET"/curator-*.log | grep -c 'summary:' || true)
+ok "app hashes agree at $(checker_field heights) heights ($(checker_field claims) claims)"
+echo "# summary: slots $OBSERVED (A $slots, node0 off 2, node0 back 2); outcomes SUPERMAJORITY ${OUTCOMES[SUPERMAJORITY]:-0} FALLBACK ${OUTCOMES[FALLBACK]:-0} REPEAT 0 NONE 0; votes on chain in these slots $VOTES_ON_CHAIN; votes sent by the agents (every slot of the run) $sent; duplicates refused $dups; schedule runs $proposed; pinned on 4 nodes $PINNED/$OBSERVED; app-hash mismatches $(checker_field mismatches); $((SECONDS - t_start)) s"
+echo "$PASSED passed, 0 failed"
