@@ -53,6 +53,7 @@ sb_genesis_set "$T/cmt" '.app_state = {slot_seconds: 20, close_lead_seconds: 8, 
 cfg=$T/sb/config/sleetbubble.toml
 sb_toml_set "$cfg" abci laddr "\"tcp://127.0.0.1:$abci_port\""
 sb_toml_set "$cfg" metrics laddr "\"127.0.0.1:$metrics_port\""
+sb_toml_set "$cfg" web laddr '""' # now-playing page off: not under test here (and 26680 is shared)
 sb_toml_set "$cfg" ipfs api_url "\"$api/api/v0/\""
 sb_toml_set "$cfg" pin enabled false
 "$SBD" start --home "$T/sb" >"$T/sleetbubbled.log" 2>&1 &
