@@ -8,8 +8,9 @@
  * send() after the batch (an EV_WRITE event is added only when the socket would block).
  * Buffers and arena are reused, so the steady state allocates nothing per request.
  *
- * Reading never stops while responses are queued (tendermint PR #9030); instead the queued
- * output is capped by opts.max_output_bytes and the connection is closed past it.
+ * Reading never stops while responses are queued (CometBFT's socket client blocks on a full
+ * send buffer while holding its lock, protocol.md §2); instead the queued output is capped by
+ * opts.max_output_bytes and the connection is closed past it.
  *
  * Lifetime: a handler holds a reference (refs) while it runs; abci_conn_close() only marks the
  * connection (closing) and unlinks it, and the memory goes when the last reference drops, so
