@@ -70,9 +70,25 @@ static size_t lowest_hash(const sb_agent_in *in, uint64_t power) {
   return best;
 }
 
+/* The candidate whose curator comes first in the `curators` list (only those with exactly
+ * `power` power_for when match_power), or SIZE_MAX when none of them is listed. */
+static size_t best_ranked(const sb_agent_in *in, int match_power, uint64_t power) {
+  size_t best = SIZE_MAX, best_rank = SIZE_MAX;
+  for (size_t i = 0; i < in->n; i++) {
+    size_t r;
+    if (!is_candidate(in, i) || (match_power && in->cands[i].power_for != power)) continue;
+    r = curator_rank(in, in->cands[i].curator);
+    if (r < best_rank) {
+      best_rank = r;
+      best = i;
+    }
+  }
+  return best;
+}
+
 static void follow(const sb_agent_in *in, sb_agent_out *out) {
   uint64_t top = 0;
-  size_t n_top = 0, first = SIZE_MAX, best = SIZE_MAX, best_rank = SIZE_MAX;
+  size_t n_top = 0, first = SIZE_MAX, best;
   for (size_t i = 0; i < in->n; i++) {
     if (!is_candidate(in, i)) continue;
     if (first == SIZE_MAX || in->cands[i].power_for > top) {
@@ -93,15 +109,7 @@ static void follow(const sb_agent_in *in, sb_agent_out *out) {
     out->reason = SB_AGENT_R_POWER;
     return;
   }
-  for (size_t i = 0; i < in->n; i++) {
-    size_t r;
-    if (!is_candidate(in, i) || in->cands[i].power_for != top) continue;
-    r = curator_rank(in, in->cands[i].curator);
-    if (r < best_rank) {
-      best_rank = r;
-      best = i;
-    }
-  }
+  best = best_ranked(in, 1, top);
   if (best != SIZE_MAX) {
     out->choice = best;
     out->reason = SB_AGENT_R_POWER_CURATORS;
@@ -125,16 +133,7 @@ void sb_agent_decide(const sb_agent_in *in, sb_agent_out *out) {
     return;
   }
   if (in->policy == SB_AGENT_PRIORITY) {
-    size_t best = SIZE_MAX, best_rank = SIZE_MAX;
-    for (size_t i = 0; i < in->n; i++) {
-      size_t r;
-      if (!is_candidate(in, i)) continue;
-      r = curator_rank(in, in->cands[i].curator);
-      if (r < best_rank) {
-        best_rank = r;
-        best = i;
-      }
-    }
+    size_t best = best_ranked(in, 0, 0);
     if (best != SIZE_MAX) {
       out->choice = best;
       out->reason = SB_AGENT_R_PRIORITY;
