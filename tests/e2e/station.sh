@@ -55,8 +55,16 @@ name_of() { # validator pubkey hex -> nodeN
 both_proposed() { # SLOT: both curators have a committed proposal in SLOT (node0's view)
   [ "$(qv 0 "/slot/$1" | jq '[.proposals[].curator] | unique | length')" = 2 ]
 }
-next_open() { # the first slot whose voting opens after now: next_slot + 1 at the last block
-  echo $(($(qv "${1:-0}" /slot/current | jq -r .next_slot) + 1))
+# next_open [NODE]: the first slot whose agent threshold close(s) - lead is still >= 2 s after
+# the last block time, so its h* is a block not made yet and proposals committed now count.
+# (next_slot is current + 1, whose close can already be past: close lead 16 s of 20 s slots.)
+next_open() {
+  local cur s c bt lead
+  cur=$(qv "${1:-0}" /slot/current)
+  lead=$(jq -r .agent_lead_seconds "$NET/network.json")
+  s=$(jq -r .next_slot <<<"$cur") c=$(jq -r .next_close_ns <<<"$cur") bt=$(jq -r .block_time_ns <<<"$cur")
+  while ((c - lead * 1000000000 - bt < 2000000000)); do s=$((s + 1)) c=$((c + 20000000000)); done
+  echo "$s"
 }
 # tally_outcome SLOT_JSON: the outcome protocol.md §5 gives for /slot/<n>'s proposals and powers
 # (SUPERMAJORITY: 3·power_for > 2·total; proposals without it: FALLBACK). REPEAT/NONE are not
@@ -99,7 +107,7 @@ check_slot() {
 # ---- A. N slots, no command after start-up --------------------------------------------------
 t_a=$SECONDS
 # The first slot both curators' loops proposed for while its h* is still ahead: wait until
-# next_open has proposals of both (its close is >= 20 s after the last block, h* >= 6 s).
+# next_open has committed proposals of both.
 first_ready() { both_proposed "$(next_open)"; }
 sb_wait_for "both curators' proposals for an open slot" 240 first_ready ||
   fail "the curator loops made no proposals: $(tail -n 5 "$NET"/curator-*.log)"
