@@ -120,6 +120,13 @@ ok "slots $s1..$((s1 + 2)): SUPERMAJORITY with exactly one agent vote each; unav
 # ---- 2. killed between journal write and broadcast ------------------------------------------
 s4=$(first_slot)
 for s in "$s4" $((s4 + 1)) $((s4 + 2)); do propose "$s" "$T/pa.json" ca >/dev/null; done
+# Committed before CometBFT stops: its mempool does not survive a restart, and on a loaded
+# machine a block may not have come between the broadcast and the stop.
+proposal_committed() { q "/slot/$1" | jq -e '(.proposals | length) >= 1' >/dev/null; }
+for s in "$s4" $((s4 + 1)) $((s4 + 2)); do
+  sb_wait_for "slot $s's proposal committed" 60 proposal_committed "$s" ||
+    fail "slot $s's proposal not committed: $(q "/slot/$s")"
+done
 sb_stop_pid "$node_pid"; sb_stop_pid "$sbd_pid"
 mark=$(($(wc -l <"$T/sleetbubbled.log") + 1))
 SLEETBUBBLE_AGENT_FAIL_AFTER_JOURNAL=1 "$SBD" start --home "$T/sb" >>"$T/sleetbubbled.log" 2>&1 & sbd_pid=$!; sb_track "$sbd_pid"
