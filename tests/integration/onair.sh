@@ -230,6 +230,7 @@ join_checked() {
   d=$((cue - want)); ((d < 0)) && d=$((-d))
   ((d <= 500)) || fail "joined $key at cue-in $cue ms, the programme's elapsed was $want ms"
   joined="$key at cue-in $cue ms (programme: $want ms)"
+  join_ms=$t_ms
 }
 # A join at a known point: Liquidsoap emptied in the middle of a track (what a restart leaves;
 # `sb.stop` over its socket, so it does not depend on how long Liquidsoap takes to start).
@@ -241,6 +242,10 @@ sb_wait_for "the driver to join" 30 bash -c "tail -n +$log_from '$T/onair.log' |
 joined=""
 join_checked "$log_from"
 ok "Liquidsoap emptied mid-track: the driver joined $joined"
+# The joined track was not prepared ahead of a boundary: give the stream the same 4.5 s after
+# the join that check gives it after a boundary (CI once read the station name 2 s after it).
+wait_ms=$((join_ms + 4500 - $(date +%s%3N)))
+((wait_ms <= 0)) || sleep "$((wait_ms / 1000)).$(printf '%03d' $((wait_ms % 1000)))"
 check "after the join" no-icy
 
 # ---- kill -9 of Icecast ----------------------------------------------------------------------
