@@ -711,6 +711,7 @@ static json_t *mixed_genesis(gen *g) {
   json_object_set_new(as, "slot_seconds", json_integer(20));
   json_object_set_new(as, "close_lead_seconds", json_integer(8));
   json_object_set_new(as, "horizon_slots", json_integer(3));
+  json_object_set_new(as, "epoch", json_string("2026-12-01T00:00:30Z")); /* close(0) = G + 22 s */
   sb_hex(g->pub[CA], 32, h);
   json_array_append_new(cur, json_string(h));
   json_object_set_new(as, "curators", cur);
