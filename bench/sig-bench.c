@@ -193,7 +193,8 @@ static Tendermint__Abci__Timestamp ts_of(int64_t t)
     return ts;
 }
 
-/* InitChain: nval validators (seeds seed_of(i, 'v')), one curator (seed_of(0, 'c')). */
+/* InitChain: nval validators (seeds seed_of(i, 'v')), one curator (seed_of(0, 'c')); the
+ * epoch one minute after genesis, so slot 0 is open until G + 50 s. */
 static void init_chain(node *n, uint32_t nval)
 {
     Tendermint__Abci__ValidatorUpdate *vu = calloc(nval, sizeof(*vu));
@@ -219,7 +220,7 @@ static void init_chain(node *n, uint32_t nval)
     sb_ed25519_pubkey(seed, cur);
     sb_hex(cur, 32, hex);
     snprintf(as, sizeof(as), "{\"slot_seconds\":60,\"close_lead_seconds\":10,\"horizon_slots\":3,"
-             "\"curators\":[\"%s\"]}", hex);
+             "\"epoch\":\"2026-11-23T00:01:00Z\",\"curators\":[\"%s\"]}", hex);
     Tendermint__Abci__Request r = TENDERMINT__ABCI__REQUEST__INIT;
     Tendermint__Abci__RequestInitChain ic = TENDERMINT__ABCI__REQUEST_INIT_CHAIN__INIT;
     Tendermint__Abci__Timestamp ts = ts_of(G_NS);
