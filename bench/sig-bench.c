@@ -380,6 +380,13 @@ static void chain_to_votes(node *n, uint32_t nval, uint8_t id[32])
     free(prop.data);
 }
 
+static uint64_t verifies(void)
+{
+    sb_sigcache_stats st;
+    sb_sigcache_stats_get(NULL, &st);
+    return st.verifies;
+}
+
 static int bench_block(uint32_t nval)
 {
     node a, b;
@@ -404,18 +411,26 @@ static int bench_block(uint32_t nval)
         votes[i].len = v.len;
     }
     sb_sigcache_clear(a.app->sigcache);
+    uint64_t v0 = verifies();
     double pp_cold = process(&a, votes, nval, t2);
+    uint64_t v1 = verifies();
     double pp_warm = process(&a, votes, nval, t2);
+    uint64_t v2 = verifies();
     sb_sigcache_clear(a.app->sigcache);
     double fb_cold = finalize_commit(&a, votes, nval, 2, t2, SB_OK);
     double ct = checktx_all(&b, votes, nval, codes);
     for (uint32_t i = 0; i < nval; i++)
         if (codes[i] != SB_OK)
             die("CheckTx of a vote was not OK");
+    uint64_t v3 = verifies();
     double fb_warm = finalize_commit(&b, votes, nval, 2, t2, SB_OK);
+    uint64_t v4 = verifies();
     printf("block votes=%" PRIu32 " cpus=%ld process_cold_ms=%.1f process_warm_ms=%.1f "
-           "finalize_commit_cold_ms=%.1f finalize_commit_warm_ms=%.1f checktx_ms=%.1f\n",
-           nval, sysconf(_SC_NPROCESSORS_ONLN), pp_cold, pp_warm, fb_cold, fb_warm, ct);
+           "finalize_commit_cold_ms=%.1f finalize_commit_warm_ms=%.1f checktx_ms=%.1f "
+           "verified_process_cold=%" PRIu64 " verified_process_warm=%" PRIu64
+           " verified_finalize_warm=%" PRIu64 "\n",
+           nval, sysconf(_SC_NPROCESSORS_ONLN), pp_cold, pp_warm, fb_cold, fb_warm, ct, v1 - v0,
+           v2 - v1, v4 - v3);
     node_stop(&a);
     node_stop(&b);
     for (uint32_t i = 0; i < nval; i++)
