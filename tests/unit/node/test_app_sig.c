@@ -3,6 +3,7 @@
  * through CheckTx, ProcessProposal and FinalizeBlock; the same chains (SPEC, extra and mixed
  * vectors) with the signature cache on, off and cold give identical codes, verdicts and app
  * hashes; with the cache on no signature is verified twice; the CheckTx stage returns facts. */
+#include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -11,10 +12,16 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <sys/socket.h>
+#include <unistd.h>
+
 #include <cmocka.h>
+#include <event2/event.h>
+#include <event2/thread.h>
 #include <jansson.h>
 #include <openssl/evp.h>
 
+#include "abci/frame.h"
 #include "app_harness.h"
 #include "sb_code.h"
 #include "sb_time.h"
@@ -312,12 +319,166 @@ static void mixed_txs_alone_and_their_stage_facts(void **state)
     json_decref(v);
 }
 
+/* ---- the same through the real server: CheckTx stages on its worker pool, maps on it ---- */
+
+typedef struct srv_fx {
+    struct event_base *base;
+    abci_server *srv;
+    pthread_t thread;
+    int fd;
+    uint8_t in[1 << 16];
+    size_t inlen;
+} srv_fx;
+
+static void *loop_main(void *arg)
+{
+    event_base_loop(((srv_fx *)arg)->base, EVLOOP_NO_EXIT_ON_EMPTY);
+    return NULL;
+}
+
+static void send_req(srv_fx *x, Tendermint__Abci__Request *r, const void *msg, int value_case)
+{
+    size_t len;
+    r->value_case = value_case;
+    r->echo = (void *)msg; /* the oneof's members share one pointer slot */
+    uint8_t *f = abci_frame_encode(&r->base, &len);
+    assert_non_null(f);
+    for (size_t off = 0; off < len;) {
+        ssize_t w = write(x->fd, f + off, len - off);
+        assert_true(w > 0);
+        off += (size_t)w;
+    }
+    free(f);
+}
+
+static Tendermint__Abci__Response *recv_resp(srv_fx *x)
+{
+    for (;;) {
+        abci_reader rd = {x->in, x->inlen, 0};
+        const uint8_t *body;
+        uint64_t blen;
+        abci_frame_status st = abci_frame_next(&rd, sizeof(x->in), &body, &blen);
+        if (st == ABCI_FRAME_OK) {
+            Tendermint__Abci__Response *r = tendermint__abci__response__unpack(NULL, blen, body);
+            assert_non_null(r);
+            memmove(x->in, x->in + rd.pos, x->inlen - rd.pos);
+            x->inlen -= rd.pos;
+            return r;
+        }
+        assert_int_equal(st, ABCI_FRAME_NEED_MORE);
+        ssize_t got = read(x->fd, x->in + x->inlen, sizeof(x->in) - x->inlen);
+        assert_true(got > 0);
+        x->inlen += (size_t)got;
+    }
+}
+
+/* One block of the mixed vectors through the server: every tx's CheckTx in one window, then
+ * ProcessProposal, FinalizeBlock and Commit, each answered before the next is sent. */
+static void server_block(srv_fx *x, json_t *b, size_t bi)
+{
+    size_t n;
+    ProtobufCBinaryData *d = block_txs(b, &n);
+    Tendermint__Abci__Request r = TENDERMINT__ABCI__REQUEST__INIT;
+    Tendermint__Abci__RequestCheckTx ct[64];
+    Tendermint__Abci__RequestFlush fl = TENDERMINT__ABCI__REQUEST_FLUSH__INIT;
+    assert_true(n <= 64);
+    for (size_t i = 0; i < n; i++) {
+        tendermint__abci__request_check_tx__init(&ct[i]);
+        ct[i].tx = d[i];
+        send_req(x, &r, &ct[i], TENDERMINT__ABCI__REQUEST__VALUE_CHECK_TX);
+    }
+    send_req(x, &r, &fl, TENDERMINT__ABCI__REQUEST__VALUE_FLUSH);
+    for (size_t i = 0; i <= n; i++) {
+        Tendermint__Abci__Response *res = recv_resp(x);
+        if (i < n) {
+            long long want = json_integer_value(
+                json_array_get(json_object_get(b, "check_tx_codes"), i));
+            if ((long long)res->check_tx->code != want)
+                fail_msg("server block %zu tx %zu: CheckTx %u want %lld", bi, i,
+                         res->check_tx->code, want);
+        }
+        tendermint__abci__response__free_unpacked(res, NULL);
+    }
+    int64_t t = jnum(b, "time_ns"), height = json_integer_value(json_object_get(b, "height"));
+    Tendermint__Abci__Timestamp ts = ts_of(t);
+    Tendermint__Abci__RequestProcessProposal pp = TENDERMINT__ABCI__REQUEST_PROCESS_PROPOSAL__INIT;
+    pp.txs = d;
+    pp.n_txs = n;
+    pp.height = height;
+    pp.time = &ts;
+    send_req(x, &r, &pp, TENDERMINT__ABCI__REQUEST__VALUE_PROCESS_PROPOSAL);
+    send_req(x, &r, &fl, TENDERMINT__ABCI__REQUEST__VALUE_FLUSH);
+    Tendermint__Abci__Response *res = recv_resp(x);
+    const char *want_pp = json_string_value(json_object_get(b, "process_proposal"));
+    assert_int_equal(res->process_proposal->status,
+                     strcmp(want_pp, "ACCEPT") == 0
+                         ? TENDERMINT__ABCI__RESPONSE_PROCESS_PROPOSAL__PROPOSAL_STATUS__ACCEPT
+                         : TENDERMINT__ABCI__RESPONSE_PROCESS_PROPOSAL__PROPOSAL_STATUS__REJECT);
+    tendermint__abci__response__free_unpacked(res, NULL);
+    tendermint__abci__response__free_unpacked(recv_resp(x), NULL);
+    Tendermint__Abci__RequestFinalizeBlock fb = TENDERMINT__ABCI__REQUEST_FINALIZE_BLOCK__INIT;
+    Tendermint__Abci__RequestCommit cm = TENDERMINT__ABCI__REQUEST_COMMIT__INIT;
+    fb.txs = d;
+    fb.n_txs = n;
+    fb.height = height;
+    fb.time = &ts;
+    send_req(x, &r, &fb, TENDERMINT__ABCI__REQUEST__VALUE_FINALIZE_BLOCK);
+    send_req(x, &r, &cm, TENDERMINT__ABCI__REQUEST__VALUE_COMMIT);
+    send_req(x, &r, &fl, TENDERMINT__ABCI__REQUEST__VALUE_FLUSH);
+    res = recv_resp(x);
+    assert_int_equal(res->finalize_block->n_tx_results, n);
+    for (size_t i = 0; i < n; i++)
+        assert_int_equal(res->finalize_block->tx_results[i]->code,
+                         json_integer_value(json_array_get(json_object_get(b, "codes"), i)));
+    char hex[65];
+    sb_hex(res->finalize_block->app_hash.data, 32, hex);
+    assert_string_equal(hex, json_string_value(json_object_get(b, "app_hash")));
+    tendermint__abci__response__free_unpacked(res, NULL);
+    tendermint__abci__response__free_unpacked(recv_resp(x), NULL); /* Commit */
+    tendermint__abci__response__free_unpacked(recv_resp(x), NULL); /* Flush */
+    for (size_t i = 0; i < n; i++)
+        free(d[i].data);
+    free(d);
+}
+
+static void mixed_vectors_through_the_server_and_its_pool(void **state)
+{
+    app_harness h = {.sig_cache_entries = 4096};
+    srv_fx *x = calloc(1, sizeof(*x));
+    int sv[2];
+    json_t *v = load("sleetbubble-mixed.json");
+    assert_non_null(x);
+    assert_int_equal(app_harness_init(&h, "sb-test-app-sig"), 0);
+    init_chain(&h, json_object_get(v, "genesis"));
+    abci_server_opts so = {.workers = 2};
+    assert_int_equal(evthread_use_pthreads(), 0);
+    assert_non_null(x->base = event_base_new());
+    assert_non_null(x->srv = abci_server_new(x->base, T, h.app, &so));
+    assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+    assert_int_equal(abci_server_serve_fd(x->srv, sv[0], "test"), 0);
+    x->fd = sv[1];
+    assert_int_equal(pthread_create(&x->thread, NULL, loop_main, x), 0);
+    size_t bi;
+    json_t *b;
+    json_array_foreach(json_object_get(v, "blocks"), bi, b)
+        server_block(x, b, bi);
+    close(x->fd);
+    event_base_loopbreak(x->base);
+    pthread_join(x->thread, NULL);
+    abci_server_free(x->srv);
+    event_base_free(x->base);
+    free(x);
+    assert_int_equal(app_harness_destroy(&h), 0);
+    json_decref(v);
+}
+
 int main(void)
 {
     T = sb_app_abci();
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(mixed_vectors_through_checktx_process_finalize),
         cmocka_unit_test(mixed_txs_alone_and_their_stage_facts),
+        cmocka_unit_test(mixed_vectors_through_the_server_and_its_pool),
         cmocka_unit_test(spec_vectors_same_with_cache_on_off_cold),
         cmocka_unit_test(extra_vectors_same_with_cache_on_off_cold),
     };
