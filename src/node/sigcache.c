@@ -14,7 +14,7 @@
 #include "sb_buf.h"
 #include "tx.h"
 
-#define WAYS 4
+#define WAYS 16
 #define STRIPES 64 /* mutexes; set i uses stripe i % STRIPES */
 
 enum { E_EMPTY = 0, E_FALSE = 1, E_TRUE = 2 };

@@ -6,7 +6,7 @@
  * have fixed sizes (32, 64 bytes), so the key names exactly one verification. A hit only says
  * "this exact verification returned true/false before"; the verification is a pure function
  * of its inputs, so codes, verdicts and app hashes are the same with the cache on, off or cold.
- * Nothing of it enters consensus state. Bounded: a fixed number of entries, 4-way sets,
+ * Nothing of it enters consensus state. Bounded: a fixed number of entries, 16-way sets,
  * round-robin replacement within a set. Thread-safe (striped mutexes): stage workers and
  * parallel-map workers fill it while the loop thread reads it.
  *
@@ -26,7 +26,7 @@
 
 typedef struct sb_sigcache sb_sigcache;
 
-/* A cache of about `entries` results (rounded up to a power of two, at least 4). entries 0 =
+/* A cache of about `entries` results (rounded up to a power of two, at least 16). entries 0 =
  * no cache: returns NULL, and every function below treats a NULL cache as always empty.
  * Returns NULL also on out-of-memory (*oom set to 1 then, if oom is not NULL). */
 sb_sigcache *sb_sigcache_new(size_t entries, int *oom);
