@@ -10,11 +10,23 @@
 #include "db.h"
 #include "log.h"
 
+/* Prepared statements kept across calls (sqlite3_prepare costs more than most of the
+ * statements it prepares: a block of 10,000 votes runs ~40,000 of them). Keyed by connection and
+ * SQL text; a statement in use is never handed out twice (a nested use prepares its own). */
+#define STMT_CACHE 32
+
+typedef struct stmt_slot {
+    sqlite3 *db;
+    sqlite3_stmt *s;
+    int busy;
+} stmt_slot;
+
 struct sb_store {
     sqlite3 *w;      /* writer: staged block transaction */
     sqlite3 *r;      /* reader: committed state only */
     int in_block;
     char *path;
+    stmt_slot cache[STMT_CACHE];
 };
 
 /* The consensus schema, declared here only: schema_head + the winner outcome list
@@ -121,6 +133,8 @@ void sb_store_close(sb_store *st)
         return;
     if (st->in_block)
         sb_store_rollback(st);
+    for (size_t i = 0; i < STMT_CACHE; i++)
+        sqlite3_finalize(st->cache[i].s);
     sqlite3_close(st->r);
     sqlite3_close(st->w);
     free(st->path);
@@ -155,15 +169,50 @@ void sb_meta_free(sb_meta *m)
     memset(m, 0, sizeof(*m));
 }
 
-/* Prepare on `db`; logs and returns NULL on error. */
-static sqlite3_stmt *prep(sqlite3 *db, const char *sql)
+/* A prepared statement for `sql` on `db` (st->w or st->r): an idle one from st's cache, reset
+ * and unbound, or a new one (kept in the cache when a slot is free). Logs and returns NULL on
+ * error. Give it back with done(). */
+static sqlite3_stmt *prep(sb_store *st, sqlite3 *db, const char *sql)
 {
+    stmt_slot *room = NULL;
+    int nested = 0;
+    for (size_t i = 0; i < STMT_CACHE; i++) {
+        stmt_slot *e = &st->cache[i];
+        if (!e->s) {
+            room = room ? room : e;
+        } else if (e->db == db && strcmp(sqlite3_sql(e->s), sql) == 0) {
+            if (!e->busy) {
+                e->busy = 1;
+                return e->s;
+            }
+            nested = 1;
+        }
+    }
     sqlite3_stmt *s = NULL;
-    if (sqlite3_prepare_v2(db, sql, -1, &s, NULL) != SQLITE_OK) {
+    if (sqlite3_prepare_v3(db, sql, -1, nested || !room ? 0 : SQLITE_PREPARE_PERSISTENT, &s,
+                           NULL) != SQLITE_OK) {
         log_db(db, sql);
+        sqlite3_finalize(s);
         return NULL;
     }
+    if (room && !nested)
+        *room = (stmt_slot){db, s, 1};
     return s;
+}
+
+/* Give back a statement from prep(): a cached one is reset for the next call (which ends its
+ * read), any other finalized. */
+static void done(sb_store *st, sqlite3_stmt *s)
+{
+    for (size_t i = 0; i < STMT_CACHE; i++) {
+        if (st->cache[i].s == s) {
+            sqlite3_reset(s);
+            sqlite3_clear_bindings(s);
+            st->cache[i].busy = 0;
+            return;
+        }
+    }
+    done(st, s);
 }
 
 static sqlite3 *conn(sb_store *st, int staged) { return staged ? st->w : st->r; }
@@ -171,7 +220,7 @@ static sqlite3 *conn(sb_store *st, int staged) { return staged ? st->w : st->r; 
 int sb_store_load_meta(sb_store *st, sb_meta *out)
 {
     memset(out, 0, sizeof(*out));
-    sqlite3_stmt *s = prep(st->r, "SELECT height, app_hash, last_time_ns, next_slot, "
+    sqlite3_stmt *s = prep(st, st->r, "SELECT height, app_hash, last_time_ns, next_slot, "
                                   "initial_height, params FROM meta WHERE id = 1");
     if (!s)
         return -1;
@@ -192,7 +241,7 @@ int sb_store_load_meta(sb_store *st, sb_meta *out)
         log_db(st->r, "load meta");
         ret = -1;
     }
-    sqlite3_finalize(s);
+    done(st, s);
     return ret;
 }
 
@@ -234,21 +283,19 @@ int sb_store_wipe(sb_store *st)
                        "DELETE FROM slots;");
 }
 
-/* Step a write statement to completion and finalize it. */
-static int step_done(sqlite3 *db, sqlite3_stmt *s, const char *what)
+/* Step a write statement on st->w to completion and give it back. */
+static int step_done(sb_store *st, sqlite3_stmt *s, const char *what)
 {
     int rc = sqlite3_step(s);
-    sqlite3_finalize(s);
-    if (rc != SQLITE_DONE) {
-        log_db(db, what);
-        return -1;
-    }
-    return 0;
+    if (rc != SQLITE_DONE)
+        log_db(st->w, what);
+    done(st, s);
+    return rc == SQLITE_DONE ? 0 : -1;
 }
 
 int sb_store_put_meta(sb_store *st, const sb_meta *m)
 {
-    sqlite3_stmt *s = prep(st->w, "INSERT OR REPLACE INTO meta (id, height, app_hash, "
+    sqlite3_stmt *s = prep(st, st->w, "INSERT OR REPLACE INTO meta (id, height, app_hash, "
                                   "last_time_ns, next_slot, initial_height, params) "
                                   "VALUES (1, ?, ?, ?, ?, ?, ?)");
     if (!s)
@@ -261,13 +308,13 @@ int sb_store_put_meta(sb_store *st, const sb_meta *m)
     sqlite3_bind_int64(s, 5, m->initial_height);
     if (m->params_json)
         sqlite3_bind_text(s, 6, m->params_json, -1, SQLITE_TRANSIENT);
-    return step_done(st->w, s, "put meta");
+    return step_done(st, s, "put meta");
 }
 
 int sb_store_set_head(sb_store *st, int64_t height, const uint8_t app_hash[32],
                       int64_t time_ns, uint64_t next_slot)
 {
-    sqlite3_stmt *s = prep(st->w, "UPDATE meta SET height = ?, app_hash = ?, last_time_ns = ?, "
+    sqlite3_stmt *s = prep(st, st->w, "UPDATE meta SET height = ?, app_hash = ?, last_time_ns = ?, "
                                   "next_slot = ? WHERE id = 1");
     if (!s)
         return -1;
@@ -275,7 +322,7 @@ int sb_store_set_head(sb_store *st, int64_t height, const uint8_t app_hash[32],
     sqlite3_bind_blob(s, 2, app_hash, 32, SQLITE_TRANSIENT);
     sqlite3_bind_int64(s, 3, time_ns);
     sqlite3_bind_int64(s, 4, (sqlite3_int64)next_slot);
-    if (step_done(st->w, s, "set head") < 0)
+    if (step_done(st, s, "set head") < 0)
         return -1;
     if (sqlite3_changes(st->w) != 1) {
         sb_log(SB_LOG_ERROR, "store", "set head: no meta row (InitChain missing)");
@@ -289,7 +336,7 @@ int sb_store_add_proposal(sb_store *st, const uint8_t id[32], uint64_t slot,
                           const uint8_t *tx, size_t txlen, const uint8_t *body, size_t bodylen,
                           uint32_t n_tracks, uint64_t total_ms)
 {
-    sqlite3_stmt *s = prep(st->w, "INSERT INTO proposals (id, slot, curator, height, idx, tx, "
+    sqlite3_stmt *s = prep(st, st->w, "INSERT INTO proposals (id, slot, curator, height, idx, tx, "
                                   "body, n_tracks, total_ms) VALUES (?,?,?,?,?,?,?,?,?)");
     if (!s)
         return -1;
@@ -302,14 +349,14 @@ int sb_store_add_proposal(sb_store *st, const uint8_t id[32], uint64_t slot,
     sqlite3_bind_blob(s, 7, body, (int)bodylen, SQLITE_TRANSIENT);
     sqlite3_bind_int64(s, 8, n_tracks);
     sqlite3_bind_int64(s, 9, (sqlite3_int64)total_ms);
-    return step_done(st->w, s, "add proposal");
+    return step_done(st, s, "add proposal");
 }
 
 int sb_store_add_vote(sb_store *st, uint64_t slot, const uint8_t validator[32],
                       const uint8_t proposal_id[32], int64_t height, uint32_t index,
                       const uint8_t *tx, size_t txlen)
 {
-    sqlite3_stmt *s = prep(st->w, "INSERT INTO votes (slot, validator, proposal_id, height, "
+    sqlite3_stmt *s = prep(st, st->w, "INSERT INTO votes (slot, validator, proposal_id, height, "
                                   "idx, tx) VALUES (?,?,?,?,?,?)");
     if (!s)
         return -1;
@@ -319,13 +366,13 @@ int sb_store_add_vote(sb_store *st, uint64_t slot, const uint8_t validator[32],
     sqlite3_bind_int64(s, 4, height);
     sqlite3_bind_int64(s, 5, index);
     sqlite3_bind_blob(s, 6, tx, (int)txlen, SQLITE_TRANSIENT);
-    return step_done(st->w, s, "add vote");
+    return step_done(st, s, "add vote");
 }
 
 int sb_store_add_slot(sb_store *st, const sb_slot_record *r, const uint8_t *manifest,
                       size_t manifest_len)
 {
-    sqlite3_stmt *s = prep(st->w, "INSERT OR REPLACE INTO slots (slot, outcome, proposal_id, "
+    sqlite3_stmt *s = prep(st, st->w, "INSERT OR REPLACE INTO slots (slot, outcome, proposal_id, "
                                   "power_for, total, manifest_cid, manifest, height) "
                                   "VALUES (?,?,?,?,?,?,?,?)");
     if (!s)
@@ -341,14 +388,14 @@ int sb_store_add_slot(sb_store *st, const sb_slot_record *r, const uint8_t *mani
     if (manifest)
         sqlite3_bind_blob(s, 7, manifest, (int)manifest_len, SQLITE_TRANSIENT);
     sqlite3_bind_int64(s, 8, r->height);
-    return step_done(st->w, s, "add slot");
+    return step_done(st, s, "add slot");
 }
 
 /* Run a one-row "SELECT 1 …" style existence query with (slot, key) bound. */
 static int exists2(sb_store *st, int staged, const char *sql, uint64_t slot, const uint8_t k[32])
 {
     sqlite3 *db = conn(st, staged);
-    sqlite3_stmt *s = prep(db, sql);
+    sqlite3_stmt *s = prep(st, db, sql);
     if (!s)
         return -1;
     sqlite3_bind_int64(s, 1, (sqlite3_int64)slot);
@@ -356,7 +403,7 @@ static int exists2(sb_store *st, int staged, const char *sql, uint64_t slot, con
     int rc = sqlite3_step(s), ret = rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : -1;
     if (ret < 0)
         log_db(db, sql);
-    sqlite3_finalize(s);
+    done(st, s);
     return ret;
 }
 
@@ -381,7 +428,7 @@ int sb_store_validator_voted(sb_store *st, int staged, uint64_t slot,
 int sb_store_proposal_count(sb_store *st, int staged, uint64_t slot, uint32_t *count)
 {
     sqlite3 *db = conn(st, staged);
-    sqlite3_stmt *s = prep(db, "SELECT count(*) FROM proposals WHERE slot = ?");
+    sqlite3_stmt *s = prep(st, db, "SELECT count(*) FROM proposals WHERE slot = ?");
     if (!s)
         return -1;
     sqlite3_bind_int64(s, 1, (sqlite3_int64)slot);
@@ -392,7 +439,7 @@ int sb_store_proposal_count(sb_store *st, int staged, uint64_t slot, uint32_t *c
     } else {
         log_db(db, "proposal count");
     }
-    sqlite3_finalize(s);
+    done(st, s);
     return ret;
 }
 
@@ -400,7 +447,7 @@ int sb_store_each_vote(sb_store *st, int staged, uint64_t slot, sb_store_vote_fn
 {
     sqlite3 *db = conn(st, staged);
     sqlite3_stmt *s =
-        prep(db, "SELECT validator, proposal_id FROM votes WHERE slot = ? ORDER BY validator");
+        prep(st, db, "SELECT validator, proposal_id FROM votes WHERE slot = ? ORDER BY validator");
     if (!s)
         return -1;
     sqlite3_bind_int64(s, 1, (sqlite3_int64)slot);
@@ -419,14 +466,14 @@ int sb_store_each_vote(sb_store *st, int staged, uint64_t slot, sb_store_vote_fn
         log_db(db, "each vote");
         ret = -1;
     }
-    sqlite3_finalize(s);
+    done(st, s);
     return ret;
 }
 
 int sb_store_proposal_ids(sb_store *st, int staged, uint64_t slot, uint8_t **ids, size_t *n)
 {
     sqlite3 *db = conn(st, staged);
-    sqlite3_stmt *s = prep(db, "SELECT id FROM proposals WHERE slot = ? ORDER BY id");
+    sqlite3_stmt *s = prep(st, db, "SELECT id FROM proposals WHERE slot = ? ORDER BY id");
     *ids = NULL;
     *n = 0;
     if (!s)
@@ -454,7 +501,7 @@ int sb_store_proposal_ids(sb_store *st, int staged, uint64_t slot, uint8_t **ids
         log_db(db, "proposal ids");
         ret = -1;
     }
-    sqlite3_finalize(s);
+    done(st, s);
     if (ret < 0) {
         free(*ids);
         *ids = NULL;
@@ -467,7 +514,7 @@ int sb_store_proposal_body(sb_store *st, int staged, const uint8_t id[32], uint8
                            size_t *len)
 {
     sqlite3 *db = conn(st, staged);
-    sqlite3_stmt *s = prep(db, "SELECT body FROM proposals WHERE id = ?");
+    sqlite3_stmt *s = prep(st, db, "SELECT body FROM proposals WHERE id = ?");
     *body = NULL;
     *len = 0;
     if (!s)
@@ -489,7 +536,7 @@ int sb_store_proposal_body(sb_store *st, int staged, const uint8_t id[32], uint8
         log_db(db, "proposal body");
         ret = -1;
     }
-    sqlite3_finalize(s);
+    done(st, s);
     return ret;
 }
 
@@ -517,7 +564,7 @@ static void slot_row(sqlite3_stmt *s, sb_slot_record *out)
 int sb_store_get_slot(sb_store *st, int staged, uint64_t slot, sb_slot_record *out)
 {
     sqlite3 *db = conn(st, staged);
-    sqlite3_stmt *s = prep(db, "SELECT " SLOT_COLS " FROM slots WHERE slot = ?");
+    sqlite3_stmt *s = prep(st, db, "SELECT " SLOT_COLS " FROM slots WHERE slot = ?");
     if (!s)
         return -1;
     sqlite3_bind_int64(s, 1, (sqlite3_int64)slot);
@@ -530,7 +577,7 @@ int sb_store_get_slot(sb_store *st, int staged, uint64_t slot, sb_slot_record *o
         log_db(db, "get slot");
         ret = -1;
     }
-    sqlite3_finalize(s);
+    done(st, s);
     return ret;
 }
 
@@ -538,7 +585,7 @@ int sb_store_each_proposal(sb_store *st, int staged, uint64_t slot, sb_store_pro
                            void *arg)
 {
     sqlite3 *db = conn(st, staged);
-    sqlite3_stmt *s = prep(db, "SELECT id, curator, n_tracks, total_ms, height FROM proposals "
+    sqlite3_stmt *s = prep(st, db, "SELECT id, curator, n_tracks, total_ms, height FROM proposals "
                                "WHERE slot = ? ORDER BY height, idx");
     if (!s)
         return -1;
@@ -564,14 +611,14 @@ int sb_store_each_proposal(sb_store *st, int staged, uint64_t slot, sb_store_pro
         log_db(db, "each proposal");
         ret = -1;
     }
-    sqlite3_finalize(s);
+    done(st, s);
     return ret;
 }
 
 int sb_store_proposal_height(sb_store *st, int staged, const uint8_t id[32], int64_t *height)
 {
     sqlite3 *db = conn(st, staged);
-    sqlite3_stmt *s = prep(db, "SELECT height FROM proposals WHERE id = ?");
+    sqlite3_stmt *s = prep(st, db, "SELECT height FROM proposals WHERE id = ?");
     if (!s)
         return -1;
     sqlite3_bind_blob(s, 1, id, 32, SQLITE_STATIC);
@@ -583,7 +630,7 @@ int sb_store_proposal_height(sb_store *st, int staged, const uint8_t id[32], int
         log_db(db, "proposal height");
         ret = -1;
     }
-    sqlite3_finalize(s);
+    done(st, s);
     return ret;
 }
 
@@ -591,7 +638,7 @@ int sb_store_each_slot_after(sb_store *st, int64_t after, size_t max, sb_store_s
                              void *arg)
 {
     sqlite3_stmt *s =
-        prep(st->r, "SELECT " SLOT_COLS " FROM slots WHERE slot > ? ORDER BY slot LIMIT ?");
+        prep(st, st->r, "SELECT " SLOT_COLS " FROM slots WHERE slot > ? ORDER BY slot LIMIT ?");
     if (!s)
         return -1;
     sqlite3_bind_int64(s, 1, after);
@@ -607,7 +654,7 @@ int sb_store_each_slot_after(sb_store *st, int64_t after, size_t max, sb_store_s
         log_db(st->r, "slots after");
         ret = -1;
     }
-    sqlite3_finalize(s);
+    done(st, s);
     return ret;
 }
 
@@ -620,7 +667,7 @@ int sb_store_winner_slots_below(sb_store *st, int64_t below, int64_t *slots, siz
      * planner to use it. */
     snprintf(sql, sizeof(sql), "SELECT slot FROM slots WHERE outcome IN %s AND slot < ? "
              "ORDER BY slot DESC LIMIT ?", winner_outcomes(outcomes));
-    sqlite3_stmt *s = prep(st->r, sql);
+    sqlite3_stmt *s = prep(st, st->r, sql);
     if (!s)
         return -1;
     sqlite3_bind_int64(s, 1, below);
@@ -633,14 +680,14 @@ int sb_store_winner_slots_below(sb_store *st, int64_t below, int64_t *slots, siz
         log_db(st->r, "winner slots");
         ret = -1;
     }
-    sqlite3_finalize(s);
+    done(st, s);
     return ret;
 }
 
 int sb_store_manifest_by_cid(sb_store *st, const uint8_t *cid, size_t cidlen, uint8_t **out,
                              size_t *len)
 {
-    sqlite3_stmt *s = prep(st->r, "SELECT manifest FROM slots WHERE manifest_cid = ? "
+    sqlite3_stmt *s = prep(st, st->r, "SELECT manifest FROM slots WHERE manifest_cid = ? "
                                   "AND manifest IS NOT NULL LIMIT 1");
     *out = NULL;
     *len = 0;
@@ -662,6 +709,6 @@ int sb_store_manifest_by_cid(sb_store *st, const uint8_t *cid, size_t cidlen, ui
         log_db(st->r, "manifest by cid");
         ret = -1;
     }
-    sqlite3_finalize(s);
+    done(st, s);
     return ret;
 }
