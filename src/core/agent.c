@@ -3,7 +3,7 @@
 
 #include <string.h>
 
-#include "sb_hash-internal.h"
+#include "sb_hash.h"
 #include "slot.h"
 
 static const char agent_domain[] = "sleetbubble/v1/agent"; /* + its NUL, protocol.md §15 */

@@ -6,7 +6,7 @@
 
 #include <openssl/evp.h>
 
-#include "sb_hash-internal.h"
+#include "sb_hash.h"
 
 void sb_apphash_genesis(const sb_params *p, uint8_t h0[32]) {
   static const char dom[] = "sleetbubble/v1/genesis"; /* + its NUL */

@@ -4,7 +4,7 @@
 
 #include <string.h>
 
-#include "sb_hash-internal.h"
+#include "sb_hash.h"
 
 static const char b58_alphabet[] = "123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz";
 static const char b32_alphabet[] = "abcdefghijklmnopqrstuvwxyz234567";

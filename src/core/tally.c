@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "sb_hash-internal.h"
+#include "sb_hash.h"
 
 const char *sb_outcome_name(int outcome) {
   switch (outcome) {

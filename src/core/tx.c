@@ -10,7 +10,7 @@
 #include "cid.h"
 #include "ed25519.h"
 #include "sb_code.h"
-#include "sb_hash-internal.h"
+#include "sb_hash.h"
 #include "sb_string.h"
 #include "slot.h"
 

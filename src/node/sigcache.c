@@ -8,10 +8,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <openssl/evp.h>
-
 #include "ed25519.h"
 #include "sb_buf.h"
+#include "sb_hash.h"
 #include "tx.h"
 
 #define WAYS 16
@@ -90,13 +89,8 @@ void sb_sigcache_clear(sb_sigcache *c)
 void sb_sigcache_key(uint8_t key[32], const uint8_t pub[32], const uint8_t *msg, size_t len,
                      const uint8_t sig[64])
 {
-    unsigned int n = 32;
-    EVP_MD_CTX *md = EVP_MD_CTX_new();
-    if (!md || EVP_DigestInit_ex(md, EVP_sha256(), NULL) != 1 ||
-        EVP_DigestUpdate(md, pub, 32) != 1 || (len && EVP_DigestUpdate(md, msg, len) != 1) ||
-        EVP_DigestUpdate(md, sig, 64) != 1 || EVP_DigestFinal_ex(md, key, &n) != 1)
-        abort(); /* out of memory in OpenSSL: never return a wrong key */
-    EVP_MD_CTX_free(md);
+    sb_sha256v(key, 3, (const void *)pub, (size_t)32, (const void *)msg, len, (const void *)sig,
+               (size_t)64);
 }
 
 static size_t set_of(const sb_sigcache *c, const uint8_t key[32])

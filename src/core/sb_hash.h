@@ -1,6 +1,7 @@
-/* sb_hash-internal.h — SHA-256 over several byte ranges (internal to src/core). */
-#ifndef SB_HASH_INTERNAL_H
-#define SB_HASH_INTERNAL_H
+/* sb_hash.h — SHA-256 over several byte ranges: the one SHA-256 helper of the core, the node
+ * (signature cache keys, the agent's journal) and the tools. Thread-safe. */
+#ifndef SB_HASH_H
+#define SB_HASH_H
 
 #include <stddef.h>
 #include <stdint.h>
