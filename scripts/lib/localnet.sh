@@ -473,8 +473,8 @@ ln_up() {
   ln_find_bins
   local lo hi
   read -r lo hi </proc/sys/net/ipv4/ip_local_port_range 2>/dev/null || lo=32768 hi=60999
-  if ((base + 306 >= lo && base <= hi)); then
-    sb_log "warning: ports $base..$((base + 306)) overlap the kernel's ephemeral range $lo-$hi: a restarted node may find its port taken by an outgoing connection"
+  if ((base + 308 >= lo && base <= hi)); then
+    sb_log "warning: ports $base..$((base + 308)) overlap the kernel's ephemeral range $lo-$hi: a restarted node may find its port taken by an outgoing connection"
   fi
   if [ -f "$dir/network.json" ]; then
     [ "$(ln_net "$dir" .mode)" = localnet ] || sb_die "$dir holds a $(ln_net "$dir" .mode) network, not a localnet"
