@@ -191,6 +191,9 @@ same_title() {
   ok "$1: node1 and node2 on air with $(jq -r '"\(.key) \"\(.want_icy)\""' <<<"$r") (Icecast Ogg + MP3, /nowplaying.json), read within $(jq -r '[.stations[].t_ns | tonumber] | (max - min) / 1e6 | floor' <<<"$r") ms"
 }
 same_title "on air"
+# For the skew figure: both listeners saw >= 6 title changes (30 s at most; fewer is no failure).
+changes() { (($(grep -c ' title ' "$T/listen1.txt") >= 7 && $(grep -c ' title ' "$T/listen2.txt") >= 7)); }
+sb_wait_for "6 title changes seen by both listeners" 30 changes || true
 read -r n_sk p50_sk max_sk < <(python3 "$TOOL" skew2 "$T/listen1.txt" "$T/listen2.txt")
 # The drivers' play commands: node2's minus node1's, per entry both played at its boundary.
 cmd_skew=$(LC_ALL=C join <(sed -n 's/.*t_ms=\([0-9]*\) on air \([0-9:]*\) (boundary).*/\2 \1/p' "$NET/node1/onair.log" | LC_ALL=C sort) \
