@@ -135,22 +135,25 @@ def last_title(out):
 
 def wait_instant(rpc, within_s=60):
     """Sleep until the next instant >= AFTER_NS after and >= BEFORE_NS before every boundary
-    of the current and the next two slots; return the programme entry there, or None."""
-    cur = current_slot(rpc)
-    entries = programme(rpc, [cur, cur + 1, cur + 2])
-    bounds = sorted({e[0] for e in entries} | {e[1] for e in entries})
-    now = time.time_ns()
-    t = now
-    while True:
-        cur = [e for e in entries if e[0] <= t < e[1]]
-        near = [b for b in bounds if b - BEFORE_NS < t < b + AFTER_NS]
-        if cur and not near:
-            break
-        t += 100_000_000
-        if t > now + within_s * 10**9:
-            return None
-    time.sleep(max(0, (t - time.time_ns()) / 1e9))
-    return cur[0]
+    of the current and the next two slots, within within_s; return the programme entry there,
+    or None. Slots not finalized yet are asked again every second (with short slots the
+    instant can lie in a slot that finalizes while we wait)."""
+    end = time.time_ns() + within_s * 10**9
+    while time.time_ns() < end:
+        cur = current_slot(rpc)
+        entries = programme(rpc, [cur, cur + 1, cur + 2])
+        bounds = sorted({e[0] for e in entries} | {e[1] for e in entries})
+        t = time.time_ns()
+        horizon = min(end, max((e[1] for e in entries), default=t))
+        while t < horizon:
+            now = [e for e in entries if e[0] <= t < e[1]]
+            near = [b for b in bounds if b - BEFORE_NS < t < b + AFTER_NS]
+            if now and not near:
+                time.sleep(max(0, (t - time.time_ns()) / 1e9))
+                return now[0]
+            t += 100_000_000
+        time.sleep(1)
+    return None
 
 
 def mounts_of(icecast):
