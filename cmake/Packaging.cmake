@@ -19,6 +19,19 @@ install(FILES ${PROJECT_SOURCE_DIR}/docs/examples/cometbft.service
               ${PROJECT_SOURCE_DIR}/docs/examples/sleetbubble-schedule.service
               ${PROJECT_SOURCE_DIR}/docs/examples/sleetbubble-schedule.timer
         DESTINATION ${CMAKE_INSTALL_DOCDIR}/examples)
+# On air (protocol.md §14; docs/operators.md "On air"): the Liquidsoap script, the Icecast
+# template and its renderer where the example units look for them; the units and their
+# settings file as examples (they run as a user the operator creates).
+install(FILES ${PROJECT_SOURCE_DIR}/scripts/onair/sleetbubble.liq
+              ${PROJECT_SOURCE_DIR}/scripts/onair/icecast.xml.in
+        DESTINATION ${CMAKE_INSTALL_DATADIR}/sleetbubble/onair)
+install(PROGRAMS ${PROJECT_SOURCE_DIR}/scripts/onair/render-icecast
+        DESTINATION ${CMAKE_INSTALL_DATADIR}/sleetbubble/onair)
+install(FILES ${PROJECT_SOURCE_DIR}/scripts/onair/systemd/sleetbubble-icecast.service
+              ${PROJECT_SOURCE_DIR}/scripts/onair/systemd/sleetbubble-liquidsoap.service
+              ${PROJECT_SOURCE_DIR}/scripts/onair/systemd/sleetbubble-onair.service
+              ${PROJECT_SOURCE_DIR}/scripts/onair/systemd/onair.env.example
+        DESTINATION ${CMAKE_INSTALL_DOCDIR}/examples/onair)
 install(FILES ${PROJECT_SOURCE_DIR}/README.md DESTINATION ${CMAKE_INSTALL_DOCDIR})
 install(DIRECTORY ${PROJECT_SOURCE_DIR}/docs/ DESTINATION ${CMAKE_INSTALL_DOCDIR}
         FILES_MATCHING PATTERN "*.md")

@@ -9,7 +9,8 @@
 #   DIR/cli/keys/*.json     the two curator keys (sleetbubble keys format, seed inside, 0600)
 #   DIR/nodeI/{cometbft,sleetbubbled,ipfs}   homes; DIR/nodeI/{kubo,app,cometbft}.log
 # Node I (0..3) has power LN_POWERS[I] and ports SB_LOCALNET_PORT_BASE + 100*I + offset:
-#   p2p +0, CometBFT RPC +1, ABCI +2, sleetbubbled metrics +3, Kubo API +4, gateway +5, swarm +6.
+#   p2p +0, CometBFT RPC +1, ABCI +2, sleetbubbled metrics +3, Kubo API +4, gateway +5, swarm +6,
+#   now-playing page +7 (its player: the Icecast of `scripts/localnet onair`, +8).
 # The default base 28000 is below Linux's ephemeral range (32768-60999): a port in that range
 # can be taken as the source port of an outgoing connection (a CometBFT peer link made after a
 # restart lives for hours) and then a restarted node cannot listen on it again.
@@ -199,6 +200,14 @@ ln_init() {
     sb_toml_set "$sc" abci laddr "\"tcp://127.0.0.1:${abci[i]}\""
     sb_toml_set "$sc" metrics laddr "\"$bind:${metrics[i]}\""
     sb_toml_set "$sc" web laddr "\"$bind:${web[i]}\"" # now-playing page (protocol.md §14)
+    if [ "$mode" = localnet ]; then
+      # The page plays this node's own Icecast (`scripts/localnet onair`: base + 100*I + 8).
+      local ice
+      ice=http://127.0.0.1:$(ln_port "$base" $i 8)
+      sb_toml_set "$sc" web station_name "\"Sleetbubble localnet node$i\""
+      sb_toml_set "$sc" web stream_url "\"$ice/sleetbubble.ogg\""
+      sb_toml_set "$sc" web stream_url_mp3 "\"$ice/sleetbubble.mp3\""
+    fi
     sb_toml_set "$sc" ipfs api_url "\"http://127.0.0.1:${api[i]}/api/v0/\""
     sb_toml_set "$sc" ipfs gateway_url "\"http://127.0.0.1:${gw[i]}\""
     if [ "$station" = 1 ]; then
@@ -464,8 +473,8 @@ ln_up() {
   ln_find_bins
   local lo hi
   read -r lo hi </proc/sys/net/ipv4/ip_local_port_range 2>/dev/null || lo=32768 hi=60999
-  if ((base + 306 >= lo && base <= hi)); then
-    sb_log "warning: ports $base..$((base + 306)) overlap the kernel's ephemeral range $lo-$hi: a restarted node may find its port taken by an outgoing connection"
+  if ((base + 308 >= lo && base <= hi)); then
+    sb_log "warning: ports $base..$((base + 308)) overlap the kernel's ephemeral range $lo-$hi: a restarted node may find its port taken by an outgoing connection"
   fi
   if [ -f "$dir/network.json" ]; then
     [ "$(ln_net "$dir" .mode)" = localnet ] || sb_die "$dir holds a $(ln_net "$dir" .mode) network, not a localnet"
@@ -581,6 +590,11 @@ ln_status() {
       pid=$(ln_pid_of "$dir" $i "$p")
       if sb_alive "$pid" "$(ln_comm_of "$p")"; then st="$p:$pid"; else st="$p:down"; fi
       pl+="$st "
+    done
+    for p in icecast liquidsoap onair; do # on air (`scripts/localnet onair`): when recorded
+      pid=$(ln_pid_of "$dir" $i "$p")
+      [ -n "$pid" ] || continue
+      if sb_alive "$pid" "$(ln_comm_of "$p")"; then pl+="$p:$pid "; else pl+="$p:down "; fi
     done
     rpc=$(ln_rpc_url "$dir" $i)
     printf 'node%d power %-2s  %s\n' $i "$(ln_nodeq "$dir" $i .power)" "$pl"
@@ -702,34 +716,42 @@ ln_onair_mounts_up() {
     jq -e '[.icestats.source] | flatten | map(.listenurl | split("/") | last) | (index("sleetbubble.ogg") != null and index("sleetbubble.mp3") != null)' >/dev/null
 }
 
-# ln_onair DIR: put every node on air (the network must be up); prints the stream URLs.
+# ln_onair DIR [NODE…]: put every node (or the NODEs) on air (the network must be up); prints
+# the stream and page URLs.
 ln_onair() {
-  local dir=$1 i t
+  local dir=$1 i t nodes
+  shift
+  nodes=("$@")
+  ((${#nodes[@]})) || mapfile -t nodes < <(seq 0 $((LN_N - 1)))
   for t in icecast2 liquidsoap; do
     command -v $t >/dev/null || sb_die "$t not found: install the Debian package (apt-get install liquidsoap icecast2)"
   done
   [ -n "$(ln_running "$dir")" ] || sb_die "the localnet in $dir is not up: scripts/localnet up --home $dir"
-  for ((i = 0; i < LN_N; i++)); do ln_onair_start "$dir" $i icecast; done
-  for ((i = 0; i < LN_N; i++)); do
-    sb_wait_for "node$i Icecast" 30 curl -fsS "http://127.0.0.1:$(ln_onair_port "$dir" $i)/status-json.xsl" ||
+  for i in "${nodes[@]}"; do ln_onair_start "$dir" "$i" icecast; done
+  for i in "${nodes[@]}"; do
+    sb_wait_for "node$i Icecast" 30 curl -fsS "http://127.0.0.1:$(ln_onair_port "$dir" "$i")/status-json.xsl" ||
       sb_die "node$i Icecast did not start (see $dir/node$i/icecast.log)"
-    ln_onair_start "$dir" $i liquidsoap
+    ln_onair_start "$dir" "$i" liquidsoap
   done
-  for ((i = 0; i < LN_N; i++)); do
-    sb_wait_for "node$i mounts" 120 ln_onair_mounts_up "http://127.0.0.1:$(ln_onair_port "$dir" $i)" ||
+  for i in "${nodes[@]}"; do
+    sb_wait_for "node$i mounts" 120 ln_onair_mounts_up "http://127.0.0.1:$(ln_onair_port "$dir" "$i")" ||
       sb_die "node$i Liquidsoap did not bring up its mounts (see $dir/node$i/liquidsoap.log)"
-    ln_onair_start "$dir" $i onair
+    ln_onair_start "$dir" "$i" onair
   done
-  for ((i = 0; i < LN_N; i++)); do
-    local port; port=$(ln_onair_port "$dir" $i)
-    sb_log "node$i on air: http://127.0.0.1:$port/sleetbubble.ogg  http://127.0.0.1:$port/sleetbubble.mp3  (page, if the node serves [web]: http://127.0.0.1:$((port - 1))/)"
+  for i in "${nodes[@]}"; do
+    local port; port=$(ln_onair_port "$dir" "$i")
+    sb_log "node$i on air: http://127.0.0.1:$port/sleetbubble.ogg  http://127.0.0.1:$port/sleetbubble.mp3  page http://127.0.0.1:$((port - 1))/"
   done
 }
 
-# ln_onair_down DIR: stop the on-air processes (driver, Liquidsoap, Icecast) of every node.
+# ln_onair_down DIR [NODE…]: stop the on-air processes (driver, Liquidsoap, Icecast) of every
+# node (or the NODEs).
 ln_onair_down() {
-  local dir=$1 i p
+  local dir=$1 i p nodes
+  shift
+  nodes=("$@")
+  ((${#nodes[@]})) || mapfile -t nodes < <(seq 0 $((LN_N - 1)))
   for p in onair liquidsoap icecast; do
-    for ((i = 0; i < LN_N; i++)); do ln_stop "$dir" $i $p; done
+    for i in "${nodes[@]}"; do ln_stop "$dir" "$i" $p; done
   done
 }

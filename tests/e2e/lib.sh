@@ -32,6 +32,8 @@ e2e_cleanup() {
   elif [ "$E2E_KEEP" = 1 ]; then
     sb_log "kept $T"
   else
+    # as root the on-air files live outside $NET (scripts/lib/localnet.sh ln_onair_dir)
+    if [ -f "$NET/onair_dir" ]; then rm -rf "$(cat "$NET/onair_dir")"; fi
     rm -rf "$T"
   fi
 }

@@ -10,10 +10,18 @@
 #     enabled = false; 40 % of the power no longer votes, consensus goes on): the next slots
 #     finalize as the tally says: FALLBACK to the proposal the 60 % voted for, no vote of node0;
 #  C. node0's agent on again: from the next slot node0 votes and slots are SUPERMAJORITY;
+#  D. on air (protocol.md §14): `scripts/localnet onair 1 2` puts node1 and node2 on air (own
+#     Icecast, Liquidsoap as nobody when root, `sleetbubble onair`); at an instant >= 4.5 s
+#     after / 2 s before any track boundary (one instant: the default run's time budget),
+#     both Icecasts' /status-json.xsl (Ogg title and artist, MP3 title) and both nodes'
+#     /nowplaying.json, read at that same instant, name the same track, the programme's
+#     (computed by tests/integration/onair_tool.py from /params and /schedule/<n>); printed,
+#     not asserted: the skew between the two nodes' ICY title changes as two listeners saw
+#     them, and between the drivers' play commands;
 #  a summary line: slots, outcomes by kind, votes on chain, votes sent, duplicates refused.
 # usage: station.sh [--slots N] PATH/sleetbubbled PATH/sleetbubble   (N default 6; label
 # `station` runs N = 50)
-# Ports: SB_E2E_STATION_PORT_BASE (default 25000) + 100*node + 0..6 (range 25000-25499).
+# Ports: SB_E2E_STATION_PORT_BASE (default 25000) + 100*node + 0..8 (range 25000-25499).
 slots=6
 while (($#)); do
   case $1 in
@@ -29,6 +37,10 @@ export SB_LOCALNET_PORT_BASE=${SB_E2E_STATION_PORT_BASE:-25000} SB_LOCALNET_STAT
 for tool in sox espeak-ng; do
   command -v $tool >/dev/null || skip_or_fail "$tool is needed for the station's test audio"
 done
+for tool in liquidsoap icecast2 python3 setpriv; do
+  command -v $tool >/dev/null || skip_or_fail "$tool is needed on air (phase D; scripts/bootstrap installs it)"
+done
+TOOL=$(cd "$(dirname "$0")/../integration" && pwd)/onair_tool.py
 t_start=$SECONDS
 declare -A OUTCOMES=()
 VOTES_ON_CHAIN=0 PINNED=0 OBSERVED=0
@@ -146,6 +158,50 @@ s2=$(next_open 1)
 note "phase C: node0's agent on; slots $s2..$((s2 + 1))"
 for s in "$s2" $((s2 + 1)); do check_slot "$s" SUPERMAJORITY yes; done
 ok "C: node0's agent back: it votes again from slot $s2, SUPERMAJORITY ($((SECONDS - t_c)) s)"
+
+# ---- D. two nodes on air ------------------------------------------------------------------------
+t_d=$SECONDS
+LN onair 1 2 2>>"$T/onair.log" || { cat "$T/onair.log" >&2; fail "scripts/localnet onair 1 2"; }
+for i in 1 2; do
+  ICE[i]=http://127.0.0.1:$(ln_onair_port "$NET" $i)
+  WEB[i]=http://127.0.0.1:$(($(ln_onair_port "$NET" $i) - 1))
+  python3 "$TOOL" listen "${ICE[i]}/sleetbubble.mp3" "$T/listen$i.txt" &
+  sb_track $!
+done
+# Both drivers switched at a programme boundary once (not only joined mid-track at start-up).
+switched() { grep -q ' on air [0-9:]* (boundary)' "$NET/node1/onair.log" && grep -q ' on air [0-9:]* (boundary)' "$NET/node2/onair.log"; }
+sb_wait_for "both drivers to play a track at its boundary" 60 switched ||
+  fail "not on air: $(tail -n 3 "$NET"/node{1,2}/onair.log)"
+note "phase D: node1 and node2 on air ($((SECONDS - t_d)) s to the first boundary)"
+# same_title LABEL: at the next instant 4.5 s after / 2 s before a boundary, both stations
+# (Icecast mounts and the node's feed) name the programme's track.
+same_title() {
+  local r i j
+  r=$(python3 "$TOOL" same "$(rpc 1)" "${ICE[1]}=${WEB[1]}" "${ICE[2]}=${WEB[2]}")
+  [ -z "$(jq -r '.error // empty' <<<"$r")" ] || fail "$1: $(jq -r .error <<<"$r")"
+  for j in 0 1; do
+    i=$((j + 1))
+    [ -z "$(jq -r ".stations[$j].error // empty" <<<"$r")" ] || fail "$1: node$i: $(jq -r ".stations[$j].error" <<<"$r")"
+    expect_eq "$(jq -r ".stations[$j].ogg_title" <<<"$r")" "$(jq -r .want_title <<<"$r")" "$1: node$i Ogg title ($(jq -r .key <<<"$r"))"
+    expect_eq "$(jq -r ".stations[$j].ogg_artist // \"\"" <<<"$r")" "$(jq -r .want_artist <<<"$r")" "$1: node$i Ogg artist"
+    expect_eq "$(jq -r ".stations[$j].mp3_title" <<<"$r")" "$(jq -r .want_icy <<<"$r")" "$1: node$i MP3 title"
+    expect_eq "$(jq -r ".stations[$j].np_title" <<<"$r")" "$(jq -r .want_title <<<"$r")" "$1: node$i /nowplaying.json title"
+    expect_eq "$(jq -r ".stations[$j].np_artist // \"\"" <<<"$r")" "$(jq -r .want_artist <<<"$r")" "$1: node$i /nowplaying.json artist"
+  done
+  ok "$1: node1 and node2 on air with $(jq -r '"\(.key) \"\(.want_icy)\""' <<<"$r") (Icecast Ogg + MP3, /nowplaying.json), read within $(jq -r '[.stations[].t_ns | tonumber] | (max - min) / 1e6 | floor' <<<"$r") ms"
+}
+same_title "on air"
+# For the skew figure: both listeners saw >= 6 title changes (30 s at most; fewer is no failure).
+changes() { (($(grep -c ' title ' "$T/listen1.txt") >= 7 && $(grep -c ' title ' "$T/listen2.txt") >= 7)); }
+sb_wait_for "6 title changes seen by both listeners" 30 changes || true
+read -r n_sk p50_sk max_sk < <(python3 "$TOOL" skew2 "$T/listen1.txt" "$T/listen2.txt")
+# The drivers' play commands: node2's minus node1's, per entry both played at its boundary.
+cmd_skew=$(LC_ALL=C join <(sed -n 's/.*t_ms=\([0-9]*\) on air \([0-9:]*\) (boundary).*/\2 \1/p' "$NET/node1/onair.log" | LC_ALL=C sort) \
+                <(sed -n 's/.*t_ms=\([0-9]*\) on air \([0-9:]*\) (boundary).*/\2 \1/p' "$NET/node2/onair.log" | LC_ALL=C sort) |
+  awk '{ d = $3 - $2; n++; s += (d < 0 ? -d : d); if ((d < 0 ? -d : d) > m) m = (d < 0 ? -d : d) } END { printf "n=%d mean_abs=%d ms max_abs=%d ms", n, n ? s / n : 0, m }')
+LN onair down 2>>"$T/onair.log"
+note "phase D: $((SECONDS - t_d)) s"
+echo "# figures (not asserted): inter-node skew of ICY title changes (two listeners, node2 - node1; ICY metadata every 16000 bytes = 1 s of 128 kbit/s MP3): n=$n_sk p50=$p50_sk ms max=$max_sk ms; drivers' play commands at boundaries: $cmd_skew"
 
 # ---- agreement and summary -----------------------------------------------------------------------
 sleep 2

@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # Smoke test of the main job (README "The demo"): scripts/demo --keep on its own ports, then check that
 # the winner it printed is /winner/0 as CometBFT's RPC serves it and that `ipfs pin ls` on the
-# demo's Kubo holds the manifest (direct) and every track (recursive); then --stop.
+# demo's Kubo holds the manifest (direct) and every track (recursive), that the station it put
+# on air serves both mounts and the page's feed names them; then --stop.
 . "$(dirname "$0")/lib.sh"
 export SB_DEMO_PORT_BASE=${SB_DEMO_PORT_BASE:-22656} SB_DEMO_KUBO_BASE=${SB_DEMO_KUBO_BASE:-22001}
+export SB_DEMO_ICECAST_PORT=${SB_DEMO_ICECAST_PORT:-22700} # --keep goes on air
 rpc="http://127.0.0.1:$((SB_DEMO_PORT_BASE + 1))"
 out=$T/demo.log
 home=""
@@ -30,6 +32,16 @@ done
 ok "ipfs pin ls holds the manifest and all $(jq -r '.tracks | length' <<<"$w") tracks"
 grep -q '^    ok http://127.0.0.1:.*/ipfs/' "$out" || fail "gateway check missing"
 ok "every M3U URL served the track's exact bytes"
+ice="http://127.0.0.1:$SB_DEMO_ICECAST_PORT"
+grep -q "MP3 + ICY   $ice/sleetbubble.mp3" "$out" || fail "the stream URLs were not printed"
+mounts_up() {
+  curl -fsS "$ice/status-json.xsl" |
+    jq -e '[.icestats.source] | flatten | map(.listenurl | split("/") | last) | (index("sleetbubble.ogg") != null and index("sleetbubble.mp3") != null)'
+}
+sb_wait_for "both mounts on the demo's Icecast" 90 mounts_up || fail "the demo is not on air: $(tail -n 5 "$home/liquidsoap.log")"
+feed=$(curl -fsS "http://127.0.0.1:$((SB_DEMO_PORT_BASE + 24))/nowplaying.json")
+expect_eq "$(jq -r .stream_url_mp3 <<<"$feed")" "$ice/sleetbubble.mp3" "the page's stream"
+ok "on air: $ice serves /sleetbubble.ogg and /sleetbubble.mp3, the page plays the MP3 mount"
 # A second demo on the same ports must refuse at once, naming the port and the setting.
 if "$SLEETBUBBLE_ROOT/scripts/demo" >"$T/second.log" 2>&1; then fail "second demo on taken ports succeeded"; fi
 grep -qE "port $((SB_DEMO_PORT_BASE)) is already in use \(change it with SB_DEMO_PORT_BASE" "$T/second.log" ||

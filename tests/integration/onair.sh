@@ -253,6 +253,12 @@ sb_alive "$ice_pid" icecast2 || fail "Icecast is not running"
 kill -9 "$ice_pid"; wait "$ice_pid" 2>/dev/null || true
 start_icecast
 sb_wait_for "Liquidsoap to reconnect both mounts" 60 mounts_up || fail "mounts not back after Icecast restart"
+# A reconnected mount has no title until the first Ogg/MP3 pages after Liquidsoap's retitle
+# reach Icecast (once read 1.4 s after the Ogg mount reconnected: title null). A state, not a
+# clock: wait until both carry one; check then says whether it is the programme's.
+titled() { curl -fsS "$ice/status-json.xsl" | jq -e '[.icestats.source] | flatten | length == 2 and all(.title != null)'; }
+sb_wait_for "titles on both reconnected mounts" 30 titled ||
+  fail "no title on a mount after Icecast restarted: $(curl -fsS "$ice/status-json.xsl" | jq -c '[.icestats.source] | flatten | map({listenurl, title})')"
 check "after kill -9 of Icecast" no-icy
 check "after kill -9 of Icecast (next track)" no-icy
 

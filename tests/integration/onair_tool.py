@@ -19,6 +19,14 @@
                           for every title change the listener saw from slot FIRST to now: wall time
                           minus the anchored start of the track that began there; prints
                           "n p50_ms max_ms".
+  same RPC ICECAST=WEB…   several stations (tests/e2e/station.sh): wait for the next instant
+                          >= 4.5 s after / 2 s before any boundary (as check), then read every
+                          Icecast's /status-json.xsl and every node's WEB/nowplaying.json at
+                          once (one thread each); print one JSON object: the programme's entry
+                          and per station ogg_title, ogg_artist, mp3_title, np_title, np_artist.
+  skew2 LISTEN_A LISTEN_B for every title change both listeners saw (the same new title, each
+                          after its first), B's time minus A's; prints "n p50_ms max_ms"
+                          (max by absolute value).
 """
 import json
 import socket
@@ -125,36 +133,84 @@ def last_title(out):
     return t
 
 
-def check(rpc, icecast, out):
-    cur = current_slot(rpc)
-    entries = programme(rpc, [cur, cur + 1, cur + 2])
-    bounds = sorted({e[0] for e in entries} | {e[1] for e in entries})
-    now = time.time_ns()
-    t = now
-    while True:
-        cur = [e for e in entries if e[0] <= t < e[1]]
-        near = [b for b in bounds if b - BEFORE_NS < t < b + AFTER_NS]
-        if cur and not near:
-            break
-        t += 100_000_000
-        if t > now + 60 * 10**9:
-            print(json.dumps({"error": "no instant 4.5 s after / 2 s before a boundary within 60 s"}))
-            return
-    time.sleep(max(0, (t - time.time_ns()) / 1e9))
-    e = cur[0]
+def wait_instant(rpc, within_s=60):
+    """Sleep until the next instant >= AFTER_NS after and >= BEFORE_NS before every boundary
+    of the current and the next two slots, within within_s; return the programme entry there,
+    or None. Slots not finalized yet are asked again every second (with short slots the
+    instant can lie in a slot that finalizes while we wait)."""
+    end = time.time_ns() + within_s * 10**9
+    while time.time_ns() < end:
+        cur = current_slot(rpc)
+        entries = programme(rpc, [cur, cur + 1, cur + 2])
+        bounds = sorted({e[0] for e in entries} | {e[1] for e in entries})
+        t = time.time_ns()
+        horizon = min(end, max((e[1] for e in entries), default=t))
+        while t < horizon:
+            now = [e for e in entries if e[0] <= t < e[1]]
+            near = [b for b in bounds if b - BEFORE_NS < t < b + AFTER_NS]
+            if now and not near:
+                time.sleep(max(0, (t - time.time_ns()) / 1e9))
+                return now[0]
+            t += 100_000_000
+        time.sleep(1)
+    return None
+
+
+def mounts_of(icecast):
     with urllib.request.urlopen(icecast + "/status-json.xsl", timeout=10) as r:
         st = json.load(r)["icestats"]
     src = st.get("source", [])
     if isinstance(src, dict):
         src = [src]
     mounts = {s["listenurl"].rsplit("/", 1)[1]: s for s in src}
-    ogg, mp3 = mounts.get("sleetbubble.ogg", {}), mounts.get("sleetbubble.mp3", {})
-    print(json.dumps({
-        "t_ns": str(time.time_ns()), "key": "%d:%d:%d" % (e[4], e[5], e[6]),
-        "want_title": e[2], "want_artist": e[3], "want_icy": icy_title(e[2], e[3]),
+    return mounts.get("sleetbubble.ogg", {}), mounts.get("sleetbubble.mp3", {})
+
+
+def want_of(e):
+    return {"key": "%d:%d:%d" % (e[4], e[5], e[6]), "want_title": e[2], "want_artist": e[3],
+            "want_icy": icy_title(e[2], e[3])}
+
+
+def check(rpc, icecast, out):
+    e = wait_instant(rpc)
+    if e is None:
+        print(json.dumps({"error": "no instant 4.5 s after / 2 s before a boundary within 60 s"}))
+        return
+    ogg, mp3 = mounts_of(icecast)
+    print(json.dumps(dict(want_of(e), **{
+        "t_ns": str(time.time_ns()),
         "ogg_title": ogg.get("title"), "ogg_artist": ogg.get("artist"),
         "mp3_title": mp3.get("title"), "icy": last_title(out),
-    }))
+    })))
+
+
+def same(rpc, stations):
+    import threading
+    e = wait_instant(rpc, 90)
+    if e is None:
+        print(json.dumps({"error": "no instant 4.5 s after / 2 s before a boundary within 90 s"}))
+        return
+    res = [{} for _ in stations]
+
+    def read(i, ice, web):
+        try:
+            ogg, mp3 = mounts_of(ice)
+            with urllib.request.urlopen(web + "/nowplaying.json", timeout=10) as r:
+                np = json.load(r).get("now_playing") or {}
+            res[i].update({"ogg_title": ogg.get("title"), "ogg_artist": ogg.get("artist"),
+                           "mp3_title": mp3.get("title"), "np_title": np.get("title"),
+                           "np_artist": np.get("artist")})
+        except Exception as ex:  # reported, judged by the test
+            res[i]["error"] = repr(ex)
+        res[i]["t_ns"] = str(time.time_ns())
+
+    th = [threading.Thread(target=read, args=(i, *s.split("=", 1))) for i, s in enumerate(stations)]
+    t0 = time.time_ns()
+    for x in th:
+        x.start()
+    for x in th:
+        x.join()
+    print(json.dumps(dict(want_of(e), t0_ns=str(t0), stations=res)))
 
 
 def elapsed(rpc, slot, key, t_ms):
@@ -185,6 +241,31 @@ def skew(rpc, out, first):
         print("0 - -")
     else:
         print(len(res), res[len(res) // 2], max(res, key=abs))
+
+
+def title_changes(out):
+    """[(wall ns, title)] of a listen file, without the first title (seen on connecting)."""
+    res = []
+    with open(out) as f:
+        for line in f:
+            p = line.rstrip("\n").split(" ", 2)
+            if len(p) == 3 and p[1] == "title":
+                res.append((int(p[0]), p[2]))
+    return res[1:]
+
+
+def skew2(out_a, out_b):
+    a, b = title_changes(out_a), title_changes(out_b)
+    res = []
+    for ta, title in a:
+        tb = [t for t, x in b if x == title and abs(t - ta) < 5 * 10**9]
+        if tb:
+            res.append(min((t - ta for t in tb), key=abs) // 10**6)
+    if not res:
+        print("0 - -")
+        return
+    s = sorted(res)
+    print(len(res), s[len(s) // 2], max(res, key=abs))
 
 
 def midtrack(rpc):
@@ -228,6 +309,10 @@ def main():
         liqcmd(a[1], a[2])
     elif a[0] == "skew":
         skew(a[1], a[2], int(a[3]))
+    elif a[0] == "same":
+        same(a[1], a[2:])
+    elif a[0] == "skew2":
+        skew2(a[1], a[2])
     else:
         sys.exit("unknown mode " + a[0])
 

@@ -61,10 +61,19 @@ files=$(dpkg-deb -c "$deb" | awk '{print $6}')
 for f in ./usr/bin/sleetbubbled ./usr/bin/sleetbubble ./usr/lib/systemd/system/sleetbubbled.service \
          ./usr/share/doc/sleetbubble/examples/cometbft.service \
          ./usr/share/doc/sleetbubble/examples/ipfs.service \
-         ./usr/share/sleetbubble/cometbft-config/single.toml; do
+         ./usr/share/sleetbubble/cometbft-config/single.toml \
+         ./usr/share/sleetbubble/onair/sleetbubble.liq \
+         ./usr/share/sleetbubble/onair/icecast.xml.in \
+         ./usr/share/sleetbubble/onair/render-icecast \
+         ./usr/share/doc/sleetbubble/examples/onair/sleetbubble-icecast.service \
+         ./usr/share/doc/sleetbubble/examples/onair/sleetbubble-liquidsoap.service \
+         ./usr/share/doc/sleetbubble/examples/onair/sleetbubble-onair.service \
+         ./usr/share/doc/sleetbubble/examples/onair/onair.env.example; do
   grep -qx "$f" <<<"$files" || fail "$deb lacks $f"
 done
-ok "$(basename "$deb"): Depends from shlibdeps, Recommends liquidsoap/icecast2, units and templates"
+dpkg-deb -c "$deb" | awk '$6 == "./usr/share/sleetbubble/onair/render-icecast" { print $1 }' | grep -q '^-rwxr-xr-x$' ||
+  fail "render-icecast is not installed executable: $(dpkg-deb -c "$deb" | grep render-icecast)"
+ok "$(basename "$deb"): Depends from shlibdeps, Recommends liquidsoap/icecast2, units and templates, on-air files"
 
 if ! docker info >/dev/null 2>&1; then
   [ "${SB_ALLOW_SKIP:-0}" = 1 ] || fail "Docker is not reachable (docker info failed): the install test needs it (SB_ALLOW_SKIP=1 to skip)"
