@@ -129,16 +129,18 @@ grep -q "^summary: " <(sb schedule --library "$lib" --key curator --slots 2 --no
   fail "text mode: no summary line"
 ok "run 2 proposed nothing for slots $s1/$s2 (reported as already proposed), added nothing to Kubo"
 
-# The index cannot be saved after adds (a directory where the file should be: chmod would not
-# stop root): exit 2 naming the index file; the adds are in Kubo, the next run indexes them.
-cli_run 0 "$T/o" sb keys new other
-mkdir -p "$T/cli/schedule/other.json"
-cli_run 2 "$T/r3" sb --output json schedule --library "$lib" --key other --slots 1
-grep -q "cannot save the schedule index $T/cli/schedule/other.json: " "$T/r3.err" ||
+# The index cannot be saved after the adds (a directory where the file should be: chmod would
+# not stop root): exit 2 naming the index file; the adds are in Kubo, the next run indexes the
+# library again.
+idx=$T/cli/schedule/curator.json
+rm -f "$idx"
+mkdir "$idx"
+cli_run 2 "$T/r3" sb --output json schedule --library "$lib" --key curator --slots 2
+grep -q "cannot save the schedule index $idx: " "$T/r3.err" ||
   fail "unsaved index not named on stderr: $(cat "$T/r3.err")"
 [ ! -s "$T/r3" ] || fail "a run that could not save its index printed a summary: $(cat "$T/r3")"
-rmdir "$T/cli/schedule/other.json"
-cli_run 0 "$T/r4" sb --output json schedule --library "$lib" --key other --slots 1 --dry-run
-expect_eq "$(jq -r '.library.tracks' "$T/r4")" 6 "after the failed save: tracks indexed again"
-ok "an index that cannot be saved after the adds: exit 2 naming $T/cli/schedule/other.json; the next run indexes the library again"
+rmdir "$idx"
+cli_run 0 "$T/r4" sb --output json schedule --library "$lib" --key curator --slots 2 --dry-run
+expect_eq "$(jq -c '[.library.files, .library.tracks]' "$T/r4")" "[8,6]" "after the failed save: library indexed again"
+ok "an index that cannot be saved after the adds: exit 2 naming $idx; the next run indexes the library again"
 echo "# $PASSED passed, 0 failed"
