@@ -277,8 +277,9 @@ static int load_params(sb_autovote *a) {
   hexid(a->valpub, a->valhex);
   a->have_params = 1;
   sb_log(SB_LOG_INFO, MOD, "voting for validator %s with %s key %s; policy %s, lead %" PRIu32
-         " s, require_available %s%s", a->valhex, role == SB_AGENT_KEY_DELEGATE ? "delegated vote" : "consensus",
-         a->keyhex, a->cfg.vote.policy ? "priority" : "follow", a->cfg.vote.lead_seconds,
+         " s, require_available %s%s", a->valhex,
+         role == SB_AGENT_KEY_DELEGATE ? "delegated vote" : "consensus", a->keyhex,
+         a->cfg.vote.policy ? "priority" : "follow", a->cfg.vote.lead_seconds,
          a->cfg.vote.require_available ? "true" : "false", a->cfg.vote.dry_run ? ", dry run" : "");
   rc = 1;
 done:
@@ -548,8 +549,8 @@ static size_t choose(sb_autovote *a, const sb_agent_cand *cands, size_t n, int64
   return out.choice;
 }
 
-/* Build our vote for proposal `id`, write it to the journal, then
- * broadcast it; the journal comes first so a restart sends the same bytes (protocol.md §15).
+/* Build our vote for proposal `id`, write it to the journal, then broadcast it; the journal
+ * comes first so a restart sends the same bytes (protocol.md §15).
  * Failures are logged; the slot then stays undecided and is retried. */
 static void cast_vote(sb_autovote *a, const uint8_t id[32]) {
   char err2[512];
