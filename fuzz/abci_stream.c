@@ -81,10 +81,23 @@ static int response_case(int req_case)
     switch (req_case) {
 #define M(X)                                                                                 \
     case TENDERMINT__ABCI__REQUEST__VALUE_##X:                                               \
-        return TENDERMINT__ABCI__RESPONSE__VALUE_##X;
-        M(ECHO) M(FLUSH) M(INFO) M(INIT_CHAIN) M(QUERY) M(CHECK_TX) M(COMMIT) M(LIST_SNAPSHOTS)
-        M(OFFER_SNAPSHOT) M(LOAD_SNAPSHOT_CHUNK) M(APPLY_SNAPSHOT_CHUNK) M(PREPARE_PROPOSAL)
-        M(PROCESS_PROPOSAL) M(EXTEND_VOTE) M(VERIFY_VOTE_EXTENSION) M(FINALIZE_BLOCK)
+        return TENDERMINT__ABCI__RESPONSE__VALUE_##X
+        M(ECHO);
+        M(FLUSH);
+        M(INFO);
+        M(INIT_CHAIN);
+        M(QUERY);
+        M(CHECK_TX);
+        M(COMMIT);
+        M(LIST_SNAPSHOTS);
+        M(OFFER_SNAPSHOT);
+        M(LOAD_SNAPSHOT_CHUNK);
+        M(APPLY_SNAPSHOT_CHUNK);
+        M(PREPARE_PROPOSAL);
+        M(PROCESS_PROPOSAL);
+        M(EXTEND_VOTE);
+        M(VERIFY_VOTE_EXTENSION);
+        M(FINALIZE_BLOCK);
 #undef M
     default:
         return -1;

@@ -350,45 +350,46 @@ static int rd_u32(rd *r, uint32_t *x)
     return 0;
 }
 
-/* Load --db if present. Returns 0 (missing file = fresh state) or -1 with a message. */
-static int load_state(kv_app *app, char *err, size_t errlen)
+/* Read all of the open file FD (PATH for messages) into a malloc'd *BUF of *LEN bytes, size
+ * checked against the file format's bounds. Returns 0, or -1 with a message. */
+static int read_state_file(int fd, const char *path, uint8_t **buf, size_t *len, char *err,
+                           size_t errlen)
 {
-    uint8_t *buf = NULL;
-    int fd = open(app->db_path, O_RDONLY | O_CLOEXEC), rc = -1;
-    if (fd < 0) {
-        if (errno == ENOENT)
-            return 0;
-        snprintf(err, errlen, "open %s: %s", app->db_path, strerror(errno));
-        return -1;
-    }
     struct stat st;
     if (fstat(fd, &st) != 0 || st.st_size < 8 + 8 + 32 + 4 + 32 ||
         (size_t)st.st_size > KV_MAX_FILE_BYTES) {
-        snprintf(err, errlen, "%s: size %lld not in [84, %zu]", app->db_path,
-                 (long long)st.st_size, KV_MAX_FILE_BYTES);
-        goto done;
+        snprintf(err, errlen, "%s: size %lld not in [84, %zu]", path, (long long)st.st_size,
+                 KV_MAX_FILE_BYTES);
+        return -1;
     }
-    size_t len = (size_t)st.st_size;
-    buf = malloc(len);
-    if (!buf) {
+    *len = (size_t)st.st_size;
+    *buf = malloc(*len);
+    if (!*buf) {
         snprintf(err, errlen, "out of memory");
-        goto done;
+        return -1;
     }
-    for (size_t got = 0; got < len;) {
-        ssize_t r = read(fd, buf + got, len - got);
+    for (size_t got = 0; got < *len;) {
+        ssize_t r = read(fd, *buf + got, *len - got);
         if (r < 0 && errno == EINTR)
             continue;
         if (r <= 0) {
-            snprintf(err, errlen, "read %s: %s", app->db_path, r ? strerror(errno) : "short");
-            goto done;
+            snprintf(err, errlen, "read %s: %s", path, r ? strerror(errno) : "short");
+            return -1;
         }
         got += (size_t)r;
     }
+    return 0;
+}
+
+/* Decode a checksummed state file of LEN bytes into APP (height, app hash, committed map)
+ * and check the app hash against the entries. Returns 0, or -1 with a message. */
+static int parse_state(kv_app *app, const uint8_t *buf, size_t len, char *err, size_t errlen)
+{
     uint8_t sum[32];
     sha256(buf, len - 32, sum);
     if (memcmp(sum, buf + len - 32, 32) != 0 || memcmp(buf, KV_MAGIC, 8) != 0) {
         snprintf(err, errlen, "%s: bad magic or checksum", app->db_path);
-        goto done;
+        return -1;
     }
     rd r = {buf, len - 32, 8};
     const uint8_t *p;
@@ -409,7 +410,7 @@ static int load_state(kv_app *app, char *err, size_t errlen)
             goto corrupt;
         if (kv_set(&app->committed, k, kl, v, vl)) {
             snprintf(err, errlen, "out of memory");
-            goto done;
+            return -1;
         }
     }
     if (r.pos != r.len)
@@ -417,18 +418,33 @@ static int load_state(kv_app *app, char *err, size_t errlen)
     uint8_t check[32];
     if (kv_hash(&app->committed, check)) {
         snprintf(err, errlen, "out of memory");
-        goto done;
+        return -1;
     }
     if (memcmp(check, app->app_hash, 32) != 0) {
         snprintf(err, errlen, "%s: stored app hash does not match the stored state",
                  app->db_path);
-        goto done;
+        return -1;
     }
-    rc = 0;
-    goto done;
+    return 0;
 corrupt:
     snprintf(err, errlen, "%s: truncated or malformed entries", app->db_path);
-done:
+    return -1;
+}
+
+/* Load --db if present. Returns 0 (missing file = fresh state) or -1 with a message. */
+static int load_state(kv_app *app, char *err, size_t errlen)
+{
+    uint8_t *buf = NULL;
+    size_t len = 0;
+    int fd = open(app->db_path, O_RDONLY | O_CLOEXEC), rc = -1;
+    if (fd < 0) {
+        if (errno == ENOENT)
+            return 0;
+        snprintf(err, errlen, "open %s: %s", app->db_path, strerror(errno));
+        return -1;
+    }
+    if (read_state_file(fd, app->db_path, &buf, &len, err, errlen) == 0)
+        rc = parse_state(app, buf, len, err, errlen);
     if (rc != 0)
         kv_free(&app->committed);
     free(buf);

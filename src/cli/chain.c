@@ -8,21 +8,21 @@
 #include <stdlib.h>
 #include <string.h>
 
-int cli_query_value(cli_ctx *c, const cli_rpc *r, const char *path, cli_query *q) {
+int cli_query_value(cli_ctx *c, const sb_rpcc *r, const char *path, sb_rpcc_result *q) {
   char err[1024];
-  int rc = cli_rpc_query(r, path, q, err, sizeof err);
+  int rc = sb_rpcc_query(r, path, q, err, sizeof err);
   if (rc) {
     cli_errf("%s", err);
     return rc;
   }
   if (q->code) {
     rc = cli_print_rejection(c, q->code, q->codespace, q->log);
-    cli_query_free(q);
+    sb_rpcc_query_free(q);
     return rc;
   }
   if (!q->value) {
     cli_errf("abci_query %s: the node sent no value", path);
-    cli_query_free(q);
+    sb_rpcc_query_free(q);
     return CLI_EXIT_UNREACHABLE;
   }
   return CLI_EXIT_OK;
@@ -40,11 +40,11 @@ static int get_u64(json_t *v, uint64_t *out) {
 int cli_slot_now_parse(json_t *v, cli_slot_now *o) {
   memset(o, 0, sizeof *o);
   if (get_u64(json_object_get(v, "slot"), &o->slot) < 0 ||
-      cli_json_i64(json_object_get(v, "start_ns"), &o->start_ns) < 0 ||
-      cli_json_i64(json_object_get(v, "close_ns"), &o->close_ns) < 0 ||
+      sb_json_i64(json_object_get(v, "start_ns"), &o->start_ns) < 0 ||
+      sb_json_i64(json_object_get(v, "close_ns"), &o->close_ns) < 0 ||
       get_u64(json_object_get(v, "next_slot"), &o->next_slot) < 0 ||
-      cli_json_i64(json_object_get(v, "next_close_ns"), &o->next_close_ns) < 0 ||
-      cli_json_i64(json_object_get(v, "block_time_ns"), &o->block_time_ns) < 0)
+      sb_json_i64(json_object_get(v, "next_close_ns"), &o->next_close_ns) < 0 ||
+      sb_json_i64(json_object_get(v, "block_time_ns"), &o->block_time_ns) < 0)
     return -1;
   /* newer field; absent means "unknown": treat as the current slot */
   if (get_u64(json_object_get(v, "next_to_finalize"), &o->next_to_finalize) < 0)
@@ -52,15 +52,15 @@ int cli_slot_now_parse(json_t *v, cli_slot_now *o) {
   return 0;
 }
 
-int cli_slot_now_get(cli_ctx *c, const cli_rpc *r, cli_slot_now *out) {
-  cli_query q;
+int cli_slot_now_get(cli_ctx *c, const sb_rpcc *r, cli_slot_now *out) {
+  sb_rpcc_result q;
   int rc = cli_query_value(c, r, "/slot/current", &q);
   if (rc) return rc;
   if (cli_slot_now_parse(q.value, out) < 0) {
     cli_errf("/slot/current: unexpected reply (is the node a sleetbubbled of this version?)");
     rc = CLI_EXIT_UNREACHABLE;
   }
-  cli_query_free(&q);
+  sb_rpcc_query_free(&q);
   return rc;
 }
 

@@ -9,8 +9,8 @@
 #include "rpc.h"
 
 /* abci_query path and require code 0 and a value. Prints the error or the rejection
- * itself. Returns an exit status; on 0 *q holds the reply (caller cli_query_free's it). */
-int cli_query_value(cli_ctx *c, const cli_rpc *r, const char *path, cli_query *q);
+ * itself. Returns an exit status; on 0 *q holds the reply (caller sb_rpcc_query_free's it). */
+int cli_query_value(cli_ctx *c, const sb_rpcc *r, const char *path, sb_rpcc_result *q);
 
 /* /slot/current, as the app computes it at the last committed block's time (ns). */
 typedef struct cli_slot_now {
@@ -26,7 +26,7 @@ typedef struct cli_slot_now {
 int cli_slot_now_parse(json_t *v, cli_slot_now *out);
 
 /* Query and parse /slot/current. Returns an exit status (errors printed). */
-int cli_slot_now_get(cli_ctx *c, const cli_rpc *r, cli_slot_now *out);
+int cli_slot_now_get(cli_ctx *c, const sb_rpcc *r, cli_slot_now *out);
 
 /* The first slot whose close is still ahead of the last block time, by the core's rule
  * (sb_slot_first_open, protocol.md §3) on the slot clock recovered from *n; *close_ns (if

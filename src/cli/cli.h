@@ -7,12 +7,15 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* Exit statuses (protocol.md §12). */
+#include "rpcc.h"
+
+/* Exit statuses (protocol.md §12): the client pieces' results (rpcc.h), so a call's result is
+ * the command's exit status. */
 enum {
-  CLI_EXIT_OK = 0,
-  CLI_EXIT_REJECTED = 1,    /* the chain answered with a non-zero code (printed) */
-  CLI_EXIT_USAGE = 2,       /* bad arguments or bad input files */
-  CLI_EXIT_UNREACHABLE = 3  /* CometBFT RPC or Kubo RPC unreachable, or a garbled reply */
+  CLI_EXIT_OK = SB_RPCC_OK,
+  CLI_EXIT_REJECTED = SB_RPCC_REJECTED,      /* the chain answered with a non-zero code (printed) */
+  CLI_EXIT_USAGE = SB_RPCC_USAGE,            /* bad arguments or bad input files */
+  CLI_EXIT_UNREACHABLE = SB_RPCC_UNREACHABLE /* CometBFT RPC or Kubo RPC unreachable, or garbled */
 };
 
 /* Defaults of the global options (protocol.md §12). */

@@ -185,7 +185,7 @@ static int pv_field(json_t *o, const char *field, const char *type, uint8_t *out
              field, t, type);
     return -1;
   }
-  if (!(b = cli_b64_decode(v, &got)) || got != n) {
+  if (!(b = sb_b64_decode(v, &got)) || got != n) {
     snprintf(err, errlen, "%s.value: expected base64 of %zu bytes", field, n);
     if (b) OPENSSL_cleanse(b, got);
     free(b);

@@ -280,7 +280,7 @@ typedef struct slot_entry {
 
 typedef struct onair_state {
   cli_ctx *c;
-  cli_rpc rpc;
+  sb_rpcc rpc;
   sb_prog_timing tm;
   int have_params;
   slot_entry cache[CACHE_SLOTS];
@@ -333,15 +333,15 @@ static void log_err(onair_state *st, const char *what, const char *err) {
 
 static int fetch_params(onair_state *st) {
   char err[512];
-  cli_query q = {0};
+  sb_rpcc_result q = {0};
   int ret = -1;
   int64_t epoch;
-  if (cli_rpc_query(&st->rpc, "/params", &q, err, sizeof err)) {
+  if (sb_rpcc_query(&st->rpc, "/params", &q, err, sizeof err)) {
     log_err(st, "/params", err);
     goto done;
   }
   json_t *ss = json_object_get(q.value, "slot_seconds");
-  if (q.code != 0 || cli_json_i64(json_object_get(q.value, "epoch_ns"), &epoch) < 0 ||
+  if (q.code != 0 || sb_json_i64(json_object_get(q.value, "epoch_ns"), &epoch) < 0 ||
       !json_is_integer(ss) || json_integer_value(ss) <= 0) {
     log_err(st, "/params", q.log && *q.log ? q.log : "no epoch_ns or slot_seconds");
     goto done;
@@ -352,7 +352,7 @@ static int fetch_params(onair_state *st) {
   logf_("chain: epoch_ns=%" PRId64 " slot_seconds=%" PRId64, epoch, (int64_t)json_integer_value(ss));
   ret = 0;
 done:
-  cli_query_free(&q);
+  sb_rpcc_query_free(&q);
   return ret;
 }
 
@@ -401,9 +401,9 @@ static slot_entry *slot_get(onair_state *st, uint64_t s, int64_t t) {
     e->slot = s;
   }
   e->fetched_ns = t;
-  cli_query q = {0};
+  sb_rpcc_result q = {0};
   snprintf(path, sizeof path, "/schedule/%" PRIu64, s);
-  if (cli_rpc_query(&st->rpc, path, &q, err, sizeof err)) {
+  if (sb_rpcc_query(&st->rpc, path, &q, err, sizeof err)) {
     log_err(st, path, err);
   } else if (q.code == 0) {
     if (entry_fill(e, q.value) < 0) {
@@ -416,7 +416,7 @@ static slot_entry *slot_get(onair_state *st, uint64_t s, int64_t t) {
       logf_("slot %" PRIu64 ": %s, %zu tracks", s, sb_outcome_name(e->outcome), e->n);
     }
   }
-  cli_query_free(&q);
+  sb_rpcc_query_free(&q);
   return e;
 }
 

@@ -42,7 +42,7 @@ done:
 
 /* Print the accepted proposal: its id on stdout (or a JSON object with --json), a summary
  * on stderr. */
-static void propose_print(cli_ctx *c, const cli_broadcast *br, const char *idhex,
+static void propose_print(cli_ctx *c, const sb_rpcc_tx_result *br, const char *idhex,
                           const char *chain_id, uint64_t slot, size_t ntracks) {
   if (c->json) {
     char sl[24];
@@ -62,8 +62,8 @@ int cli_cmd_propose(cli_ctx *c) {
   uint8_t seed[32], pub[32], id[32];
   cli_playlist pl = {0};
   sb_buf tx;
-  cli_rpc r = {.url = c->node, .timeout_s = c->timeout_s};
-  cli_broadcast br;
+  sb_rpcc r = {.url = c->node, .timeout_s = c->timeout_s};
+  sb_rpcc_tx_result br;
   uint64_t slot = 0;
   int have_seed = 0, rc = CLI_EXIT_USAGE;
   sb_buf_init(&tx, SB_MAX_TX_SIZE_LIMIT);
@@ -94,7 +94,7 @@ int cli_cmd_propose(cli_ctx *c) {
     goto done;
   }
   have_seed = 1;
-  if ((rc = cli_rpc_status(&r, chain_id, sizeof chain_id, NULL, NULL, err, sizeof err))) {
+  if ((rc = sb_rpcc_status(&r, chain_id, sizeof chain_id, NULL, NULL, err, sizeof err))) {
     cli_errf("%s", err);
     goto done;
   }
@@ -104,7 +104,7 @@ int cli_cmd_propose(cli_ctx *c) {
     slot = cli_slot_first_open(&now, NULL);
   }
   if ((rc = build_proposal(chain_id, slot, seed, &pl, note, &tx, id))) goto done;
-  if ((rc = cli_rpc_broadcast(&r, tx.data, tx.len, &br, err, sizeof err))) {
+  if ((rc = sb_rpcc_broadcast(&r, tx.data, tx.len, &br, err, sizeof err))) {
     cli_errf("%s", err);
     goto done;
   }

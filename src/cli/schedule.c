@@ -21,7 +21,7 @@
 #include "chain.h"
 #include "cli.h"
 #include "keys.h"
-#include "kubo.h"
+#include "kubo_client.h"
 #include "params.h"
 #include "rpc.h"
 #include "sb_buf.h"
@@ -347,8 +347,8 @@ fail:
 /* ---- the chain ---- */
 
 /* /params into p (sb_params_from_json: the core's own parser). Exit status. */
-static int chain_params(cli_ctx *c, const cli_rpc *r, sb_params *p) {
-  cli_query q;
+static int chain_params(cli_ctx *c, const sb_rpcc *r, sb_params *p) {
+  sb_rpcc_result q;
   char err[512];
   int rc = cli_query_value(c, r, "/params", &q);
   if (rc) return rc;
@@ -358,15 +358,15 @@ static int chain_params(cli_ctx *c, const cli_rpc *r, sb_params *p) {
     rc = CLI_EXIT_UNREACHABLE;
   }
   free(text);
-  cli_query_free(&q);
+  sb_rpcc_query_free(&q);
   return rc;
 }
 
 /* This curator's proposal in /slot/<s>: its id into id_hex, 1 found / 0 none; or -exit. */
-static int chain_own_proposal(cli_ctx *c, const cli_rpc *r, uint64_t s, const char *pubhex,
+static int chain_own_proposal(cli_ctx *c, const sb_rpcc *r, uint64_t s, const char *pubhex,
                               char id_hex[65]) {
   char path[64];
-  cli_query q;
+  sb_rpcc_result q;
   snprintf(path, sizeof path, "/slot/%" PRIu64, s);
   int rc = cli_query_value(c, r, path, &q);
   if (rc) return -rc;
@@ -382,16 +382,16 @@ static int chain_own_proposal(cli_ctx *c, const cli_rpc *r, uint64_t s, const ch
       break;
     }
   }
-  cli_query_free(&q);
+  sb_rpcc_query_free(&q);
   return found;
 }
 
 /* Remember a proposal found on chain (made by an earlier run whose index write was lost, or
  * by hand with this key): its CIDs from /proposal/<id> join the rotation. Exit status. */
-static int learn_proposal(cli_ctx *c, const cli_rpc *r, sched_index *x, uint64_t s,
+static int learn_proposal(cli_ctx *c, const sb_rpcc *r, sched_index *x, uint64_t s,
                           const char *id_hex) {
   char path[96];
-  cli_query q;
+  sb_rpcc_result q;
   snprintf(path, sizeof path, "/proposal/%s", id_hex);
   int rc = cli_query_value(c, r, path, &q);
   if (rc) return rc;
@@ -411,11 +411,11 @@ static int learn_proposal(cli_ctx *c, const cli_rpc *r, sched_index *x, uint64_t
           (!x->files[f].has_last || x->files[f].last_slot < s))
         x->files[f].has_last = 1, x->files[f].last_slot = s;
   free(cids);
-  cli_query_free(&q);
+  sb_rpcc_query_free(&q);
   return CLI_EXIT_OK;
 oom:
   free(cids);
-  cli_query_free(&q);
+  sb_rpcc_query_free(&q);
   cli_errf("out of memory");
   return CLI_EXIT_USAGE;
 }
@@ -549,19 +549,19 @@ static void plan_unrotate(sched_index *x, const sched_plan *pl) {
  * Journal first: the index records the signed tx before it is sent, so a crash after the
  * broadcast is found on chain next time, and one before it is resent with the same bytes.
  * Exit status of a fatal problem (printed), else 0 (the outcome is recorded in run). */
-static int plan_send(cli_ctx *c, const cli_rpc *r, sched_index *x, uint64_t s,
+static int plan_send(cli_ctx *c, const sb_rpcc *r, sched_index *x, uint64_t s,
                      sched_plan *pl, json_t *entry, sched_run *run) {
   char err[1024], *b64 = NULL;
-  cli_broadcast br;
+  sb_rpcc_tx_result br;
   int rc = CLI_EXIT_USAGE;
-  if (!(b64 = cli_b64_encode(pl->tx.data, pl->tx.len)) ||
+  if (!(b64 = sb_b64_encode(pl->tx.data, pl->tx.len)) ||
       sched_index_put_prop(x, s, pl->idhex, pl->cids, pl->npick, b64) < 0) {
     cli_errf("out of memory");
     goto done;
   }
   plan_rotate(x, s, pl);
   if (index_save(c, x) < 0) goto done;
-  rc = cli_rpc_broadcast(r, pl->tx.data, pl->tx.len, &br, err, sizeof err);
+  rc = sb_rpcc_broadcast(r, pl->tx.data, pl->tx.len, &br, err, sizeof err);
   if (rc == CLI_EXIT_REJECTED && in_cache(err)) {
     rc = CLI_EXIT_OK, br.code = 0;
   } else if (rc) {
@@ -587,7 +587,7 @@ done:
 
 /* Plan, sign, self-check and send the proposal for slot s. Exit status of a fatal problem
  * (unreachable), else 0 (the outcome is recorded in run). */
-static int propose_slot(cli_ctx *c, const cli_rpc *r, const sb_params *p, int64_t now_ns,
+static int propose_slot(cli_ctx *c, const sb_rpcc *r, const sb_params *p, int64_t now_ns,
                         sched_index *x, uint64_t s, size_t k, const uint8_t seed[32],
                         sched_run *run) {
   uint64_t cap_ms = p->slot_seconds * 1000;
@@ -636,7 +636,7 @@ done:
 }
 
 /* Slot s: already proposed on chain, pending in our index (resend the same bytes), or new. */
-static int do_slot(cli_ctx *c, const cli_rpc *r, const sb_params *p, int64_t now_ns,
+static int do_slot(cli_ctx *c, const sb_rpcc *r, const sb_params *p, int64_t now_ns,
                    sched_index *x, uint64_t s, size_t k, const uint8_t seed[32],
                    const char *pubhex, sched_run *run) {
   char id_hex[65], err[1024];
@@ -657,15 +657,15 @@ static int do_slot(cli_ctx *c, const cli_rpc *r, const sb_params *p, int64_t now
   }
   if (mine && mine->tx_b64) {
     size_t len;
-    uint8_t *tx = cli_b64_decode(mine->tx_b64, &len);
-    cli_broadcast br = {0};
+    uint8_t *tx = sb_b64_decode(mine->tx_b64, &len);
+    sb_rpcc_tx_result br = {0};
     int rc = CLI_EXIT_OK;
     if (!tx) {
       sched_index_del_prop(x, s); /* damaged record: plan the slot afresh */
       return propose_slot(c, r, p, now_ns, x, s, k, seed, run);
     }
     if (!c->dry_run) {
-      rc = cli_rpc_broadcast(r, tx, len, &br, err, sizeof err);
+      rc = sb_rpcc_broadcast(r, tx, len, &br, err, sizeof err);
       if (rc == CLI_EXIT_REJECTED && in_cache(err)) rc = CLI_EXIT_OK, br.code = 0;
     }
     free(tx);
@@ -822,7 +822,7 @@ static int library_add(const cli_ctx *c, sched_index *x, const char *lib, uint64
     }
     run->tracks++;
     if (f->cid[0]) continue;
-    *rc = cli_kubo_add_ex(c->ipfs, full, c->dry_run, SCHED_ADD_TIMEOUT_S, f->cid, err,
+    *rc = sb_kuboc_add_ex(c->ipfs, full, c->dry_run, SCHED_ADD_TIMEOUT_S, f->cid, err,
                           sizeof err);
     if (*rc) {
       cli_errf("%s", err);
@@ -841,7 +841,7 @@ int cli_cmd_schedule(cli_ctx *c) {
   sb_params p = {0};
   sched_index x = {0};
   sched_run run = {0};
-  cli_rpc r = {.url = c->node, .timeout_s = c->timeout_s};
+  sb_rpcc r = {.url = c->node, .timeout_s = c->timeout_s};
   cli_slot_now now;
   uint64_t nslots, k, first = 0;
   size_t done_slots = 0;
@@ -868,7 +868,7 @@ int cli_cmd_schedule(cli_ctx *c) {
   uint64_t cap_ms = p.slot_seconds * 1000;
 
   /* the library: index, then add what Kubo does not have yet */
-  if ((rc = cli_kubo_id(c->ipfs, c->timeout_s, peer, sizeof peer, err, sizeof err))) {
+  if ((rc = sb_kuboc_id(c->ipfs, c->timeout_s, peer, sizeof peer, err, sizeof err))) {
     cli_errf("%s", err);
     goto done;
   }

@@ -50,13 +50,13 @@ int cli_query_path(char **args, size_t nargs, char *path, size_t pathlen) {
 
 int cli_cmd_query(cli_ctx *c) {
   char path[128];
-  cli_rpc r = {.url = c->node, .timeout_s = c->timeout_s};
-  cli_query q;
+  sb_rpcc r = {.url = c->node, .timeout_s = c->timeout_s};
+  sb_rpcc_result q;
   if (cli_query_path(c->args, c->nargs, path, sizeof path) < 0) return CLI_EXIT_USAGE;
   int rc = cli_query_value(c, &r, path, &q);
   if (rc) return rc;
   cli_print_json(c, json_incref(q.value));
-  cli_query_free(&q);
+  sb_rpcc_query_free(&q);
   return CLI_EXIT_OK;
 }
 
@@ -69,16 +69,16 @@ static void fmt_time(int64_t ns, char *out, size_t outlen) {
 
 int cli_cmd_status(cli_ctx *c) {
   char err[1024], chain_id[256], path[64], btime[64], left[32], ago[32], sl[24];
-  cli_rpc r = {.url = c->node, .timeout_s = c->timeout_s};
+  sb_rpcc r = {.url = c->node, .timeout_s = c->timeout_s};
   cli_slot_now now;
-  cli_query w = {0};
+  sb_rpcc_result w = {0};
   int64_t height, close_ns;
   int rc;
   if (c->nargs) {
     cli_errf("usage: sleetbubble status");
     return CLI_EXIT_USAGE;
   }
-  if ((rc = cli_rpc_status(&r, chain_id, sizeof chain_id, &height, NULL, err, sizeof err))) {
+  if ((rc = sb_rpcc_status(&r, chain_id, sizeof chain_id, &height, NULL, err, sizeof err))) {
     cli_errf("%s", err);
     return rc;
   }
@@ -88,7 +88,7 @@ int cli_cmd_status(cli_ctx *c) {
   uint64_t last = have_last ? now.next_to_finalize - 1 : 0;
   if (have_last) {
     snprintf(path, sizeof path, "/winner/%" PRIu64, last);
-    if ((rc = cli_rpc_query(&r, path, &w, err, sizeof err))) {
+    if ((rc = sb_rpcc_query(&r, path, &w, err, sizeof err))) {
       cli_errf("%s", err);
       return rc;
     }
@@ -135,6 +135,6 @@ int cli_cmd_status(cli_ctx *c) {
       printf("last winner  none finalized yet\n");
     }
   }
-  cli_query_free(&w);
+  sb_rpcc_query_free(&w);
   return CLI_EXIT_OK;
 }

@@ -9,7 +9,7 @@
 #include <sndfile.h>
 
 #include "cli.h"
-#include "kubo.h"
+#include "kubo_client.h"
 #include "playlist.h"
 #include "tx.h"
 
@@ -145,7 +145,7 @@ int cli_cmd_tracks(cli_ctx *c) {
     }
   }
   for (size_t i = 0; i < nf; i++) {
-    int rc = cli_kubo_add(c->ipfs, files[i], CLI_ADD_TIMEOUT_S, cid,
+    int rc = sb_kuboc_add(c->ipfs, files[i], CLI_ADD_TIMEOUT_S, cid,
                           err, sizeof err);
     if (rc) {
       cli_errf("%s", err);

@@ -238,28 +238,28 @@ done:
 
 /* /schedule/<slot>: 0 with *v (new reference) when finalized, 0 with *v NULL when NOT_FOUND,
  * else an exit status (printed). */
-static int get_schedule(cli_ctx *c, const cli_rpc *r, uint64_t slot, json_t **v) {
+static int get_schedule(cli_ctx *c, const sb_rpcc *r, uint64_t slot, json_t **v) {
   char path[64], err[1024];
-  cli_query q = {0};
+  sb_rpcc_result q = {0};
   *v = NULL;
   snprintf(path, sizeof path, "/schedule/%" PRIu64, slot);
-  int rc = cli_rpc_query(r, path, &q, err, sizeof err);
+  int rc = sb_rpcc_query(r, path, &q, err, sizeof err);
   if (rc) {
     cli_errf("%s", err);
     return rc;
   }
   if (q.code == SB_NOT_FOUND) {
-    cli_query_free(&q);
+    sb_rpcc_query_free(&q);
     return CLI_EXIT_OK;
   }
   if (q.code || !q.value) {
     rc = q.code ? cli_print_rejection(c, q.code, q.codespace, q.log) : CLI_EXIT_UNREACHABLE;
     if (!q.code) cli_errf("abci_query %s: the node sent no value", path);
-    cli_query_free(&q);
+    sb_rpcc_query_free(&q);
     return rc;
   }
   *v = json_incref(q.value);
-  cli_query_free(&q);
+  sb_rpcc_query_free(&q);
   return CLI_EXIT_OK;
 }
 
@@ -285,9 +285,9 @@ static void print_play(const char *label, json_t *p) {
 }
 
 /* tune --now: the programme at this machine's clock (CLOCK_REALTIME, protocol.md §14). */
-static int tune_now(cli_ctx *c, const cli_rpc *r) {
+static int tune_now(cli_ctx *c, const sb_rpcc *r) {
   char err[1024];
-  cli_query pq = {0};
+  sb_rpcc_result pq = {0};
   json_t *cur = NULL, *nxt = NULL, *out = NULL;
   uint64_t s;
   struct timespec ts;
@@ -326,12 +326,12 @@ done:
   json_decref(out);
   json_decref(cur);
   json_decref(nxt);
-  cli_query_free(&pq);
+  sb_rpcc_query_free(&pq);
   return rc;
 }
 
 /* Resolve --slot N|current (default current) into *slot. Returns an exit status. */
-static int resolve_slot(cli_ctx *c, const cli_rpc *r, uint64_t *slot) {
+static int resolve_slot(cli_ctx *c, const sb_rpcc *r, uint64_t *slot) {
   const char *s = c->slot ? c->slot : "current";
   if (strcmp(s, "current") != 0) {
     if (cli_parse_u64(s, slot) < 0) {
@@ -348,8 +348,8 @@ static int resolve_slot(cli_ctx *c, const cli_rpc *r, uint64_t *slot) {
 
 int cli_cmd_tune(cli_ctx *c) {
   char err[1024], path[64];
-  cli_rpc r = {.url = c->node, .timeout_s = c->timeout_s};
-  cli_query q = {0};
+  sb_rpcc r = {.url = c->node, .timeout_s = c->timeout_s};
+  sb_rpcc_result q = {0};
   sb_buf m3u;
   uint64_t slot;
   int rc;
@@ -387,6 +387,6 @@ int cli_cmd_tune(cli_ctx *c) {
   rc = CLI_EXIT_OK;
 done:
   sb_buf_free(&m3u);
-  cli_query_free(&q);
+  sb_rpcc_query_free(&q);
   return rc;
 }

@@ -19,7 +19,7 @@
 #include "cid.h"
 #include "cli.h"
 #include "keys.h"
-#include "kubo.h"
+#include "kubo_client.h"
 #include "rpc.h"
 #include "sb_buf.h"
 #include "sb_code.h"
@@ -46,7 +46,7 @@ static int check_tracks(cli_ctx *c, json_t *prop) {
       cli_errf("proposal track %zu has no valid CID", i);
       return CLI_EXIT_UNREACHABLE;
     }
-    int rc = cli_kubo_dag_size(c->ipfs, cid, to, &size, err, sizeof err);
+    int rc = sb_kuboc_dag_size(c->ipfs, cid, to, &size, err, sizeof err);
     if (rc == CLI_EXIT_UNREACHABLE) {
       cli_warnf("%s; voting without checking the tracks", err);
       return CLI_EXIT_OK;
@@ -71,13 +71,13 @@ static int check_tracks(cli_ctx *c, json_t *prop) {
 }
 
 /* Warn when pub is not a validator or key_pub is not its vote key (/validators). */
-static void check_validator(cli_ctx *c, const cli_rpc *r, const char *valhex,
+static void check_validator(cli_ctx *c, const sb_rpcc *r, const char *valhex,
                             const char *keyhex) {
   char err[1024];
-  cli_query q;
-  if (cli_rpc_query(r, "/validators", &q, err, sizeof err)) return; /* advisory only */
+  sb_rpcc_result q;
+  if (sb_rpcc_query(r, "/validators", &q, err, sizeof err)) return; /* advisory only */
   if (q.code || !q.value) {
-    cli_query_free(&q);
+    sb_rpcc_query_free(&q);
     return;
   }
   json_t *vals = json_object_get(q.value, "validators"), *v;
@@ -95,7 +95,7 @@ static void check_validator(cli_ctx *c, const cli_rpc *r, const char *valhex,
   if (!found)
     cli_warnf("%s is not in the validator set (/validators): the chain will answer "
               "NOT_VALIDATOR", valhex);
-  cli_query_free(&q);
+  sb_rpcc_query_free(&q);
 }
 
 /* The signing key from --validator-key (priv_validator_key.json: the consensus key votes) or
@@ -125,12 +125,12 @@ static int vote_key(cli_ctx *c, uint8_t seed[32], uint8_t keypub[32], uint8_t va
 /* The proposal as committed (/proposal/<idhex>): its slot must match --slot (*slot, when
  * given) or becomes *slot; its tracks are checked with Kubo unless --skip-check. A proposal
  * not committed yet needs --slot. Returns an exit status. */
-static int vote_proposal(cli_ctx *c, const cli_rpc *r, const char *idhex, uint64_t *slot) {
+static int vote_proposal(cli_ctx *c, const sb_rpcc *r, const char *idhex, uint64_t *slot) {
   char err[1024], path[128];
-  cli_query q = {0};
+  sb_rpcc_result q = {0};
   int rc;
   snprintf(path, sizeof path, "/proposal/%s", idhex);
-  if ((rc = cli_rpc_query(r, path, &q, err, sizeof err))) {
+  if ((rc = sb_rpcc_query(r, path, &q, err, sizeof err))) {
     cli_errf("%s", err);
     goto done;
   }
@@ -162,13 +162,13 @@ static int vote_proposal(cli_ctx *c, const cli_rpc *r, const char *idhex, uint64
     rc = cli_print_rejection(c, q.code, q.codespace, q.log);
   }
 done:
-  cli_query_free(&q);
+  sb_rpcc_query_free(&q);
   return rc;
 }
 
 /* Print the accepted vote: the tx hash on stdout (or a JSON object with --json), a summary on
  * stderr. */
-static void vote_print(cli_ctx *c, const cli_broadcast *br, const char *idhex,
+static void vote_print(cli_ctx *c, const sb_rpcc_tx_result *br, const char *idhex,
                        const char *valhex, const char *chain_id, uint64_t slot) {
   if (c->json) {
     json_t *o = json_pack("{s:s, s:s, s:s, s:s}", "proposal_id", idhex, "validator", valhex,
@@ -188,8 +188,8 @@ int cli_cmd_vote(cli_ctx *c) {
   char err[1024], chain_id[256], valhex[65], keyhex[65], idhex[65];
   uint8_t seed[32], keypub[32], valpub[32], pid[32];
   sb_buf tx;
-  cli_rpc r = {.url = c->node, .timeout_s = c->timeout_s};
-  cli_broadcast br;
+  sb_rpcc r = {.url = c->node, .timeout_s = c->timeout_s};
+  sb_rpcc_tx_result br;
   uint64_t slot = 0;
   int rc = CLI_EXIT_USAGE;
   sb_buf_init(&tx, SB_MAX_TX_SIZE_LIMIT);
@@ -213,7 +213,7 @@ int cli_cmd_vote(cli_ctx *c) {
   sb_hex(valpub, 32, valhex);
   sb_hex(keypub, 32, keyhex);
   sb_hex(pid, 32, idhex);
-  if ((rc = cli_rpc_status(&r, chain_id, sizeof chain_id, NULL, NULL, err, sizeof err))) {
+  if ((rc = sb_rpcc_status(&r, chain_id, sizeof chain_id, NULL, NULL, err, sizeof err))) {
     cli_errf("%s", err);
     goto done;
   }
@@ -224,7 +224,7 @@ int cli_cmd_vote(cli_ctx *c) {
     cli_errf("cannot build the vote");
     goto done;
   }
-  if ((rc = cli_rpc_broadcast(&r, tx.data, tx.len, &br, err, sizeof err))) {
+  if ((rc = sb_rpcc_broadcast(&r, tx.data, tx.len, &br, err, sizeof err))) {
     cli_errf("%s", err);
     goto done;
   }

@@ -275,36 +275,49 @@ static int check_chain(const sb_params *p, const sb_tx *t, char *log, size_t log
   return SB_CHAIN_ID;
 }
 
+int sb_tx_sig_key(const sb_params *p, const sb_tx *t, uint8_t key[32]) {
+  if (t->kind == SB_TX_KIND_VOTE) {
+    const sb_validator *v = sb_params_validator(p, t->signer);
+    if (v && v->has_vote_key) {
+      memcpy(key, v->vote_key, 32);
+      return 1;
+    }
+  }
+  memcpy(key, t->signer, 32);
+  return 0;
+}
+
 /* SIGNATURE, then CURATOR_NOT_ALLOWED / NOT_VALIDATOR (protocol.md §4). SB_OK, one of those
- * codes (log set), or -1 out of memory. */
-static int check_signer(const sb_params *p, const sb_tx *t, char *log, size_t loglen) {
+ * codes (log set), or < 0 (out of memory, or the verifier's error). */
+static int check_signer(const sb_params *p, const sb_tx *t, sb_verify_fn verify, void *varg,
+                        char *log, size_t loglen) {
   sb_buf msg;
   int rc = SB_OK;
   char hex[65];
+  uint8_t key[32];
   sb_buf_init(&msg, (size_t)p->max_tx_size + 64);
   if (sb_tx_sign_message(t->kind, t->tx->body.data, t->tx->body.len, &msg) < 0) {
     rc = -1;
     goto done;
   }
-  const uint8_t *sig = t->tx->signature.data;
-  if (t->kind == SB_TX_KIND_PROPOSAL) {
-    if (!sb_ed25519_verify(t->signer, msg.data, msg.len, sig)) {
-      setlog(log, loglen, "signature: invalid for curator_pubkey");
-      rc = SB_SIGNATURE;
-    } else if (p->n_curators > 0 && !sb_params_is_curator(p, t->signer)) {
+  int delegated = sb_tx_sig_key(p, t, key);
+  int ok = verify ? verify(varg, key, msg.data, msg.len, t->tx->signature.data)
+                  : sb_ed25519_verify(key, msg.data, msg.len, t->tx->signature.data);
+  if (ok < 0) {
+    rc = ok;
+  } else if (!ok) {
+    setlog(log, loglen, "signature: invalid for %s",
+           t->kind == SB_TX_KIND_PROPOSAL ? "curator_pubkey"
+           : delegated                    ? "the validator's genesis vote key"
+                                          : "validator_pubkey");
+    rc = SB_SIGNATURE;
+  } else if (t->kind == SB_TX_KIND_PROPOSAL) {
+    if (p->n_curators > 0 && !sb_params_is_curator(p, t->signer)) {
       sb_hex(t->signer, 32, hex);
       setlog(log, loglen, "proposal.curator_pubkey: %s is not in the genesis curators", hex);
       rc = SB_CURATOR_NOT_ALLOWED;
     }
-    goto done;
-  }
-  const sb_validator *v = sb_params_validator(p, t->signer);
-  const uint8_t *key = v && v->has_vote_key ? v->vote_key : t->signer;
-  if (!sb_ed25519_verify(key, msg.data, msg.len, sig)) {
-    setlog(log, loglen, "signature: invalid for %s",
-           v && v->has_vote_key ? "the validator's genesis vote key" : "validator_pubkey");
-    rc = SB_SIGNATURE;
-  } else if (!v) {
+  } else if (!sb_params_validator(p, t->signer)) {
     sb_hex(t->signer, 32, hex);
     setlog(log, loglen, "vote.validator_pubkey: %s is not a validator", hex);
     rc = SB_NOT_VALIDATOR;
@@ -368,12 +381,18 @@ static int check_state(const sb_params *p, const sb_tx_view *view, const sb_tx *
 
 int sb_tx_check(const sb_params *p, const sb_tx_view *view, const uint8_t *bytes, size_t len,
                 int64_t now_ns, sb_tx *out, char *log, size_t loglen) {
+  return sb_tx_check_v(p, view, NULL, NULL, bytes, len, now_ns, out, log, loglen);
+}
+
+int sb_tx_check_v(const sb_params *p, const sb_tx_view *view, sb_verify_fn verify,
+                  void *verify_arg, const uint8_t *bytes, size_t len, int64_t now_ns, sb_tx *out,
+                  char *log, size_t loglen) {
   sb_tx local;
   sb_tx *t = out ? out : &local;
   /* the stages in the order of protocol.md §4; the first failure wins */
   int rc = sb_tx_decode(bytes, len, p->max_tx_size, t, log, loglen);
   if (rc == SB_OK) rc = check_chain(p, t, log, loglen);
-  if (rc == SB_OK) rc = check_signer(p, t, log, loglen);
+  if (rc == SB_OK) rc = check_signer(p, t, verify, verify_arg, log, loglen);
   if (rc == SB_OK) rc = check_slot(p, t, now_ns, log, loglen);
   if (rc == SB_OK && t->kind == SB_TX_KIND_PROPOSAL && !playlist_ok(p, t->proposal, log, loglen))
     rc = SB_PLAYLIST_INVALID;

@@ -52,6 +52,23 @@ typedef struct sb_tx_view {
 int sb_tx_check(const sb_params *p, const sb_tx_view *view, const uint8_t *bytes, size_t len,
                 int64_t now_ns, sb_tx *out, char *log, size_t loglen);
 
+/* A signature verification with sb_ed25519_verify's contract: 1 valid, 0 invalid, < 0
+ * internal error (sb_tx_check_v then returns it). It must return what sb_ed25519_verify would
+ * (it may remember earlier verifications of the same pub, msg and sig). */
+typedef int (*sb_verify_fn)(void *arg, const uint8_t pub[32], const uint8_t *msg, size_t len,
+                            const uint8_t sig[64]);
+
+/* sb_tx_check with the SIGNATURE stage's verification done by verify(verify_arg, ...);
+ * verify NULL = sb_ed25519_verify. Same checks, same order, same codes (protocol.md §4.1). */
+int sb_tx_check_v(const sb_params *p, const sb_tx_view *view, sb_verify_fn verify,
+                  void *verify_arg, const uint8_t *bytes, size_t len, int64_t now_ns, sb_tx *out,
+                  char *log, size_t loglen);
+
+/* The key the SIGNATURE stage of protocol.md §4 verifies a decoded tx against: a proposal's
+ * curator_pubkey; a vote's validator's genesis vote key when it has one, else its
+ * validator_pubkey. Writes it to key and returns 1 if it is the delegated vote key, else 0. */
+int sb_tx_sig_key(const sb_params *p, const sb_tx *t, uint8_t key[32]);
+
 /* Only the ENCODING stage of sb_tx_check: decode and require canonical bytes, known kind,
  * exact byte-field lengths, no unknown fields, len <= max_tx_size. SB_OK or SB_ENCODING
  * (or < 0 out of memory); *out filled on SB_OK (caller sb_tx_free's it either way). */

@@ -3,9 +3,12 @@
 #ifndef SB_NODE_APP_INTERNAL_H
 #define SB_NODE_APP_INTERNAL_H
 
+#include <stdatomic.h>
+
 #include "app.h"
 #include "overlay.h"
 #include "rejlog.h"
+#include "sigcache.h"
 
 struct sb_app {
     sb_store *store;
@@ -25,6 +28,14 @@ struct sb_app {
     sb_overlay mempool; /* this node's mempool view (protocol.md §4), cleared at Commit */
     sb_rejlog rejected; /* rejected CheckTx summary at info (node-local logging) */
     struct sb_pinstore *pins_view; /* read-only view of data/pins.db for /pins, opened lazily */
+
+    /* Signatures (sigcache.h): the node-local cache, and the params the CheckTx stage reads
+     * on worker threads - a copy published once per InitChain/load and never modified; older
+     * copies stay allocated until sb_app_free, since a stage may still be reading one. */
+    sb_sigcache *sigcache; /* NULL = off */
+    _Atomic(sb_params *) stage_params;
+    sb_params **old_stage_params;
+    size_t n_old_stage_params;
 };
 
 #endif

@@ -139,6 +139,89 @@ static void rejected_summary(sb_app *app, int code, int rejected)
         sb_log(SB_LOG_INFO, "checktx", "%s", line);
 }
 
+/* ---- signatures (sigcache.h) --------------------------------------------------------- */
+
+/* Publish a copy of app->params for the CheckTx stage's worker threads (never modified once
+ * published; the previous copy is kept until sb_app_free). 0 / -1 out of memory. */
+static int publish_stage_params(sb_app *app)
+{
+    char err[256];
+    char *json = sb_params_to_json(&app->params);
+    sb_params *copy = calloc(1, sizeof(*copy));
+    sb_params **old = realloc(app->old_stage_params,
+                              (app->n_old_stage_params + 1) * sizeof(*old));
+    if (old)
+        app->old_stage_params = old;
+    if (!json || !copy || !old || sb_params_from_json(json, copy, err, sizeof(err)) < 0) {
+        free(json);
+        free(copy);
+        return -1;
+    }
+    free(json);
+    sb_params *prev = atomic_exchange_explicit(&app->stage_params, copy, memory_order_acq_rel);
+    if (prev)
+        app->old_stage_params[app->n_old_stage_params++] = prev;
+    return 0;
+}
+
+static void free_stage_params(sb_app *app)
+{
+    sb_params *p = atomic_load_explicit(&app->stage_params, memory_order_acquire);
+    if (p) {
+        sb_params_free(p);
+        free(p);
+    }
+    for (size_t i = 0; i < app->n_old_stage_params; i++) {
+        sb_params_free(app->old_stage_params[i]);
+        free(app->old_stage_params[i]);
+    }
+    free(app->old_stage_params);
+}
+
+/* The CheckTx stage (worker thread, protocol.md §2): signature facts of the tx, never a
+ * verdict. Reads only the request, the published params copy and the thread-safe cache. */
+static int on_check_tx_stage(void *arg, abci_ctx *ctx, const Tendermint__Abci__RequestCheckTx *req,
+                             void **result)
+{
+    sb_app *app = arg;
+    const sb_params *p = atomic_load_explicit(&app->stage_params, memory_order_acquire);
+    sb_sig_facts *f = p ? abci_ctx_alloc(ctx, sizeof(*f)) : NULL;
+    *result = NULL;
+    if (f && sb_sig_facts_compute(p, app->sigcache, req->tx.data, req->tx.len, f) == 0)
+        *result = f;
+    return 0; /* no facts: check_tx verifies on the loop thread */
+}
+
+typedef struct block_facts_arg {
+    sb_app *app;
+    const ProtobufCBinaryData *txs;
+    sb_sig_facts *facts;
+} block_facts_arg;
+
+static int block_facts_one(void *arg, size_t i)
+{
+    block_facts_arg *a = arg;
+    /* out of memory leaves facts[i] zeroed: the ordered check then verifies itself */
+    sb_sig_facts_compute(&a->app->params, a->app->sigcache, a->txs[i].data, a->txs[i].len,
+                         &a->facts[i]);
+    return 0;
+}
+
+/* Signature facts of txs[0..n) for PrepareProposal, ProcessProposal and FinalizeBlock: cache
+ * hits, and misses verified on all cores (abci_parallel_map; params are not modified while the
+ * loop thread waits in the map). From the arena; NULL on out of memory (the ordered check
+ * then verifies on the loop thread). */
+static sb_sig_facts *block_facts(sb_app *app, abci_ctx *ctx, const ProtobufCBinaryData *txs,
+                                 size_t n)
+{
+    sb_sig_facts *f = abci_ctx_alloc(ctx, (n ? n : 1) * sizeof(*f));
+    if (!f)
+        return NULL;
+    block_facts_arg a = {app, txs, f};
+    abci_parallel_map(ctx, n, block_facts_one, &a);
+    return f;
+}
+
 /* ---- lifecycle --------------------------------------------------------------------- */
 
 static int load_committed(sb_app *app, char *err, size_t errlen)
@@ -173,8 +256,16 @@ sb_app *sb_app_new(sb_store *store, const sb_app_opts *opts, char *err, size_t e
     app->store = store;
     if (opts)
         app->opts = *opts;
-    if (load_committed(app, err, errlen) < 0) {
-        free(app);
+    int oom = 0;
+    if (errlen)
+        err[0] = '\0';
+    atomic_init(&app->stage_params, NULL);
+    app->sigcache = sb_sigcache_new(app->opts.sig_cache_entries, &oom);
+    if (oom || load_committed(app, err, errlen) < 0 ||
+        (app->have_params && publish_stage_params(app) < 0)) {
+        if (errlen && !err[0])
+            snprintf(err, errlen, "out of memory");
+        sb_app_free(app);
         return NULL;
     }
     app->healthy = 1;
@@ -190,6 +281,8 @@ void sb_app_free(sb_app *app)
         sb_params_free(&app->params);
     sb_overlay_free(&app->mempool);
     sb_pinstore_close(app->pins_view);
+    sb_sigcache_free(app->sigcache);
+    free_stage_params(app);
     free(app);
 }
 
@@ -323,6 +416,8 @@ static int on_init_chain(void *arg, abci_ctx *ctx, const Tendermint__Abci__Reque
         sb_params_free(&app->params);
     app->params = p;
     app->have_params = 1;
+    if (publish_stage_params(app) < 0)
+        return -1;
     app->committed.last_time_ns = gtime; /* CheckTx time until the first Commit */
     memcpy(app->base_hash, m.app_hash, 32);
     app->have_base = 1;
@@ -365,8 +460,9 @@ static int on_check_tx(void *arg, abci_ctx *ctx, const Tendermint__Abci__Request
     }
     view_ctx vc = {app, 0, &app->mempool, 0};
     sb_tx_view view = make_view(&vc);
-    int code = sb_tx_check(&app->params, &view, req->tx.data, req->tx.len,
-                           app->committed.last_time_ns, &tx, log, sizeof(log));
+    sb_sig_oracle so = {app->sigcache, abci_ctx_stage_result(ctx)};
+    int code = sb_tx_check_v(&app->params, &view, sb_sig_oracle_verify, &so, req->tx.data,
+                             req->tx.len, app->committed.last_time_ns, &tx, log, sizeof(log));
     if (code < 0) {
         sb_tx_free(&tx);
         return -1;
@@ -422,13 +518,16 @@ static int on_prepare_proposal(void *arg, abci_ctx *ctx,
         return 0;
     view_ctx vc = {app, 0, &kept, 1};
     sb_tx_view view = make_view(&vc);
+    sb_sig_facts *facts = block_facts(app, ctx, req->txs, req->n_txs);
     for (size_t i = 0; i < req->n_txs; i++) {
         const ProtobufCBinaryData *d = &req->txs[i];
         int64_t sz = (int64_t)(1 + varint_len(d->len) + d->len);
         if (used + sz > budget)
             continue;
         sb_tx tx = {0};
-        int code = sb_tx_check(&app->params, &view, d->data, d->len, t, &tx, NULL, 0);
+        sb_sig_oracle so = {app->sigcache, facts ? &facts[i] : NULL};
+        int code = sb_tx_check_v(&app->params, &view, sb_sig_oracle_verify, &so, d->data, d->len,
+                                 t, &tx, NULL, 0);
         if (code < 0 || (code == SB_OK && overlay_note(&kept, &tx) < 0)) {
             sb_tx_free(&tx);
             sb_overlay_free(&kept);
@@ -462,10 +561,12 @@ static int on_process_proposal(void *arg, abci_ctx *ctx,
     res->status = TENDERMINT__ABCI__RESPONSE_PROCESS_PROPOSAL__PROPOSAL_STATUS__ACCEPT;
     if (!app->have_params)
         return 0;
+    sb_sig_facts *facts = block_facts(app, ctx, req->txs, req->n_txs);
     for (size_t i = 0; i < req->n_txs; i++) {
         char log[256] = "";
-        int code = sb_tx_check(&app->params, NULL, req->txs[i].data, req->txs[i].len, t, NULL,
-                               log, sizeof(log));
+        sb_sig_oracle so = {app->sigcache, facts ? &facts[i] : NULL};
+        int code = sb_tx_check_v(&app->params, NULL, sb_sig_oracle_verify, &so, req->txs[i].data,
+                                 req->txs[i].len, t, NULL, log, sizeof(log));
         if (code < 0)
             return -1;
         if (code == SB_ENCODING || code == SB_SIGNATURE) {
@@ -624,14 +725,17 @@ done:
 
 /* Apply one tx of the block: judge it, stage it, hash it. Fills r and *ev (NULL if none). */
 static int apply_tx(sb_app *app, abci_ctx *ctx, const ProtobufCBinaryData *d, uint32_t index,
-                    int64_t h, int64_t t, sb_apphash_ctx *hc, Tendermint__Abci__ExecTxResult *r)
+                    int64_t h, int64_t t, sb_apphash_ctx *hc, const sb_sig_facts *facts,
+                    Tendermint__Abci__ExecTxResult *r)
 {
     char log[512] = "";
     sb_tx tx = {0};
     int ret = -1;
     view_ctx vc = {app, 1, NULL, 0};
     sb_tx_view view = make_view(&vc);
-    int code = sb_tx_check(&app->params, &view, d->data, d->len, t, &tx, log, sizeof(log));
+    sb_sig_oracle so = {app->sigcache, facts};
+    int code = sb_tx_check_v(&app->params, &view, sb_sig_oracle_verify, &so, d->data, d->len, t,
+                             &tx, log, sizeof(log));
     if (code < 0)
         goto done;
     r->code = (uint32_t)code;
@@ -718,6 +822,7 @@ static int on_finalize_block(void *arg, abci_ctx *ctx,
         return -1;
 
     res->tx_results = abci_ctx_alloc(ctx, (req->n_txs ? req->n_txs : 1) * sizeof(*res->tx_results));
+    sb_sig_facts *facts = block_facts(app, ctx, req->txs, req->n_txs);
     if (!res->tx_results)
         goto err;
     for (size_t i = 0; i < req->n_txs; i++) {
@@ -726,7 +831,8 @@ static int on_finalize_block(void *arg, abci_ctx *ctx,
             goto err;
         tendermint__abci__exec_tx_result__init(r);
         res->tx_results[i] = r;
-        if (apply_tx(app, ctx, &req->txs[i], (uint32_t)i, h, t, &hc, r) < 0)
+        if (apply_tx(app, ctx, &req->txs[i], (uint32_t)i, h, t, &hc, facts ? &facts[i] : NULL,
+                     r) < 0)
             goto err;
     }
     res->n_tx_results = req->n_txs;
@@ -826,6 +932,7 @@ static const abci_app_t sb_abci_table = {
     .init_chain = on_init_chain,
     .query = on_query,
     .check_tx = on_check_tx,
+    .check_tx_stage = on_check_tx_stage,
     .prepare_proposal = on_prepare_proposal,
     .process_proposal = on_process_proposal,
     .finalize_block = on_finalize_block,

@@ -19,6 +19,8 @@ typedef struct sb_app_opts {
     int pin_enabled;            /* this node pins winners (protocol.md §10; /pins says so) */
     const char *pin_db_path;    /* the pin worker's database (data/pins.db), read by /pins;
                                    borrowed, must outlive the app; NULL = none */
+    size_t sig_cache_entries;   /* signature cache size ([node] sig_cache_entries,
+                                   sigcache.h); 0 = no cache */
     sb_app_commit_fn on_commit; /* may be NULL */
     void *on_commit_arg;
 #ifdef SB_FAULT_HOOKS

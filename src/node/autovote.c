@@ -64,7 +64,7 @@ struct sb_autovote {
   char auth[1024];
   uint8_t seed[32], keypub[32];
   char keyhex[65];
-  cli_rpc rpc;
+  sb_rpcc rpc;
   sb_kubo *kubo;
   /* chain facts, once */
   int have_params, fatal;
@@ -120,7 +120,7 @@ int sb_autovote_load_key(const char *path, uint8_t seed[32], uint8_t pub[32], ch
       snprintf(err, errlen, "[vote] key_file %s: priv_key.type %s is not Ed25519", path, t);
       goto done;
     }
-    if (!v || !(raw = cli_b64_decode(v, &rawlen)) || rawlen != 64) {
+    if (!v || !(raw = sb_b64_decode(v, &rawlen)) || rawlen != 64) {
       snprintf(err, errlen, "[vote] key_file %s: priv_key.value is not 64 bytes of base64",
                path);
       goto done;
@@ -189,10 +189,10 @@ static void nap(sb_autovote *a, long ms) {
 }
 
 /* abci_query path: 0 with *q (code may be non-zero), -1 after logging an RPC failure. */
-static int query(sb_autovote *a, const char *path, cli_query *q) {
+static int query(sb_autovote *a, const char *path, sb_rpcc_result *q) {
   char err[1024];
   memset(q, 0, sizeof *q);
-  if (cli_rpc_query(&a->rpc, path, q, err, sizeof err) != 0) {
+  if (sb_rpcc_query(&a->rpc, path, q, err, sizeof err) != 0) {
     sb_log(SB_LOG_WARN, MOD, "abci_query %s: %s", path, err);
     return -1;
   }
@@ -207,7 +207,7 @@ static int block_at(sb_autovote *a, int64_t h, int64_t *t_ns, uint8_t hash[32]) 
   snprintf(hs, sizeof hs, "%" PRId64, h);
   params = json_pack("{s:s}", "height", hs);
   if (!params) return -1;
-  if (cli_rpc_call(&a->rpc, "block", params, &res, err, sizeof err) != 0) {
+  if (sb_rpcc_call(&a->rpc, "block", params, &res, err, sizeof err) != 0) {
     sb_log(SB_LOG_WARN, MOD, "block %" PRId64 ": %s", h, err);
     goto done;
   }
@@ -231,7 +231,7 @@ static void hexid(const uint8_t id[32], char out[65]) { sb_hex(id, 32, out); }
 
 /* 1 ready, 0 not yet (logged once), -1 fatal (logged; the agent stops). */
 static int load_params(sb_autovote *a) {
-  cli_query q;
+  sb_rpcc_result q;
   char err[512], *text = NULL;
   int rc = 0;
   if (a->have_params) return 1;
@@ -284,7 +284,7 @@ static int load_params(sb_autovote *a) {
   rc = 1;
 done:
   free(text);
-  cli_query_free(&q);
+  sb_rpcc_query_free(&q);
   if (rc <= 0 && !a->have_params) sb_params_free(&a->p);
   return rc;
 }
@@ -320,7 +320,7 @@ static avail_ent *avail_find(sb_autovote *a, const uint8_t id[32]) {
 /* Check every track of proposal id with dag/stat; AV_OK or AV_NO (logged). */
 static avail_state check_proposal(sb_autovote *a, const uint8_t id[32]) {
   char path[128], idh[65];
-  cli_query q;
+  sb_rpcc_result q;
   avail_state st = AV_NO;
   hexid(id, idh);
   snprintf(path, sizeof path, "/proposal/%s", idh);
@@ -353,7 +353,7 @@ static avail_state check_proposal(sb_autovote *a, const uint8_t id[32]) {
   sb_log(SB_LOG_DEBUG, MOD, "proposal %.16s: all %zu tracks available", idh,
          json_array_size(tracks));
 done:
-  cli_query_free(&q);
+  sb_rpcc_query_free(&q);
   return st;
 }
 
@@ -382,13 +382,13 @@ static void slot_reset(sb_autovote *a, uint64_t s) {
 }
 
 /* /slot/<s> into *q (code 0 with a value). 0 / -1 (logged). */
-static int slot_query(sb_autovote *a, uint64_t s, cli_query *q) {
+static int slot_query(sb_autovote *a, uint64_t s, sb_rpcc_result *q) {
   char path[64];
   snprintf(path, sizeof path, "/slot/%" PRIu64, s);
   if (query(a, path, q) != 0) return -1;
   if (q->code != 0 || !json_is_array(json_object_get(q->value, "proposals"))) {
     sb_log(SB_LOG_WARN, MOD, "%s: code %d", path, q->code);
-    cli_query_free(q);
+    sb_rpcc_query_free(q);
     return -1;
   }
   return 0;
@@ -414,10 +414,10 @@ static int our_vote(sb_autovote *a, json_t *slotv, uint8_t pid[32]) {
 /* Broadcast the journalled tx; counts the result when `count`. */
 static void send_journalled(sb_autovote *a, int count) {
   char err[1024], idh[65];
-  cli_broadcast br;
+  sb_rpcc_tx_result br;
   hexid(a->jrec.proposal_id, idh);
   a->polls_since_send = 0;
-  if (cli_rpc_broadcast(&a->rpc, a->jrec.tx, a->jrec.txlen, &br, err, sizeof err) != 0) {
+  if (sb_rpcc_broadcast(&a->rpc, a->jrec.tx, a->jrec.txlen, &br, err, sizeof err) != 0) {
     sb_log(count ? SB_LOG_WARN : SB_LOG_DEBUG, MOD, "slot %" PRIu64 ": broadcast of the vote "
            "for %s: %s (will retry)", a->slot, idh, err);
     if (count) sb_metrics_autovote("rpc_error");
@@ -506,8 +506,8 @@ static int slot_cands(sb_autovote *a, json_t *slotv, int64_t hstar, sb_agent_can
     int64_t ph = 0, pf = 0;
     sb_agent_cand *c = &cands[n];
     if (!id || !cur || sb_unhex(id, c->id, 32) || sb_unhex(cur, c->curator, 32) ||
-        cli_json_i64(json_object_get(pr, "height"), &ph) || !pw ||
-        cli_json_i64(json_object_get(pr, "power_for"), &pf) || pf < 0) {
+        sb_json_i64(json_object_get(pr, "height"), &ph) || !pw ||
+        sb_json_i64(json_object_get(pr, "power_for"), &pf) || pf < 0) {
       sb_log(SB_LOG_WARN, MOD, "/slot/%" PRIu64 ": malformed proposal %zu", a->slot, i);
       sb_metrics_autovote("rpc_error");
       return -1;
@@ -590,7 +590,7 @@ done:
 /* Decide slot s (closing at close_ns) at the latest block h (time t). */
 static void decide(sb_autovote *a, int64_t h, int64_t t, int64_t close_ns) {
   char idh[65];
-  cli_query q = {0};
+  sb_rpcc_result q = {0};
   sb_agent_cand *cands = NULL;
   int64_t hstar = 0;
   uint8_t hhash[32], voted_for[32];
@@ -623,12 +623,12 @@ static void decide(sb_autovote *a, int64_t h, int64_t t, int64_t close_ns) {
   cast_vote(a, cands[choice].id);
 done:
   free(cands);
-  cli_query_free(&q);
+  sb_rpcc_query_free(&q);
 }
 
 /* After the decision: is the vote committed? If not, send the same bytes again. */
 static void follow_up(sb_autovote *a) {
-  cli_query q;
+  sb_rpcc_result q;
   if (!a->journalled || ++a->polls_since_send < REBROADCAST_POLLS) return;
   if (slot_query(a, a->slot, &q) != 0) return;
   if (our_vote(a, q.value, NULL)) {
@@ -637,12 +637,12 @@ static void follow_up(sb_autovote *a) {
   } else {
     send_journalled(a, 0);
   }
-  cli_query_free(&q);
+  sb_rpcc_query_free(&q);
 }
 
 /* WAIT phase: check the availability of proposals committed so far (protocol.md §15). */
 static void precheck(sb_autovote *a) {
-  cli_query q;
+  sb_rpcc_result q;
   json_t *pr;
   size_t i;
   if (!a->cfg.vote.require_available || slot_query(a, a->slot, &q) != 0) return;
@@ -652,7 +652,7 @@ static void precheck(sb_autovote *a) {
     if (should_stop(a)) break;
     if (s && sb_unhex(s, id, 32) == 0) (void)is_available(a, id, 0);
   }
-  cli_query_free(&q);
+  sb_rpcc_query_free(&q);
 }
 
 static void tick(sb_autovote *a) {
@@ -660,7 +660,7 @@ static void tick(sb_autovote *a) {
   json_t *res = NULL;
   int64_t h = 0, t = 0, close_ns;
   uint64_t s;
-  if (cli_rpc_call(&a->rpc, "status", NULL, &res, err, sizeof err) != 0) {
+  if (sb_rpcc_call(&a->rpc, "status", NULL, &res, err, sizeof err) != 0) {
     if (!a->said_rpc_down++) sb_log(SB_LOG_WARN, MOD, "CometBFT RPC: %s (retrying)", err);
     return;
   }
@@ -673,7 +673,7 @@ static void tick(sb_autovote *a) {
     goto done;
   }
   a->said_catching_up = 0;
-  if (cli_json_i64(json_object_get(si, "latest_block_height"), &h) != 0 || h < 1 || !ts ||
+  if (sb_json_i64(json_object_get(si, "latest_block_height"), &h) != 0 || h < 1 || !ts ||
       sb_parse_rfc3339_ns(ts, &t) != 0)
     goto done; /* no block yet */
   int lp = load_params(a);

@@ -50,6 +50,9 @@ static const key_def keys[] = {
     {"abci", "max_connections", K_U32, FIELD(abci.max_connections), 1, 1024, NULL, NULL,
      "ABCI connections served at once (1 .. 1024; CometBFT opens 4); a further one is\n"
      "# closed at accept with a log line."},
+    {"node", "sig_cache_entries", K_U32, FIELD(node.sig_cache_entries), 0, 16777216, NULL, NULL,
+     "Signature verifications remembered (node-local, never consensus; about 40 bytes each;\n"
+     "# 0 .. 16777216, 0 = off). CheckTx fills it; blocks then verify only what it lacks."},
     {"ipfs", "api_url", K_STR, FIELD(ipfs.api_url), 0, 0, check_url, NULL,
      "Kubo HTTP RPC base URL (http:// or https://)."},
     {"ipfs", "gateway_url", K_STR, FIELD(ipfs.gateway_url), 0, 0, check_url, NULL,
@@ -115,7 +118,7 @@ static const key_def keys[] = {
 };
 #define NKEYS (sizeof keys / sizeof keys[0])
 
-static const char *const sections[] = {"abci", "ipfs", "pin", "metrics", "web", "log", "vote"};
+static const char *const sections[] = {"abci", "node", "ipfs", "pin", "metrics", "web", "log", "vote"};
 #define NSECTIONS (sizeof sections / sizeof sections[0])
 
 /* Parser state shared by the reader and the handler (both called from ini_parse_stream). */
@@ -776,6 +779,7 @@ void sb_config_defaults(sb_config *c) {
   snprintf(c->abci.laddr, sizeof c->abci.laddr, "%s", SB_CONFIG_DEFAULT_ABCI_LADDR);
   c->abci.max_frame_bytes = SB_CONFIG_DEFAULT_MAX_FRAME_BYTES;
   c->abci.max_connections = SB_CONFIG_DEFAULT_MAX_CONNECTIONS;
+  c->node.sig_cache_entries = SB_CONFIG_DEFAULT_SIG_CACHE_ENTRIES;
   snprintf(c->ipfs.api_url, sizeof c->ipfs.api_url, "%s", SB_CONFIG_DEFAULT_IPFS_API_URL);
   snprintf(c->ipfs.gateway_url, sizeof c->ipfs.gateway_url, "%s",
            SB_CONFIG_DEFAULT_IPFS_GATEWAY_URL);

@@ -27,6 +27,7 @@
 #define SB_CONFIG_DEFAULT_ABCI_LADDR "tcp://127.0.0.1:26658"
 #define SB_CONFIG_DEFAULT_MAX_FRAME_BYTES (64u * 1024 * 1024)
 #define SB_CONFIG_DEFAULT_MAX_CONNECTIONS 16
+#define SB_CONFIG_DEFAULT_SIG_CACHE_ENTRIES 65536
 #define SB_CONFIG_DEFAULT_IPFS_API_URL "http://127.0.0.1:5001/api/v0/"
 #define SB_CONFIG_DEFAULT_IPFS_GATEWAY_URL "http://127.0.0.1:8080"
 #define SB_CONFIG_DEFAULT_IPFS_TIMEOUT_SECONDS 60
@@ -56,6 +57,9 @@ typedef struct sb_config {
     uint64_t max_frame_bytes; /* largest ABCI frame accepted, bytes, [1024, 1 GiB] */
     uint32_t max_connections; /* ABCI connections served at once, [1, 1024] (protocol.md §2) */
   } abci;
+  struct {
+    uint32_t sig_cache_entries; /* signature cache entries (sigcache.h), [0, 2^24]; 0 = off */
+  } node;
   struct {
     char api_url[512];           /* Kubo RPC base, http(s)://..., e.g. .../api/v0/ */
     char gateway_url[512];       /* Kubo gateway, http(s)://... */

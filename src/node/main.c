@@ -240,7 +240,8 @@ static int open_state(const sb_config *cfg, char *path, size_t pathlen, sb_store
 static int start_abci(const sb_config *cfg, daemon_t *d)
 {
     char err[1024];
-    sb_app_opts ao = {.pin_enabled = cfg->pin.enabled};
+    sb_app_opts ao = {.pin_enabled = cfg->pin.enabled,
+                      .sig_cache_entries = cfg->node.sig_cache_entries};
 #ifdef SB_FAULT_HOOKS
     if (arm_fault_hooks(&ao) < 0)
         return -1;

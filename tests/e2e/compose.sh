@@ -5,10 +5,17 @@
 # added to one container's Kubo only) finalizes and is pinned in all 4; node2 is cut off the
 # network (`docker network disconnect`) while the others go on, reconnected, it catches up with
 # the same app hash; `compose down -v` removes containers and volumes.
+# With --station (test e2e_compose_station, label station: not in the default run) the network
+# is the one docker-compose.yml ships (protocol.md §15: a vote agent in every sleetbubbled, a
+# schedule loop per curator): with no tx sent by the test, 3 consecutive slots finalize
+# SUPERMAJORITY with all 4 validators voting, the same winner on all 4 containers, pinned in
+# all 4, and the app hashes agree; then down -v.
 # Label "compose": scripts/test runs it after the rest (SB_E2E_COMPOSE=1). Without
 # SB_E2E_COMPOSE=1, or when Docker is not reachable, it FAILS (no silent skip) unless
 # SB_ALLOW_SKIP=1 (never set in CI); a plain `ctest` wants `-LE compose`.
-# usage: compose.sh PATH/sleetbubbled PATH/sleetbubble PATH/sb-txgen
+# usage: compose.sh [--station] PATH/sleetbubbled PATH/sleetbubble PATH/sb-txgen
+station=0
+if [ "${1:-}" = --station ]; then station=1; shift; fi
 # shellcheck source=tests/tap.sh
 . "$(dirname "$0")/../tap.sh"
 if [ "${SB_E2E_COMPOSE:-0}" != 1 ]; then
@@ -45,7 +52,7 @@ t_image=$((SECONDS - t))
 ok "scripts/compose-image built sleetbubble:local in $t_image s (no registry)"
 
 # ---- network up ----------------------------------------------------------------------------
-SB_LOCALNET_STATION=0 "$SLEETBUBBLE_ROOT/scripts/localnet" compose-config "$CFG" 2>"$T/config.log" || { cat "$T/config.log" >&2; fail "compose-config"; }
+SB_LOCALNET_STATION=$station "$SLEETBUBBLE_ROOT/scripts/localnet" compose-config "$CFG" 2>"$T/config.log" || { cat "$T/config.log" >&2; fail "compose-config"; }
 t=$SECONDS
 dc up -d >"$T/up.log" 2>&1 || { cat "$T/up.log" >&2; fail "${DC[*]} up -d"; }
 ctr() { dc ps -q "node$1"; }
@@ -84,6 +91,49 @@ same_app_hash() {
 same_app_hash || fail "app hashes differ"
 ok "the 4 apps report the app hash of node0's chain"
 
+# down_checked: compose down -v leaves no container and no volume.
+down_checked() {
+  local t=$SECONDS
+  dc down -v >"$T/down.log" 2>&1 || { cat "$T/down.log" >&2; fail "down -v"; }
+  [ -z "$(docker ps -aq --filter "label=com.docker.compose.project=$proj")" ] || fail "containers left after down"
+  [ -z "$(docker volume ls -q --filter "label=com.docker.compose.project=$proj")" ] || fail "volumes left after down -v"
+  rm -rf "$CFG"
+  ok "compose down -v removed the 4 containers and their volumes ($((SECONDS - t)) s)"
+}
+
+fin() { [ "$(cq "$1" "/winner/$2" | cut -d' ' -f1)" = 0 ]; }
+pinned() { cqv "$1" "/pins/$2" | jq -e '.all_pinned == true' >/dev/null 2>&1; }
+
+# ---- the station runs itself (--station) -----------------------------------------------------
+# slot_ok SLOT: SUPERMAJORITY on all 4 with node0's winner, and the winning proposal's voters are
+# all 4 validators. Prints why not on stderr.
+slot_ok() {
+  local s=$1 w i sl
+  w=$(cqv 0 "/winner/$s")
+  [ "$(jq -r .outcome <<<"$w")" = SUPERMAJORITY ] || { echo "slot $s: $(jq -c . <<<"$w")" >&2; return 1; }
+  for i in 1 2 3; do [ "$(cqv $i "/winner/$s")" = "$w" ] || { echo "node$i /winner/$s differs" >&2; return 1; }; done
+  sl=$(cqv 0 "/slot/$s")
+  [ "$(jq --arg p "$(jq -r .winner <<<"$w")" '[.proposals[] | select(.id == $p) | .voters[]] | length' <<<"$sl")" = 4 ] ||
+    { echo "slot $s: the winner has not 4 voters: $(jq -c '[.proposals[] | {id, voters}]' <<<"$sl")" >&2; return 1; }
+}
+if ((station)); then
+  t=$SECONDS
+  first=$(( $(cqv 0 /slot/current | jq -r .next_slot) + 1 ))
+  for s in $first $((first + 1)) $((first + 2)); do
+    for i in 0 1 2 3; do sb_wait_for "slot $s on node$i" 240 fin $i "$s" || fail "slot $s not finalized on node$i"; done
+    slot_ok "$s" || fail "slot $s is not a SUPERMAJORITY of the 4 agents"
+    for i in 0 1 2 3; do sb_wait_for "slot $s pinned on node$i" 120 pinned $i "$s" || fail "slot $s not pinned on node$i: $(cqv $i "/pins/$s")"; done
+    ok "slot $s: the agents' SUPERMAJORITY (4 of 4 voted), same winner on 4 containers, pinned in all 4"
+  done
+  same_app_hash || fail "app hashes differ after the station slots"
+  ok "3 slots with nobody at the keyboard ($((SECONDS - t)) s); app hashes agree"
+  down_checked
+  echo "# ---- summary ----"
+  echo "# image build: $t_image s; up to blocks: $t_up s; total: $((SECONDS - t_start)) s"
+  echo "$PASSED passed, 0 failed"
+  exit 0
+fi
+
 # ---- a winner, pinned everywhere -------------------------------------------------------------
 CHAIN=$(jq -r .chain_id "$CFG/network.json")
 seed_of() { jq -r .priv_key.value "$CFG/node$1/cometbft/config/priv_validator_key.json" | base64 -d | head -c 32 | od -An -tx1 -v | tr -d ' \n'; }
@@ -102,8 +152,6 @@ for v in 0 1; do
   vt=$("$TXGEN" vote "$CHAIN" "$s" "$prop" "$(jq -r ".nodes[$v].validator_pubkey" "$CFG/network.json")" "$(seed_of $v)")
   expect_eq "$(crpc 2 "broadcast_tx_sync?tx=0x$vt" | jq -r .result.code)" 0 "vote of node$v"
 done
-fin() { [ "$(cq "$1" "/winner/$2" | cut -d' ' -f1)" = 0 ]; }
-pinned() { cqv "$1" "/pins/$2" | jq -e '.all_pinned == true' >/dev/null 2>&1; }
 for i in 0 1 2 3; do sb_wait_for "slot $s on node$i" 90 fin $i "$s" || fail "slot $s not finalized on node$i"; done
 w=$(cqv 0 "/winner/$s")
 expect_eq "$(jq -r .outcome <<<"$w")/$(jq -r .winner <<<"$w")" "SUPERMAJORITY/$prop" "slot $s"
@@ -130,12 +178,7 @@ t_part=$((SECONDS - t))
 ok "node2 disconnected (stuck at $h2b while node0 went $h0 -> $((h0 + 8))), reconnected: caught up to $target, same app hash ($t_part s)"
 
 # ---- down -v ---------------------------------------------------------------------------------
-t=$SECONDS
-dc down -v >"$T/down.log" 2>&1 || { cat "$T/down.log" >&2; fail "down -v"; }
-[ -z "$(docker ps -aq --filter "label=com.docker.compose.project=$proj")" ] || fail "containers left after down"
-[ -z "$(docker volume ls -q --filter "label=com.docker.compose.project=$proj")" ] || fail "volumes left after down -v"
-rm -rf "$CFG"
-ok "compose down -v removed the 4 containers and their volumes ($((SECONDS - t)) s)"
+down_checked
 
 echo "# ---- summary ----"
 echo "# image build: $t_image s; up to blocks: $t_up s; partition round: $t_part s; total: $((SECONDS - t_start)) s"

@@ -15,7 +15,7 @@
 
 #include <jansson.h>
 
-#include "rpc.h" /* cli_b64_encode / cli_b64_decode */
+#include "rpc.h" /* sb_b64_encode / sb_b64_decode */
 
 static int lfd = -1;
 static pthread_t th;
@@ -144,7 +144,7 @@ static void serve_rpc(fake_node *f, int fd, req *r) {
       json_object_set_new(resp, "code", json_integer(f->routes[i].code));
       json_object_set_new(resp, "log", json_string(f->routes[i].log ? f->routes[i].log : ""));
       if (f->routes[i].value) {
-        char *b = cli_b64_encode((const uint8_t *)f->routes[i].value, strlen(f->routes[i].value));
+        char *b = sb_b64_encode((const uint8_t *)f->routes[i].value, strlen(f->routes[i].value));
         json_object_set_new(resp, "value", json_string(b));
         free(b);
       }
@@ -153,7 +153,7 @@ static void serve_rpc(fake_node *f, int fd, req *r) {
   } else if (strcmp(m, "broadcast_tx_sync") == 0) {
     size_t n = 0;
     const char *tx = json_string_value(json_object_get(params, "tx"));
-    uint8_t *b = tx ? cli_b64_decode(tx, &n) : NULL;
+    uint8_t *b = tx ? sb_b64_decode(tx, &n) : NULL;
     f->n_broadcasts++;
     if (b && n <= sizeof f->last_tx) {
       memcpy(f->last_tx, b, n);

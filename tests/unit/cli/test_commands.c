@@ -59,7 +59,7 @@ static int group_setup(void **state) {
   sb_ed25519_pubkey(pv_seed, pv_pub);
   memcpy(priv, pv_seed, 32);
   memcpy(priv + 32, pv_pub, 32);
-  char *p64 = cli_b64_encode(pv_pub, 32), *k64 = cli_b64_encode(priv, 64), text[1024];
+  char *p64 = sb_b64_encode(pv_pub, 32), *k64 = sb_b64_encode(priv, 64), text[1024];
   snprintf(text, sizeof text,
            "{\"address\":\"AB\",\"pub_key\":{\"type\":\"tendermint/PubKeyEd25519\",\"value\":"
            "\"%s\"},\"priv_key\":{\"type\":\"tendermint/PrivKeyEd25519\",\"value\":\"%s\"}}",

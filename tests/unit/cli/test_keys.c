@@ -39,7 +39,7 @@ static char *pv_json(const uint8_t seed[32], const char *pub_type, const char *p
   memcpy(priv + 32, pub, 32);
   if (corrupt == 1) priv[40] ^= 1; /* second half not the seed's public key */
   if (corrupt == 2) pub[0] ^= 1;   /* pub_key not matching */
-  char *p64 = cli_b64_encode(pub, 32), *k64 = cli_b64_encode(priv, corrupt == 3 ? 48 : 64);
+  char *p64 = sb_b64_encode(pub, 32), *k64 = sb_b64_encode(priv, corrupt == 3 ? 48 : 64);
   char *out = malloc(1024);
   snprintf(out, 1024,
            "{\n  \"address\": \"0123456789ABCDEF0123456789ABCDEF01234567\",\n"

@@ -672,6 +672,188 @@ static void extra_replay_reaches_every_app_hash(void **state) {
   replay("sleetbubble-extra.json");
 }
 
+/* ---- tests/vectors/sleetbubble-mixed.json: txs failing several checks at once ----
+ * Each tx carries the code we intend from the protocol.md §4.1 order (the first failing check
+ * decides), the CheckTx code (check_tx_codes: judged against the state before the block at the
+ * last block time, §4.1) and each block the ProcessProposal verdict (REJECT iff a tx's first
+ * failing stateless check is ENCODING or SIGNATURE, §4.1), all reasoned by hand; generation
+ * fails if the core disagrees. The node replays the file through CheckTx, ProcessProposal and
+ * FinalizeBlock (tests/unit/node/test_app_sig.c). */
+#define MCHAIN "sleetbubble-mixed"
+
+/* The last tx added: flip a bit of its signature's R (the signature is the tx's last 64 bytes),
+ * so it no longer verifies for any key. */
+static void g_forge_last(gen *g) {
+  assert_true(g->n > 0 && g->lens[g->n - 1] > 64);
+  size_t i = g->n - 1;
+  g->bytes[i][g->lens[i] - 64] ^= 0x01;
+  char *hex = malloc(2 * g->lens[i] + 1);
+  assert_non_null(hex);
+  sb_hex(g->bytes[i], g->lens[i], hex);
+  json_array_set_new(g->txs, i, json_string(hex));
+  free(hex);
+}
+
+static void g_vote_on(gen *g, const char *chain, int validator, int signer, uint64_t slot,
+                      const uint8_t id[32], int code, const char *why) {
+  sb_buf b;
+  sb_buf_init(&b, 1u << 20);
+  assert_int_equal(sb_tx_build_vote(chain, slot, id, g->pub[validator], g->seed[signer], &b), 0);
+  g_add(g, &b, code, why);
+}
+
+static json_t *mixed_genesis(gen *g) {
+  char h[65], vk[65];
+  json_t *gj = json_object(), *as = json_object(), *cur = json_array(), *vks = json_object();
+  json_object_set_new(gj, "chain_id", json_string(MCHAIN));
+  json_object_set_new(gj, "genesis_time", json_string("2026-12-01T00:00:00Z"));
+  json_object_set_new(gj, "initial_height", json_string("1"));
+  json_object_set_new(as, "slot_seconds", json_integer(20));
+  json_object_set_new(as, "close_lead_seconds", json_integer(8));
+  json_object_set_new(as, "horizon_slots", json_integer(3));
+  json_object_set_new(as, "epoch", json_string("2026-12-01T00:00:30Z")); /* close(0) = G + 22 s */
+  sb_hex(g->pub[CA], 32, h);
+  json_array_append_new(cur, json_string(h));
+  json_object_set_new(as, "curators", cur);
+  sb_hex(g->pub[V3], 32, h);
+  sb_hex(g->pub[K3], 32, vk);
+  json_object_set_new(vks, h, json_string(vk));
+  json_object_set_new(as, "vote_keys", vks);
+  json_object_set_new(gj, "app_state", as);
+  json_t *vals = json_array();
+  for (int i = V1; i <= V3; i++) {
+    unsigned char b64[64];
+    EVP_EncodeBlock(b64, g->pub[i], 32);
+    json_t *v = json_object(), *pk = json_object();
+    json_object_set_new(pk, "type", json_string("tendermint/PubKeyEd25519"));
+    json_object_set_new(pk, "value", json_string((const char *)b64));
+    json_object_set_new(v, "pub_key", pk);
+    json_object_set_new(v, "power", json_string("10"));
+    json_array_append_new(vals, v);
+  }
+  json_object_set_new(gj, "validators", vals);
+  return gj;
+}
+
+/* g_block plus the hand-written CheckTx codes and ProcessProposal verdict of the block. */
+static json_t *g_mixed_block(gen *g, tu_chain *c, int64_t t, const int *check, const char *pp) {
+  size_t n = g->n;
+  json_t *cc = json_array();
+  for (size_t i = 0; i < n; i++) json_array_append_new(cc, json_integer(check[i]));
+  json_t *b = g_block(g, c, t, NULL, 0);
+  json_object_set_new(b, "check_tx_codes", cc);
+  json_object_set_new(b, "process_proposal", json_string(pp));
+  return b;
+}
+
+static json_t *generate_mixed(void) {
+  gen g;
+  memset(&g, 0, sizeof g);
+  json_t *root = json_object(), *keys = json_object();
+  json_object_set_new(root, "about",
+                      json_string("Sleetbubble v1 mixed-failure vectors (published by this "
+                                  "project): txs failing several checks at once, the code the "
+                                  "protocol.md 4.1 order gives, the CheckTx codes "
+                                  "(check_tx_codes) and the ProcessProposal verdict of each "
+                                  "block (process_proposal; a REJECTed block is still given "
+                                  "its FinalizeBlock codes). Same format as "
+                                  "sleetbubble-extra.json plus those two fields."));
+  for (int i = 0; i < NKEYS; i++) {
+    tu_seed(seed_hex[i], g.seed[i]);
+    assert_int_equal(sb_ed25519_pubkey(g.seed[i], g.pub[i]), 0);
+    json_object_set_new(keys, seed_name[i], json_string(seed_hex[i]));
+  }
+  json_object_set_new(root, "keys", keys);
+  json_t *gj = mixed_genesis(&g);
+  json_object_set_new(root, "genesis", gj);
+  sb_params p;
+  tu_chain c;
+  char hex[65];
+  tu_params_from_genesis_json(gj, &p);
+  tu_chain_init(&c, &p, 1);
+  sb_hex(c.app_hash, 32, hex);
+  json_object_set_new(root, "H_0", json_string(hex));
+  int64_t G;
+  assert_int_equal(sb_parse_rfc3339_ns("2026-12-01T00:00:00Z", &G), 0);
+  const int64_t S = 1000000000;
+  json_t *blocks = json_array();
+  g.txs = json_array();
+  g.codes = json_array();
+  g.notes = json_array();
+  uint8_t a0[32], x[32];
+
+  /* height 1, t = G + 1 s: CheckTx judges at G (genesis time), slot 0 open either way.
+   * Every failure here is after SIGNATURE's place or is CHAIN_ID: ProcessProposal ACCEPTs. */
+  g_prop(&g, CA, 0, 1, 3000, "Track", "a0", MCHAIN, 0, "curatorA proposes slot 0", a0);
+  g_prop(&g, CA, 0, 1, 3000, "Track", "wrong", "other-chain", 3, "", x);
+  g_forge_last(&g);
+  json_array_set_new(g.notes, g.n - 1,
+                     json_string("wrong chain id and a bad signature: CHAIN_ID comes first"));
+  g_vote_on(&g, "other-chain", V1, V1, 0, a0, 3, "");
+  g_forge_last(&g);
+  json_array_set_new(g.notes, g.n - 1,
+                     json_string("vote: wrong chain id and a bad signature: CHAIN_ID"));
+  g_vote_on(&g, "other-chain", V3, V3, 0, a0, 3,
+            "wrong chain id, signed with the consensus key of a delegated validator: CHAIN_ID");
+  g_prop(&g, ST, 0, 1, 3000, "Track", "s", "other-chain", 3, "", x);
+  g_forge_last(&g);
+  json_array_set_new(g.notes, g.n - 1,
+                     json_string("non-curator, wrong chain id, forged signature: CHAIN_ID"));
+  g_prop(&g, ST, 0, 1, 3000, "Track", "s", MCHAIN, 10,
+         "non-curator with a valid signature: CURATOR_NOT_ALLOWED, no reason to reject", x);
+  g_vote_on(&g, MCHAIN, ST, ST, 0, a0, 9, "non-validator, valid self-signature: NOT_VALIDATOR");
+  {
+    const int check[] = {0, 3, 3, 3, 3, 10, 9};
+    json_array_append_new(blocks, g_mixed_block(&g, &c, G + 1 * S, check, "ACCEPT"));
+  }
+
+  /* height 2, t = G + 2 s: SIGNATURE before later failures, so ProcessProposal REJECTs. */
+  g_vote_on(&g, MCHAIN, V1, V1, 0, a0, 0, "validator1 votes a0");
+  g_vote_on(&g, MCHAIN, V3, V3, 0, a0, 2,
+            "delegated validator3 signs with its consensus key: SIGNATURE");
+  g_vote_on(&g, MCHAIN, V3, V3, 9, x, 2,
+            "delegated validator3's consensus-key vote, slot too far and unknown proposal too: "
+            "SIGNATURE comes first");
+  g_prop(&g, ST, 1, 1, 3000, "Track", "s1", MCHAIN, 2, "", x);
+  g_forge_last(&g);
+  json_array_set_new(g.notes, g.n - 1,
+                     json_string("non-curator with a forged signature: SIGNATURE, not "
+                                 "CURATOR_NOT_ALLOWED"));
+  g_vote_on(&g, MCHAIN, ST, ST, 0, a0, 2, "");
+  g_forge_last(&g);
+  json_array_set_new(g.notes, g.n - 1,
+                     json_string("non-validator with a forged signature: SIGNATURE, not "
+                                 "NOT_VALIDATOR"));
+  g_vote_on(&g, MCHAIN, V3, K3, 0, a0, 0, "validator3 votes a0 with its vote key");
+  {
+    const int check[] = {0, 2, 2, 2, 2, 0};
+    json_array_append_new(blocks, g_mixed_block(&g, &c, G + 2 * S, check, "REJECT"));
+  }
+  json_object_set_new(root, "blocks", blocks);
+  json_decref(g.txs);
+  json_decref(g.codes);
+  json_decref(g.notes);
+  tu_chain_free(&c);
+  return root;
+}
+
+/* The checked-in file equals what the generator makes today (SB_WRITE_MIXED=path rewrites). */
+static void mixed_vectors_file_matches_the_generator(void **state) {
+  json_t *gen_j = generate_mixed();
+  const char *w = getenv("SB_WRITE_MIXED");
+  if (w) assert_int_equal(json_dump_file(gen_j, w, JSON_INDENT(1) | JSON_PRESERVE_ORDER), 0);
+  json_t *file = load("sleetbubble-mixed.json");
+  if (!file || !json_equal(gen_j, file)) fail_msg("tests/vectors/sleetbubble-mixed.json is stale");
+  json_decref(file);
+  json_decref(gen_j);
+}
+
+static void mixed_genesis_hash(void **state) { check_genesis_hash("sleetbubble-mixed.json"); }
+static void mixed_stateless_codes(void **state) { check_stateless("sleetbubble-mixed.json"); }
+static void mixed_replay_reaches_every_app_hash(void **state) {
+  replay("sleetbubble-mixed.json");
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(genesis_app_hash_equals_vector_h0),
@@ -685,6 +867,10 @@ int main(void) {
       cmocka_unit_test(extra_stateless_codes),
       cmocka_unit_test(extra_manifests),
       cmocka_unit_test(extra_replay_reaches_every_app_hash),
+      cmocka_unit_test(mixed_vectors_file_matches_the_generator),
+      cmocka_unit_test(mixed_genesis_hash),
+      cmocka_unit_test(mixed_stateless_codes),
+      cmocka_unit_test(mixed_replay_reaches_every_app_hash),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -13,6 +13,7 @@ typedef struct app_harness {
     sb_store *store;
     sb_app *app;         /* pin_enabled = 1 */
     abci_ctx *ctx;       /* response arena (owned); reset between calls */
+    size_t sig_cache_entries; /* sb_app_opts.sig_cache_entries at open (0 = no cache) */
 } app_harness;
 
 /* Make the temp dir (prefix names the test) and open the store and the app. 0 / -1. */

@@ -355,6 +355,23 @@ static void missing_file_is_reported(void **state) {
   assert_string_equal(err, want);
 }
 
+/* [node] sig_cache_entries: default, a value, 0 (off) and the upper bound. */
+static void node_sig_cache_entries(void **state) {
+  (void)state;
+  sb_config c;
+  char err[512];
+  sb_config_defaults(&c);
+  assert_int_equal(c.node.sig_cache_entries, SB_CONFIG_DEFAULT_SIG_CACHE_ENTRIES);
+  FILE *f = fopen(cfg_path, "w");
+  assert_non_null(f);
+  fputs("[node]\nsig_cache_entries = 0\n", f);
+  fclose(f);
+  assert_int_equal(sb_config_load(&c, cfg_path, err, sizeof err), 0);
+  assert_int_equal(c.node.sig_cache_entries, 0);
+  assert_error_at("[node]\nsig_cache_entries = 16777217\n", 2,
+                  "[node] sig_cache_entries: 16777217 outside [0, 16777216]");
+}
+
 static void first_error_wins(void **state) {
   (void)state;
   assert_error_at("[pin]\nenabled = maybe\nconcurrency = 99\n", 2, "[pin] enabled");
@@ -382,8 +399,8 @@ static void write_default_round_trips_to_defaults(void **state) {
     snprintf(prev, sizeof prev, "%s", line);
   }
   fclose(f);
-  assert_int_equal(keys, 30);
-  assert_int_equal(comments_before_keys, 30);
+  assert_int_equal(keys, 31);
+  assert_int_equal(comments_before_keys, 31);
   /* Loading it gives the defaults exactly (and records the file and key_file's line). */
   loaded_defaults(&d, 0);
   memset(&c, 0x5a, sizeof c);
@@ -544,6 +561,7 @@ int main(void) {
       cmocka_unit_test(crlf_bom_and_comments_are_accepted),
       cmocka_unit_test(missing_file_is_reported),
       cmocka_unit_test(first_error_wins),
+      cmocka_unit_test(node_sig_cache_entries),
       cmocka_unit_test(write_default_round_trips_to_defaults),
       cmocka_unit_test(web_section_keys),
       cmocka_unit_test(write_default_refuses_to_overwrite),

@@ -204,6 +204,13 @@ static void fill(home *h, uint64_t slots)
         assert_int_equal(sb_pinstore_finish(h->ps, &j, &done, NULL, 1, 100), 1);
 }
 
+static int count_proposal(void *arg, const sb_proposal_row *row)
+{
+    (void)row;
+    (*(int *)arg)++;
+    return 0;
+}
+
 static int count_vote(void *arg, const uint8_t v[32], const uint8_t p[32])
 {
     (void)v;
@@ -234,6 +241,13 @@ static void day_in_the_life(home *h, uint64_t slots)
     assert_int_equal(sb_store_proposal_body(h->st, 0, id, &body, &blen), 1);
     free(body);
     assert_int_equal(sb_store_get_slot(h->st, 0, last, &r), 1);
+    /* The /slot and /proposal queries: a slot's proposals in block order, a proposal's height. */
+    int props = 0;
+    int64_t ph = 0;
+    assert_int_equal(sb_store_each_proposal(h->st, 0, last, count_proposal, &props), 0);
+    assert_int_equal(props, 1);
+    assert_int_equal(sb_store_proposal_height(h->st, 0, id, &ph), 1);
+    assert_true(ph > 0);
     /* FinalizeBlock of slot `slots` with its tally reads, then Commit. */
     assert_int_equal(sb_store_begin(h->st), 0);
     add_history_slot(h->st, slots, &h->last, 1); /* a new winner */

@@ -8,13 +8,13 @@
 
 #include <openssl/evp.h>
 
-#include "cli.h"
+#include "rpcc.h"
 #include "http.h"
 #include "sb_time.h"
 
 #define RPC_MAX_REPLY (64u * 1024u * 1024u)
 
-char *cli_b64_encode(const uint8_t *p, size_t n) {
+char *sb_b64_encode(const uint8_t *p, size_t n) {
   if (n > (size_t)1 << 30) return NULL;
   size_t cap = 4 * ((n + 2) / 3) + 1;
   char *out = malloc(cap);
@@ -23,7 +23,7 @@ char *cli_b64_encode(const uint8_t *p, size_t n) {
   return out;
 }
 
-uint8_t *cli_b64_decode(const char *s, size_t *outlen) {
+uint8_t *sb_b64_decode(const char *s, size_t *outlen) {
   size_t n = strlen(s);
   if (n % 4 || n > (size_t)1 << 30) return NULL;
   uint8_t *out = malloc(n / 4 * 3 + 1);
@@ -41,12 +41,12 @@ uint8_t *cli_b64_decode(const char *s, size_t *outlen) {
   return out;
 }
 
-int cli_rpc_call(const cli_rpc *r, const char *method, json_t *params, json_t **result,
+int sb_rpcc_call(const sb_rpcc *r, const char *method, json_t *params, json_t **result,
                  char *err, size_t errlen) {
-  int ret = CLI_EXIT_UNREACHABLE;
+  int ret = SB_RPCC_UNREACHABLE;
   char *body = NULL;
   json_t *reply = NULL;
-  cli_http_res res = {0};
+  sb_http_res res = {0};
   json_t *req = json_pack("{s:s, s:i, s:s, s:o}", "jsonrpc", "2.0", "id", 1, "method", method,
                           "params", params ? json_incref(params) : json_object());
   *result = NULL;
@@ -54,10 +54,10 @@ int cli_rpc_call(const cli_rpc *r, const char *method, json_t *params, json_t **
     snprintf(err, errlen, "out of memory");
     goto done;
   }
-  cli_http_req rq = {.url = r->url, .what = "CometBFT RPC", .base = r->url, .flag = "--node",
+  sb_http_req rq = {.url = r->url, .what = "CometBFT RPC", .base = r->url, .flag = "--node",
                      .ctype = "application/json", .body = body, .len = strlen(body),
                      .timeout_s = r->timeout_s, .max_bytes = RPC_MAX_REPLY};
-  if (cli_http_post(&rq, &res, err, errlen) < 0) goto done;
+  if (sb_http_post(&rq, &res, err, errlen) < 0) goto done;
   json_error_t je;
   reply = json_loadb((const char *)res.body.data, res.body.len, 0, &je);
   if (!reply || !json_is_object(reply)) {
@@ -71,7 +71,7 @@ int cli_rpc_call(const cli_rpc *r, const char *method, json_t *params, json_t **
     const char *data = json_string_value(json_object_get(e, "data"));
     snprintf(err, errlen, "CometBFT RPC %s: %s%s%s", method, msg ? msg : "error",
              data ? ": " : "", data ? data : "");
-    ret = CLI_EXIT_REJECTED;
+    ret = SB_RPCC_REJECTED;
     goto done;
   }
   json_t *result_v = json_object_get(reply, "result");
@@ -80,17 +80,17 @@ int cli_rpc_call(const cli_rpc *r, const char *method, json_t *params, json_t **
     goto done;
   }
   *result = json_incref(result_v);
-  ret = CLI_EXIT_OK;
+  ret = SB_RPCC_OK;
 done:
   json_decref(reply);
   json_decref(req);
   free(body);
-  cli_http_res_free(&res);
+  sb_http_res_free(&res);
   return ret;
 }
 
 /* CometBFT prints int64 as decimal strings; accept plain integers too. 0 / -1. */
-int cli_json_i64(json_t *v, int64_t *out) {
+int sb_json_i64(json_t *v, int64_t *out) {
   if (json_is_integer(v)) {
     *out = json_integer_value(v);
     return 0;
@@ -105,18 +105,18 @@ int cli_json_i64(json_t *v, int64_t *out) {
   return 0;
 }
 
-int cli_rpc_status(const cli_rpc *r, char *chain_id, size_t chain_id_len, int64_t *height,
+int sb_rpcc_status(const sb_rpcc *r, char *chain_id, size_t chain_id_len, int64_t *height,
                    int64_t *block_time_ns, char *err, size_t errlen) {
   json_t *res = NULL;
-  int ret = cli_rpc_call(r, "status", NULL, &res, err, errlen);
+  int ret = sb_rpcc_call(r, "status", NULL, &res, err, errlen);
   if (ret) return ret;
-  ret = CLI_EXIT_UNREACHABLE;
+  ret = SB_RPCC_UNREACHABLE;
   const char *net = json_string_value(json_object_get(json_object_get(res, "node_info"),
                                                       "network"));
   json_t *sync = json_object_get(res, "sync_info");
   int64_t h = 0, t = 0;
   const char *ts = json_string_value(json_object_get(sync, "latest_block_time"));
-  if (!net || cli_json_i64(json_object_get(sync, "latest_block_height"), &h) < 0) {
+  if (!net || sb_json_i64(json_object_get(sync, "latest_block_height"), &h) < 0) {
     snprintf(err, errlen, "CometBFT RPC at %s: status reply lacks node_info.network or "
              "sync_info.latest_block_height", r->url);
     goto done;
@@ -134,28 +134,28 @@ int cli_rpc_status(const cli_rpc *r, char *chain_id, size_t chain_id_len, int64_
   }
   if (height) *height = h;
   if (block_time_ns) *block_time_ns = t;
-  ret = CLI_EXIT_OK;
+  ret = SB_RPCC_OK;
 done:
   json_decref(res);
   return ret;
 }
 
-void cli_query_free(cli_query *q) {
+void sb_rpcc_query_free(sb_rpcc_result *q) {
   free(q->log);
   free(q->codespace);
   json_decref(q->value);
   memset(q, 0, sizeof *q);
 }
 
-int cli_rpc_query(const cli_rpc *r, const char *path, cli_query *q, char *err, size_t errlen) {
+int sb_rpcc_query(const sb_rpcc *r, const char *path, sb_rpcc_result *q, char *err, size_t errlen) {
   json_t *res = NULL, *params = json_pack("{s:s, s:s}", "path", path, "data", "");
   uint8_t *val = NULL;
   memset(q, 0, sizeof *q);
-  int ret = params ? cli_rpc_call(r, "abci_query", params, &res, err, errlen)
-                   : CLI_EXIT_UNREACHABLE;
+  int ret = params ? sb_rpcc_call(r, "abci_query", params, &res, err, errlen)
+                   : SB_RPCC_UNREACHABLE;
   json_decref(params);
   if (ret) return ret;
-  ret = CLI_EXIT_UNREACHABLE;
+  ret = SB_RPCC_UNREACHABLE;
   json_t *resp = json_object_get(res, "response");
   json_t *code = json_object_get(resp, "code");
   if (!json_is_object(resp) || (code && !json_is_integer(code))) {
@@ -168,12 +168,12 @@ int cli_rpc_query(const cli_rpc *r, const char *path, cli_query *q, char *err, s
   q->log = strdup(log ? log : "");
   q->codespace = strdup(cs ? cs : "");
   if (!q->log || !q->codespace) goto done;
-  if (cli_json_i64(json_object_get(resp, "height"), &q->height) < 0) q->height = 0;
+  if (sb_json_i64(json_object_get(resp, "height"), &q->height) < 0) q->height = 0;
   const char *v64 = json_string_value(json_object_get(resp, "value"));
   if (v64 && *v64) {
     size_t n;
     json_error_t je;
-    if (!(val = cli_b64_decode(v64, &n))) {
+    if (!(val = sb_b64_decode(v64, &n))) {
       snprintf(err, errlen, "abci_query %s: value is not base64", path);
       goto done;
     }
@@ -184,9 +184,9 @@ int cli_rpc_query(const cli_rpc *r, const char *path, cli_query *q, char *err, s
       goto done;
     }
   }
-  ret = CLI_EXIT_OK;
+  ret = SB_RPCC_OK;
 done:
-  if (ret) cli_query_free(q);
+  if (ret) sb_rpcc_query_free(q);
   free(val);
   json_decref(res);
   return ret;
@@ -195,7 +195,7 @@ done:
 /* CometBFT v1.0 answers a tx that CheckTx rejects with a JSON-RPC error whose data ends
  * "tx <HASH> is invalid: code=<n>, data=<HEX>, log='<log>', codespace='<cs>'" (v0.38 puts the
  * same fields in result). Fills out from msg; 0, or -1 if msg is not of that form. */
-static int parse_v1_invalid_tx(const char *msg, cli_broadcast *out) {
+static int parse_v1_invalid_tx(const char *msg, sb_rpcc_tx_result *out) {
   static const char mark[] = " is invalid: code=", lmark[] = ", log='",
                     cmark[] = "', codespace='";
   const char *q = strstr(msg, mark);
@@ -224,23 +224,23 @@ static int parse_v1_invalid_tx(const char *msg, cli_broadcast *out) {
   return 0;
 }
 
-int cli_rpc_broadcast(const cli_rpc *r, const uint8_t *tx, size_t len, cli_broadcast *out,
+int sb_rpcc_broadcast(const sb_rpcc *r, const uint8_t *tx, size_t len, sb_rpcc_tx_result *out,
                       char *err, size_t errlen) {
   json_t *res = NULL, *params = NULL;
-  char *b64 = cli_b64_encode(tx, len);
-  int ret = CLI_EXIT_UNREACHABLE;
+  char *b64 = sb_b64_encode(tx, len);
+  int ret = SB_RPCC_UNREACHABLE;
   memset(out, 0, sizeof *out);
   if (!b64 || !(params = json_pack("{s:s}", "tx", b64))) {
     snprintf(err, errlen, "out of memory");
     goto done;
   }
-  ret = cli_rpc_call(r, "broadcast_tx_sync", params, &res, err, errlen);
-  if (ret == CLI_EXIT_REJECTED && parse_v1_invalid_tx(err, out) == 0) {
-    ret = CLI_EXIT_OK; /* a CheckTx rejection from v1.0: same result as v0.38's */
+  ret = sb_rpcc_call(r, "broadcast_tx_sync", params, &res, err, errlen);
+  if (ret == SB_RPCC_REJECTED && parse_v1_invalid_tx(err, out) == 0) {
+    ret = SB_RPCC_OK; /* a CheckTx rejection from v1.0: same result as v0.38's */
     goto done;
   }
   if (ret) goto done;
-  ret = CLI_EXIT_UNREACHABLE;
+  ret = SB_RPCC_UNREACHABLE;
   json_t *code = json_object_get(res, "code");
   if (!json_is_integer(code)) {
     snprintf(err, errlen, "CometBFT RPC at %s: broadcast_tx_sync reply lacks result.code",
@@ -255,7 +255,7 @@ int cli_rpc_broadcast(const cli_rpc *r, const uint8_t *tx, size_t len, cli_broad
     snprintf(out->codespace, sizeof out->codespace, "%s", s);
   if ((s = json_string_value(json_object_get(res, "hash"))))
     snprintf(out->hash, sizeof out->hash, "%s", s);
-  ret = CLI_EXIT_OK;
+  ret = SB_RPCC_OK;
 done:
   json_decref(res);
   json_decref(params);

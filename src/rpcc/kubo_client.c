@@ -1,16 +1,16 @@
-/* kubo.c — Kubo RPC: add and dag/stat (see kubo.h). */
-#include "kubo.h"
+/* kubo_client.c — Kubo RPC: add, id and dag/stat (see kubo_client.h). */
+#include "kubo_client.h"
 
 #include <stdio.h>
 #include <string.h>
 
-#include "cli.h"
+#include "rpcc.h"
 #include "http.h"
 #include "sb_url.h"
 
 #define KUBO_MAX_REPLY (4u * 1024u * 1024u)
 
-json_t *cli_kubo_last_object(const char *text, size_t len) {
+json_t *sb_kuboc_last_object(const char *text, size_t len) {
   json_t *last = NULL;
   size_t i = 0;
   while (i < len) {
@@ -34,28 +34,28 @@ json_t *cli_kubo_last_object(const char *text, size_t len) {
 static int kubo_post(const char *api, const char *call, const char *file_path, long timeout_s,
                      json_t **obj, char *err, size_t errlen) {
   char url[2048];
-  cli_http_res res = {0};
-  int ret = CLI_EXIT_UNREACHABLE;
+  sb_http_res res = {0};
+  int ret = SB_RPCC_UNREACHABLE;
   *obj = NULL;
-  if (cli_http_join(api, "/api/v0/", url, sizeof url) < 0 ||
+  if (sb_http_join(api, "/api/v0/", url, sizeof url) < 0 ||
       strlen(url) + strlen(call) >= sizeof url) {
     snprintf(err, errlen, "--ipfs URL is too long");
-    return CLI_EXIT_USAGE;
+    return SB_RPCC_USAGE;
   }
   memcpy(url + strlen(url), call, strlen(call) + 1);
   char url_log[sizeof url], api_log[sizeof url]; /* for messages: passwords masked */
   sb_url_for_log(url, url_log, sizeof url_log);
   sb_url_for_log(api, api_log, sizeof api_log);
-  cli_http_req rq = {.url = url, .what = "Kubo RPC", .base = api, .flag = "--ipfs",
+  sb_http_req rq = {.url = url, .what = "Kubo RPC", .base = api, .flag = "--ipfs",
                      .file_path = file_path, .timeout_s = timeout_s,
                      .max_bytes = KUBO_MAX_REPLY};
-  int hr = cli_http_post(&rq, &res, err, errlen);
+  int hr = sb_http_post(&rq, &res, err, errlen);
   if (hr == CLI_HTTP_TIMEOUT) { /* Kubo is up but cannot produce the answer (content missing) */
-    ret = CLI_EXIT_REJECTED;
+    ret = SB_RPCC_REJECTED;
     goto done;
   }
   if (hr < 0) goto done;
-  json_t *o = cli_kubo_last_object((const char *)res.body.data, res.body.len);
+  json_t *o = sb_kuboc_last_object((const char *)res.body.data, res.body.len);
   if (res.status != 200 || res.stream_error[0]) {
     const char *msg = res.stream_error[0] ? res.stream_error
                                           : json_string_value(json_object_get(o, "Message"));
@@ -65,7 +65,7 @@ static int kubo_post(const char *api, const char *call, const char *file_path, l
     else
       snprintf(err, errlen, "Kubo %s: %s", call, msg ? msg : "error without a message");
     json_decref(o);
-    ret = CLI_EXIT_REJECTED;
+    ret = SB_RPCC_REJECTED;
     goto done;
   }
   if (!o) {
@@ -73,25 +73,25 @@ static int kubo_post(const char *api, const char *call, const char *file_path, l
     goto done;
   }
   *obj = o;
-  ret = CLI_EXIT_OK;
+  ret = SB_RPCC_OK;
 done:
-  cli_http_res_free(&res);
+  sb_http_res_free(&res);
   return ret;
 }
 
-int cli_kubo_add(const char *api, const char *path, long timeout_s,
+int sb_kuboc_add(const char *api, const char *path, long timeout_s,
                  char cid[SB_CID_STR_MAX], char *err, size_t errlen) {
-  return cli_kubo_add_ex(api, path, 0, timeout_s, cid, err, errlen);
+  return sb_kuboc_add_ex(api, path, 0, timeout_s, cid, err, errlen);
 }
 
-int cli_kubo_add_ex(const char *api, const char *path, int only_hash, long timeout_s,
+int sb_kuboc_add_ex(const char *api, const char *path, int only_hash, long timeout_s,
                     char cid[SB_CID_STR_MAX], char *err, size_t errlen) {
   json_t *o = NULL;
   int rc = kubo_post(api,
                      only_hash ? "add?cid-version=1&raw-leaves=true&only-hash=true&progress=false"
                                : "add?cid-version=1&raw-leaves=true&pin=true&progress=false",
                      path, timeout_s, &o, err, errlen);
-  if (rc == CLI_EXIT_REJECTED) rc = CLI_EXIT_UNREACHABLE; /* Kubo failed the add */
+  if (rc == SB_RPCC_REJECTED) rc = SB_RPCC_UNREACHABLE; /* Kubo failed the add */
   if (rc) return rc;
   const char *h = json_string_value(json_object_get(o, "Hash"));
   uint8_t bin[SB_CID_BIN_MAX];
@@ -100,14 +100,14 @@ int cli_kubo_add_ex(const char *api, const char *path, int only_hash, long timeo
     snprintf(err, errlen, "Kubo add of %s returned %s%s, not a CIDv1 (raw or dag-pb)", path,
              h ? "CID " : "no Hash", h ? h : "");
     json_decref(o);
-    return CLI_EXIT_UNREACHABLE;
+    return SB_RPCC_UNREACHABLE;
   }
   memcpy(cid, h, strlen(h) + 1);
   json_decref(o);
-  return CLI_EXIT_OK;
+  return SB_RPCC_OK;
 }
 
-int cli_kubo_dag_size(const char *api, const char *cid, long timeout_s, uint64_t *size,
+int sb_kuboc_dag_size(const char *api, const char *cid, long timeout_s, uint64_t *size,
                       char *err, size_t errlen) {
   char call[256];
   json_t *o = NULL;
@@ -120,26 +120,26 @@ int cli_kubo_dag_size(const char *api, const char *cid, long timeout_s, uint64_t
   if (!json_is_integer(v) || json_integer_value(v) < 0) {
     snprintf(err, errlen, "Kubo dag/stat %s: reply has no size", cid);
     json_decref(o);
-    return CLI_EXIT_UNREACHABLE;
+    return SB_RPCC_UNREACHABLE;
   }
   *size = (uint64_t)json_integer_value(v);
   json_decref(o);
-  return CLI_EXIT_OK;
+  return SB_RPCC_OK;
 }
 
-int cli_kubo_id(const char *api, long timeout_s, char *peer, size_t peerlen, char *err,
+int sb_kuboc_id(const char *api, long timeout_s, char *peer, size_t peerlen, char *err,
                 size_t errlen) {
   json_t *o = NULL;
   int rc = kubo_post(api, "id", NULL, timeout_s, &o, err, errlen);
-  if (rc == CLI_EXIT_REJECTED) rc = CLI_EXIT_UNREACHABLE;
+  if (rc == SB_RPCC_REJECTED) rc = SB_RPCC_UNREACHABLE;
   if (rc) return rc;
   const char *id = json_string_value(json_object_get(o, "ID"));
   if (!id || !*id || strlen(id) >= peerlen) {
     snprintf(err, errlen, "Kubo id: reply has no ID");
     json_decref(o);
-    return CLI_EXIT_UNREACHABLE;
+    return SB_RPCC_UNREACHABLE;
   }
   memcpy(peer, id, strlen(id) + 1);
   json_decref(o);
-  return CLI_EXIT_OK;
+  return SB_RPCC_OK;
 }

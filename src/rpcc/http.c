@@ -18,7 +18,7 @@ static size_t on_body(char *p, size_t size, size_t n, void *arg) {
 
 /* Headers and, for chunked replies, trailers: keep Kubo's X-Stream-Error. */
 static size_t on_header(char *p, size_t size, size_t n, void *arg) {
-  cli_http_res *res = arg;
+  sb_http_res *res = arg;
   size_t len = size * n;
   static const char name[] = "X-Stream-Error:";
   size_t nl = sizeof name - 1;
@@ -34,14 +34,14 @@ static size_t on_header(char *p, size_t size, size_t n, void *arg) {
   return len;
 }
 
-int cli_http_join(const char *base, const char *suffix, char *out, size_t outlen) {
+int sb_http_join(const char *base, const char *suffix, char *out, size_t outlen) {
   size_t bl = strlen(base);
   while (bl && base[bl - 1] == '/') bl--;
   int n = snprintf(out, outlen, "%.*s%s", (int)bl, base, suffix);
   return n < 0 || (size_t)n >= outlen ? -1 : 0;
 }
 
-void cli_http_res_free(cli_http_res *res) {
+void sb_http_res_free(sb_http_res *res) {
   sb_buf_free(&res->body);
   memset(res, 0, sizeof *res);
 }
@@ -49,7 +49,7 @@ void cli_http_res_free(cli_http_res *res) {
 /* The request body of rq on h: a multipart upload of rq->file_path, or rq->body with its
  * content type. *mime and *hdrs are created here and freed by the caller. 0, or -1 with a
  * message in err. */
-static int set_body(CURL *h, const cli_http_req *rq, curl_mime **mime,
+static int set_body(CURL *h, const sb_http_req *rq, curl_mime **mime,
                     struct curl_slist **hdrs, char *err, size_t errlen) {
   if (rq->file_path) {
     *mime = curl_mime_init(h);
@@ -76,8 +76,8 @@ static int set_body(CURL *h, const cli_http_req *rq, curl_mime **mime,
 
 /* The message for a failed transfer (rc from curl_easy_perform; cerr: curl's error buffer;
  * base: the endpoint for messages, password masked) into err, and its CLI_HTTP_* code. */
-static int perform_failed(CURL *h, CURLcode rc, const char *cerr, const cli_http_req *rq,
-                          const cli_http_res *res, const char *base, char *err,
+static int perform_failed(CURL *h, CURLcode rc, const char *cerr, const sb_http_req *rq,
+                          const sb_http_res *res, const char *base, char *err,
                           size_t errlen) {
   const char *why = cerr[0] ? cerr : curl_easy_strerror(rc);
   long connected = 0;
@@ -100,7 +100,7 @@ static int perform_failed(CURL *h, CURLcode rc, const char *cerr, const cli_http
   return CLI_HTTP_UNREACHABLE;
 }
 
-int cli_http_post(const cli_http_req *rq, cli_http_res *res, char *err, size_t errlen) {
+int sb_http_post(const sb_http_req *rq, sb_http_res *res, char *err, size_t errlen) {
   int ret = CLI_HTTP_FAILED;
   CURL *h = NULL;
   curl_mime *mime = NULL;
@@ -145,7 +145,7 @@ int cli_http_post(const cli_http_req *rq, cli_http_res *res, char *err, size_t e
   ret = 0;
   goto done;
 fail:
-  cli_http_res_free(res);
+  sb_http_res_free(res);
 done:
   curl_slist_free_all(hdrs);
   curl_mime_free(mime);
