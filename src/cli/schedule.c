@@ -307,11 +307,14 @@ static int index_save(const cli_ctx *c, const sched_index *x) {
   int ret = -1;
   if (!text) {
     cli_errf("out of memory");
-  } else if (index_path(c, "json", path, sizeof path) == 0 &&
-             cli_write_file(path, text, strlen(text), err, sizeof err) == 0) {
+  } else if (index_path(c, "json", path, sizeof path) < 0) {
+    cli_errf("cannot save the schedule index: %s/schedule/%s.json: path too long", c->home,
+             c->key);
+  } else if (cli_write_file(path, text, strlen(text), err, sizeof err) == 0) {
     ret = 0;
-  } else {
-    cli_errf("cannot save the schedule index: %s", err);
+  } else { /* what was added stays in Kubo; the next run indexes those files again */
+    cli_errf("cannot save the schedule index %s: %s (files added to Kubo stay there; the next "
+             "run indexes them again)", path, err);
   }
   free(text);
   json_decref(j);
@@ -877,6 +880,7 @@ int cli_cmd_schedule(cli_ctx *c) {
   }
   run.files = x.nfiles;
   if (library_add(c, &x, lib, cap_ms, &run, &rc) < 0) goto done;
+  rc = CLI_EXIT_USAGE; /* library_add left the last add's status (0): a failed save is an error */
   if (!c->dry_run && index_save(c, &x) < 0) goto done;
 
   /* the next N open slots within the horizon (protocol.md §3, the core's slot functions) */

@@ -143,6 +143,23 @@ void sb_agent_decide(const sb_agent_in *in, sb_agent_out *out) {
   follow(in, out);
 }
 
+sb_agent_key_role sb_agent_key_check(const sb_params *p, const uint8_t key[32],
+                                     const sb_validator **val) {
+  const sb_validator *own = NULL, *deleg = NULL;
+  sb_agent_key_role r = SB_AGENT_KEY_UNKNOWN;
+  for (size_t i = 0; i < p->n_validators; i++) {
+    const sb_validator *v = &p->validators[i];
+    if (!deleg && v->has_vote_key && memcmp(v->vote_key, key, 32) == 0) deleg = v;
+    if (memcmp(v->pubkey, key, 32) == 0) own = v;
+  }
+  if (deleg)
+    r = SB_AGENT_KEY_DELEGATE;
+  else if (own)
+    r = own->has_vote_key ? SB_AGENT_KEY_DELEGATED_AWAY : SB_AGENT_KEY_CONSENSUS;
+  if (val) *val = deleg ? deleg : own;
+  return r;
+}
+
 const char *sb_agent_reason_name(sb_agent_reason r) {
   switch (r) {
   case SB_AGENT_R_NO_CANDIDATE: return "no_candidate";

@@ -86,6 +86,22 @@ typedef struct sb_agent_out {
  * curator that has one, else follow. Deterministic; never fails (out always filled). */
 void sb_agent_decide(const sb_agent_in *in, sb_agent_out *out);
 
+/* What the agent's key is to the chain (protocol.md §4 vote_keys, §15 key_file). */
+typedef enum {
+  SB_AGENT_KEY_DELEGATE = 0,  /* a validator's delegated vote key: votes for that validator */
+  SB_AGENT_KEY_CONSENSUS,     /* a validator's own key, the validator has no delegate */
+  SB_AGENT_KEY_DELEGATED_AWAY, /* a validator's own key, but it delegates: refused (its votes
+                                * would fail SIGNATURE) */
+  SB_AGENT_KEY_UNKNOWN        /* neither: refused */
+} sb_agent_key_role;
+
+/* Role of the 32-byte Ed25519 key `key` in p's validators. *val (may be NULL) gets the validator
+ * concerned (borrowed from p), or NULL for SB_AGENT_KEY_UNKNOWN. A delegation wins over an own
+ * key (a key that is both one validator's delegate and another's consensus key votes for the
+ * delegating validator). Deterministic; never fails. */
+sb_agent_key_role sb_agent_key_check(const sb_params *p, const uint8_t key[32],
+                                     const sb_validator **val);
+
 /* Stable lowercase name of a reason for logs: "no_candidate", "unavailable", "most_power",
  * "tie_curators", "tie_hash", "no_votes_hash", "priority". */
 const char *sb_agent_reason_name(sb_agent_reason r);

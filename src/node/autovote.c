@@ -60,6 +60,7 @@ struct sb_autovote {
   atomic_int cancel;
   sb_config cfg; /* copy */
   char journal[4200];
+  int lockfd; /* the journal's lock, held for the agent's lifetime (vjournal.h) */
   char auth[1024];
   uint8_t seed[32], keypub[32];
   char keyhex[65];
@@ -246,42 +247,39 @@ static int load_params(sb_autovote *a) {
     goto done;
   }
   /* Which validator does this key vote for? protocol.md §4 votes, §15. */
-  const sb_validator *own = NULL, *deleg = NULL;
-  for (size_t i = 0; i < a->p.n_validators; i++) {
-    const sb_validator *v = &a->p.validators[i];
-    if (v->has_vote_key && memcmp(v->vote_key, a->keypub, 32) == 0) deleg = v;
-    if (memcmp(v->pubkey, a->keypub, 32) == 0) own = v;
-  }
-  if (deleg) {
-    memcpy(a->valpub, deleg->pubkey, 32);
-  } else if (own && own->has_vote_key) {
+  const sb_validator *val = NULL;
+  sb_agent_key_role role = sb_agent_key_check(&a->p, a->keypub, &val);
+  if (role == SB_AGENT_KEY_DELEGATED_AWAY) {
     char vk[65];
-    hexid(own->vote_key, vk);
-    sb_log(SB_LOG_ERROR, MOD, "[vote] key_file holds the consensus key of validator %s, which "
-           "delegates its votes to %s (genesis vote_keys): its votes would fail SIGNATURE; "
-           "agent stopped (set key_file to the vote key)", a->keyhex, vk);
-    rc = -1;
-    goto done;
-  } else if (own) {
-    memcpy(a->valpub, own->pubkey, 32);
-  } else {
-    sb_log(SB_LOG_ERROR, MOD, "[vote] key_file key %s is neither a delegated vote key nor a "
-           "validator's key of this chain: agent stopped", a->keyhex);
+    hexid(val->vote_key, vk);
+    sb_log(SB_LOG_ERROR, MOD, "[vote] key_file %s holds the consensus key %s of a validator "
+           "that delegates its votes to %s (genesis vote_keys): its votes would fail SIGNATURE; "
+           "agent stopped, the node keeps running (set key_file to the vote key)",
+           a->cfg.vote.key_file, a->keyhex, vk);
     rc = -1;
     goto done;
   }
+  if (role == SB_AGENT_KEY_UNKNOWN) {
+    sb_log(SB_LOG_ERROR, MOD, "[vote] key_file %s: key %s is neither a delegated vote key nor "
+           "a validator's key of this chain: agent stopped, the node keeps running",
+           a->cfg.vote.key_file, a->keyhex);
+    rc = -1;
+    goto done;
+  }
+  memcpy(a->valpub, val->pubkey, 32);
   if (a->cfg.vote.lead_seconds >= a->p.close_lead_seconds) {
     sb_log(SB_LOG_ERROR, MOD, "[vote] lead_seconds = %" PRIu32 " must be below the chain's "
-           "close_lead_seconds (%" PRIu64 "): agent stopped", a->cfg.vote.lead_seconds,
-           a->p.close_lead_seconds);
+           "close_lead_seconds (%" PRIu64 "): agent stopped, the node keeps running",
+           a->cfg.vote.lead_seconds, a->p.close_lead_seconds);
     rc = -1;
     goto done;
   }
   hexid(a->valpub, a->valhex);
   a->have_params = 1;
   sb_log(SB_LOG_INFO, MOD, "voting for validator %s with %s key %s; policy %s, lead %" PRIu32
-         " s, require_available %s%s", a->valhex, deleg ? "delegated vote" : "consensus",
-         a->keyhex, a->cfg.vote.policy ? "priority" : "follow", a->cfg.vote.lead_seconds,
+         " s, require_available %s%s", a->valhex,
+         role == SB_AGENT_KEY_DELEGATE ? "delegated vote" : "consensus", a->keyhex,
+         a->cfg.vote.policy ? "priority" : "follow", a->cfg.vote.lead_seconds,
          a->cfg.vote.require_available ? "true" : "false", a->cfg.vote.dry_run ? ", dry run" : "");
   rc = 1;
 done:
@@ -463,8 +461,8 @@ static int find_hstar(sb_autovote *a, int64_t h, int64_t t, int64_t thr, int64_t
   return block_at(a, cur, &tt, hash);
 }
 
-/* Under the journal lock: adopt a decision already journalled for this slot (restart, or
- * another agent of this home) and send its bytes again (protocol.md §15).
+/* Adopt a decision already journalled for this slot (a restart) and send its bytes again
+ * (protocol.md §15).
  * 1 adopted, 0 none for this slot, -1 the journal cannot be read (logged). */
 static int adopt_journalled(sb_autovote *a) {
   char err[1024], idh[65];
@@ -551,8 +549,8 @@ static size_t choose(sb_autovote *a, const sb_agent_cand *cands, size_t n, int64
   return out.choice;
 }
 
-/* Under the journal lock: build our vote for proposal `id`, write it to the journal, then
- * broadcast it; the journal comes first so a restart sends the same bytes (protocol.md §15).
+/* Build our vote for proposal `id`, write it to the journal, then broadcast it; the journal
+ * comes first so a restart sends the same bytes (protocol.md §15).
  * Failures are logged; the slot then stays undecided and is retried. */
 static void cast_vote(sb_autovote *a, const uint8_t id[32]) {
   char err2[512];
@@ -591,23 +589,13 @@ done:
 
 /* Decide slot s (closing at close_ns) at the latest block h (time t). */
 static void decide(sb_autovote *a, int64_t h, int64_t t, int64_t close_ns) {
-  char err[1024], idh[65];
+  char idh[65];
   sb_rpcc_result q = {0};
   sb_agent_cand *cands = NULL;
-  int lockfd = -1;
   int64_t hstar = 0;
   uint8_t hhash[32], voted_for[32];
   size_t n = 0, choice;
 
-  lockfd = sb_vjournal_lock(a->journal, err, sizeof err);
-  if (lockfd == -2) {
-    sb_log(SB_LOG_DEBUG, MOD, "journal locked by another agent: retrying");
-    goto done;
-  }
-  if (lockfd < 0) {
-    sb_log(SB_LOG_ERROR, MOD, "journal: %s", err);
-    goto done;
-  }
   if (adopt_journalled(a) != 0) goto done;
   if (slot_query(a, a->slot, &q) != 0) {
     sb_metrics_autovote("rpc_error");
@@ -634,7 +622,6 @@ static void decide(sb_autovote *a, int64_t h, int64_t t, int64_t close_ns) {
   }
   cast_vote(a, cands[choice].id);
 done:
-  sb_vjournal_unlock(lockfd);
   free(cands);
   sb_rpcc_query_free(&q);
 }
@@ -723,6 +710,43 @@ static void *run(void *arg) {
   return NULL;
 }
 
+/* Load the key of a->cfg; a failure names the config file and line of [vote] key_file when
+ * the config came from a file ("file:line: [vote] key_file PATH: reason"). 0 / -1 with err. */
+static int start_key(sb_autovote *a, char *err, size_t errlen) {
+  char why[1024] = "";
+  const sb_config *c = &a->cfg;
+  if (sb_autovote_load_key(c->vote.key_file, a->seed, a->keypub, why, sizeof why) != 0) {
+    if (c->file[0] && c->vote.key_file_line > 0)
+      snprintf(err, errlen, "%s:%d: %s", c->file, c->vote.key_file_line, why);
+    else if (c->file[0])
+      snprintf(err, errlen, "%s: %s", c->file, why);
+    else
+      snprintf(err, errlen, "%s", why);
+    return -1;
+  }
+  hexid(a->keypub, a->keyhex);
+  return 0;
+}
+
+/* Take the journal's lock for the agent's lifetime: a second agent on the same journal (two
+ * daemons sharing a home or a journal_file) is refused here (protocol.md §15 "Exactly once").
+ * 0 / -1 with err. */
+static int start_journal(sb_autovote *a, char *err, size_t errlen) {
+  char why[1024] = "";
+  if (a->cfg.vote.journal_file[0])
+    snprintf(a->journal, sizeof a->journal, "%s", a->cfg.vote.journal_file);
+  else
+    snprintf(a->journal, sizeof a->journal, "%s/data/vote-journal", a->cfg.home);
+  a->lockfd = sb_vjournal_lock(a->journal, why, sizeof why);
+  if (a->lockfd == -2)
+    snprintf(err, errlen, "[vote] journal %s: another vote agent holds %s.lock (one agent per "
+             "journal: stop the other sleetbubbled, or give this one its own home or "
+             "[vote] journal_file)", a->journal, a->journal);
+  else if (a->lockfd < 0)
+    snprintf(err, errlen, "[vote] journal: %s", why);
+  return a->lockfd < 0 ? -1 : 0;
+}
+
 sb_autovote *sb_autovote_start(const sb_config *cfg, char *err, size_t errlen) {
   sb_autovote *a = calloc(1, sizeof *a);
   sb_kubo_opts ko = {0};
@@ -735,12 +759,8 @@ sb_autovote *sb_autovote_start(const sb_config *cfg, char *err, size_t errlen) {
   pthread_mutex_init(&a->mu, NULL);
   pthread_cond_init(&a->cv, NULL);
   atomic_init(&a->cancel, 0);
-  if (sb_autovote_load_key(cfg->vote.key_file, a->seed, a->keypub, err, errlen) != 0) goto fail;
-  hexid(a->keypub, a->keyhex);
-  if (cfg->vote.journal_file[0])
-    snprintf(a->journal, sizeof a->journal, "%s", cfg->vote.journal_file);
-  else
-    snprintf(a->journal, sizeof a->journal, "%s/data/vote-journal", cfg->home);
+  a->lockfd = -1;
+  if (start_key(a, err, errlen) != 0 || start_journal(a, err, errlen) != 0) goto fail;
   if (cfg->ipfs.auth_header_file[0] &&
       sb_kubo_read_auth_header(cfg->ipfs.auth_header_file, a->auth, sizeof a->auth, err,
                                errlen) != 0)
@@ -759,6 +779,7 @@ sb_autovote *sb_autovote_start(const sb_config *cfg, char *err, size_t errlen) {
   }
   return a;
 fail:
+  sb_vjournal_unlock(a->lockfd);
   sb_kubo_free(a->kubo);
   OPENSSL_cleanse(a->seed, sizeof a->seed);
   OPENSSL_cleanse(a->auth, sizeof a->auth);
@@ -776,6 +797,7 @@ void sb_autovote_stop(sb_autovote *a) {
   pthread_mutex_unlock(&a->mu);
   atomic_store(&a->cancel, 1);
   pthread_join(a->th, NULL);
+  sb_vjournal_unlock(a->lockfd);
   sb_kubo_free(a->kubo);
   sb_params_free(&a->p);
   sb_vjournal_rec_free(&a->jrec);

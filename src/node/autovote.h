@@ -17,9 +17,12 @@
 typedef struct sb_autovote sb_autovote;
 
 /* Load the vote key (cfg->vote.key_file: a `sleetbubble keys new` file or CometBFT's
- * priv_validator_key.json) and start the thread. The key is checked against the chain's
- * parameters later, by the thread, once they exist. Returns the agent (stop it with
- * sb_autovote_stop), or NULL with err naming the file and the problem. cfg is copied. */
+ * priv_validator_key.json), take the journal's lock for the agent's lifetime and start the
+ * thread. The key is checked against the chain's parameters later, by the thread, once they
+ * exist (a refused key stops the thread with one error line; the node keeps running). Returns
+ * the agent (stop it with sb_autovote_stop), or NULL with err: a bad key file as
+ * "<cfg->file>:<line>: [vote] key_file PATH: reason", a journal whose lock another agent holds
+ * as "[vote] journal PATH: another vote agent holds PATH.lock ...". cfg is copied. */
 sb_autovote *sb_autovote_start(const sb_config *cfg, char *err, size_t errlen);
 
 /* Ask the thread to stop (a Kubo call in flight is abandoned within about a second, an RPC

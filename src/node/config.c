@@ -764,6 +764,14 @@ static int cfg_handler(void *user, const char *section, const char *name, const 
   return 1;
 }
 
+/* The line of [section] name in the file read, 0 when the file did not set it. */
+static int key_line_of(const cfg_ctx *x, const char *section, const char *name) {
+  for (size_t i = 0; i < NKEYS; i++)
+    if (strcmp(keys[i].section, section) == 0 && strcmp(keys[i].name, name) == 0)
+      return x->key_line[i];
+  return 0;
+}
+
 /* ---- public ------------------------------------------------------------------------------ */
 
 void sb_config_defaults(sb_config *c) {
@@ -828,13 +836,13 @@ int sb_config_load(sb_config *c, const char *path, char *err, size_t errlen) {
     goto done;
   }
   if (c->vote.enabled && c->vote.key_file[0] == '\0') { /* the line of "enabled = true" */
-    int line = 1;
-    for (size_t i = 0; i < NKEYS; i++)
-      if (strcmp(keys[i].section, "vote") == 0 && strcmp(keys[i].name, "enabled") == 0)
-        line = x.key_line[i] ? x.key_line[i] : 1;
+    int line = key_line_of(&x, "vote", "enabled");
+    if (line == 0) line = 1;
     snprintf(err, errlen, "%s:%d: [vote] key_file: required when enabled = true", path, line);
     goto done;
   }
+  snprintf(c->file, sizeof c->file, "%s", path);
+  c->vote.key_file_line = key_line_of(&x, "vote", "key_file");
   rc = 0;
 done:
   free(x.line);

@@ -50,6 +50,8 @@
 typedef struct sb_config {
   /* Home directory (not read from the file: --home, else sb_config_default_home()). */
   char home[4096];
+  /* The file sb_config_load read last ("" = none), for "file:line: [section] key" messages. */
+  char file[4200];
   struct {
     char laddr[512];          /* "tcp://HOST:PORT" or "unix://PATH" CometBFT connects to */
     uint64_t max_frame_bytes; /* largest ABCI frame accepted, bytes, [1024, 1 GiB] */
@@ -78,6 +80,7 @@ typedef struct sb_config {
   struct { /* the vote agent (protocol.md §15); node-local */
     int enabled;                    /* 1 = run the agent thread */
     char key_file[4096];            /* vote key: CLI key file or priv_validator_key.json */
+    int key_file_line;              /* line of key_file in `file` (0 = not set there) */
     char node_rpc[512];             /* CometBFT RPC base URL */
     uint32_t lead_seconds;          /* decide at close(s) - lead, [1, 86400] */
     int policy;                     /* 0 follow, 1 priority (sb_agent_policy) */

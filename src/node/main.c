@@ -268,7 +268,21 @@ static int start_abci(const sb_config *cfg, daemon_t *d)
     return 0;
 }
 
-/* The node-local services, each when configured: pin worker, metrics, vote agent, web; then
+/* The vote agent (protocol.md §15) when [vote] enabled: its own thread and RPC client. Started
+ * before the ABCI server listens, so a bad key file ("file:line: [vote] key_file ...") or a
+ * journal another agent holds refuses the start before CometBFT can connect; the key's check
+ * against the chain happens later on its thread. 0 / -1 (logged). */
+static int start_agent(const sb_config *cfg, daemon_t *d)
+{
+    char err[1024];
+    if (cfg->vote.enabled && !(d->agent = sb_autovote_start(cfg, err, sizeof(err)))) {
+        sb_log(SB_LOG_ERROR, "main", "%s", err);
+        return -1;
+    }
+    return 0;
+}
+
+/* The node-local services, each when configured: pin worker, metrics, web; then
  * the SIGTERM/SIGINT handlers. db_path: the state database. 0 / -1 (logged where there is
  * something to say). */
 static int start_services(const sb_config *cfg, daemon_t *d, const char *db_path)
@@ -284,12 +298,6 @@ static int start_services(const sb_config *cfg, daemon_t *d, const char *db_path
     if (cfg->metrics.laddr[0] &&
         !(d->ms = sb_metrics_server_start(d->base, cfg->metrics.laddr, sb_app_healthy, d->app,
                                           err, sizeof(err)))) {
-        sb_log(SB_LOG_ERROR, "main", "%s", err);
-        return -1;
-    }
-    /* The vote agent (protocol.md §15): its own thread and RPC client; a bad key file refuses
-     * the start here, the key's check against the chain happens on its thread. */
-    if (cfg->vote.enabled && !(d->agent = sb_autovote_start(cfg, err, sizeof(err)))) {
         sb_log(SB_LOG_ERROR, "main", "%s", err);
         return -1;
     }
@@ -338,8 +346,8 @@ static int cmd_start(const opts *o)
     if (open_state(&cfg, path, sizeof(path), &d.store) < 0)
         return 1;
     rc = 1;
-    if (!(d.base = event_base_new()) || start_abci(&cfg, &d) < 0 ||
-        start_services(&cfg, &d, path) < 0)
+    if (!(d.base = event_base_new()) || start_agent(&cfg, &d) < 0 ||
+        start_abci(&cfg, &d) < 0 || start_services(&cfg, &d, path) < 0)
         goto done;
     sb_log(SB_LOG_INFO, "main",
            "sleetbubbled %s: abci %s, metrics %s, web %s, pinning %s, state %s at height %lld",

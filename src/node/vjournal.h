@@ -3,8 +3,9 @@
  * The file holds the agent's latest decision only (slot, proposal id, the signed vote tx
  * bytes), so its size and the start-up read never grow with history. It is replaced
  * atomically (write path.tmp, fsync, rename, fsync the directory) BEFORE the vote is
- * broadcast; after a restart the agent rebroadcasts exactly these bytes. Writers hold an
- * exclusive flock on path.lock, so two agents sharing a home never decide the same slot twice.
+ * broadcast; after a restart the agent rebroadcasts exactly these bytes. The agent holds an
+ * exclusive flock on path.lock for its lifetime, so a second agent on the same journal (two
+ * daemons sharing a home) is refused at start and never decides a slot.
  *
  * Record: "SBVJ1\n" | be64 slot | proposal_id (32) | be32 tx length | tx | SHA-256 of all the
  * preceding bytes (32). A short, over-long or mis-hashed file (a torn write on a filesystem

@@ -7,7 +7,8 @@
 # --no-repeat-slots 1 keeps every track of the first out of it; the chain holds exactly those
 # proposals; the tracks are pinned in Kubo;
 # the two bad files are named on stderr and in the summary; a second run proposes nothing for
-# the slots already proposed; --dry-run sends nothing.
+# the slots already proposed; --dry-run sends nothing; an index that cannot be saved after the
+# adds makes the run exit 2 naming the file.
 # usage: cli_schedule.sh PATH/sleetbubble PATH/sleetbubbled
 # Ports (range 24400-24499): SB_CLI_SCHED_PORT_BASE (default 24400) +0..+2 Kubo API, gateway,
 # swarm; +3 RPC, +4 p2p, +5 ABCI, +6 metrics.
@@ -127,4 +128,19 @@ expect_eq "$(jq --arg c "$cur" '[.proposals[] | select(.curator == $c)] | length
 grep -q "^summary: " <(sb schedule --library "$lib" --key curator --slots 2 --no-repeat-slots 1 --dry-run 2>/dev/null) ||
   fail "text mode: no summary line"
 ok "run 2 proposed nothing for slots $s1/$s2 (reported as already proposed), added nothing to Kubo"
+
+# The index cannot be saved after the adds (a directory where the file should be: chmod would
+# not stop root): exit 2 naming the index file; the adds are in Kubo, the next run indexes the
+# library again.
+idx=$T/cli/schedule/curator.json
+rm -f "$idx"
+mkdir "$idx"
+cli_run 2 "$T/r3" sb --output json schedule --library "$lib" --key curator --slots 2
+grep -q "cannot save the schedule index $idx: " "$T/r3.err" ||
+  fail "unsaved index not named on stderr: $(cat "$T/r3.err")"
+[ ! -s "$T/r3" ] || fail "a run that could not save its index printed a summary: $(cat "$T/r3")"
+rmdir "$idx"
+cli_run 0 "$T/r4" sb --output json schedule --library "$lib" --key curator --slots 2 --dry-run
+expect_eq "$(jq -c '[.library.files, .library.tracks]' "$T/r4")" "[8,6]" "after the failed save: library indexed again"
+ok "an index that cannot be saved after the adds: exit 2 naming $idx; the next run indexes the library again"
 echo "# $PASSED passed, 0 failed"

@@ -2,6 +2,12 @@
 # The vote agent (protocol.md §15) on a real single-validator chain: CometBFT + sleetbubbled
 # with [vote] enabled (delegated vote key from genesis vote_keys) + an offline Kubo on loopback,
 # 30 s slots, proposals made with the CLI (`propose`) from short audio generated with sox.
+#  0. start-up refusals: a missing or garbage key_file makes sleetbubbled exit 1 before its
+#     ABCI server listens, naming the config file, key_file's line and the key file; a key the
+#     chain refuses (the consensus key of a validator that delegates its votes, a key that is
+#     no validator's) stops the agent with one line naming the key file and the key while the
+#     node keeps running (blocks, /healthz); a second sleetbubbled on the same home is refused
+#     at start (the journal's lock), the first one unaffected;
 #  1. three consecutive slots: every one finalizes SUPERMAJORITY with exactly one vote, cast by
 #     the agent; in the first, the proposal whose track Kubo cannot resolve is not voted for;
 #  2. fault hook SLEETBUBBLE_AGENT_FAIL_AFTER_JOURNAL: the process dies between the journal
@@ -87,12 +93,65 @@ sb_toml_set "$cfg" vote key_file "\"$T/cli/keys/vk.json\""
 sb_toml_set "$cfg" vote node_rpc "\"$rpc\""
 sb_toml_set "$cfg" vote lead_seconds "$LEAD"
 sb_toml_set "$cfg" vote available_timeout_seconds 3
+
+# ---- 0. start-up refusals ------------------------------------------------------------------
+kf_line() { grep -n '^key_file = ' "$cfg" | cut -d: -f1; }
+# refused_start WHAT TEXT: sleetbubbled exits 1 at start with TEXT in its log, never listening.
+refused_start() {
+  local rc=0
+  timeout 60 "$SBD" start --home "$T/sb" >"$T/refused.log" 2>&1 || rc=$?
+  cat "$T/refused.log" >>"$T/refusals.log"
+  expect_eq "$rc" 1 "$1: sleetbubbled's exit status"
+  grep -qF -- "$2" "$T/refused.log" || fail "$1: no '$2' in: $(cat "$T/refused.log")"
+  if grep -q 'abci: listening' "$T/refused.log"; then fail "$1: the ABCI server listened first"; fi
+}
+sb_toml_set "$cfg" vote key_file "\"$T/missing.json\""
+refused_start "missing key file" \
+  "$cfg:$(kf_line): [vote] key_file $T/missing.json: cannot open: No such file or directory"
+printf 'garbage\n' >"$T/garbage.json"
+sb_toml_set "$cfg" vote key_file "\"$T/garbage.json\""
+refused_start "garbage key file" "$cfg:$(kf_line): [vote] key_file $T/garbage.json: not a JSON object"
+for p in $abci_port $metrics_port; do sb_port_free "$p" SB_PORT_BASE; done
+ok "missing or garbage key_file: sleetbubbled exits 1 before listening, naming $cfg:$(kf_line) and the key file"
+
+# refused_key WHAT KEY_FILE TEXT: with this key file the agent stops with TEXT once /params
+# exists; the node goes on (blocks, /healthz, process alive).
+refused_key() {
+  local h
+  sb_toml_set "$cfg" vote key_file "\"$2\""
+  : >"$T/sleetbubbled.log"
+  start_sbd; start_node
+  sb_wait_height "$rpc" 2 60 || fail "$1: chain did not start"
+  sb_wait_for "$1: the agent's refusal" 30 grep -qF -- "$3" "$T/sleetbubbled.log" ||
+    fail "$1: no '$3': $(grep 'module=vote' "$T/sleetbubbled.log" | tail -n 3)"
+  h=$(sb_height "$rpc")
+  sb_wait_height "$rpc" $((h + 3)) 30 || fail "$1: no block after the agent stopped"
+  sb_alive "$sbd_pid" || fail "$1: sleetbubbled exited"
+  curl -fsS "http://127.0.0.1:$metrics_port/healthz" >/dev/null || fail "$1: /healthz"
+  if grep -q 'module=vote msg="voting for validator' "$T/sleetbubbled.log"; then fail "$1: key accepted"; fi
+  sb_stop_pid "$node_pid"; sb_stop_pid "$sbd_pid"
+  cat "$T/sleetbubbled.log" >>"$T/refusals.log"
+}
+refused_key "consensus key of a delegating validator" "$T/cmt/config/priv_validator_key.json" \
+  "[vote] key_file $T/cmt/config/priv_validator_key.json holds the consensus key $VPUB of a validator that delegates its votes to $VK"
+refused_key "a curator's key" "$T/cli/keys/ca.json" \
+  "[vote] key_file $T/cli/keys/ca.json: key $CA is neither a delegated vote key nor a validator's key of this chain: agent stopped, the node keeps running"
+ok "refused keys (the delegating validator's consensus key, a curator's key): the agent stops with one line naming file and key; blocks and /healthz go on"
+
+sb_toml_set "$cfg" vote key_file "\"$T/cli/keys/vk.json\""
+: >"$T/sleetbubbled.log"
 start_sbd; start_node
 sb_wait_height "$rpc" 2 60 || fail "chain did not start"
 sb_wait_for "agent key check" 30 grep -q 'module=vote msg="voting for validator' "$T/sleetbubbled.log" ||
   fail "the agent did not accept its key"
 grep -q "delegated vote key $VK" "$T/sleetbubbled.log" || fail "agent log does not name the delegated key"
 ok "sleetbubbled started the vote agent; it checked the delegated key against /params"
+refused_start "a second sleetbubbled on this home" \
+  "[vote] journal $T/sb/data/vote-journal: another vote agent holds $T/sb/data/vote-journal.lock"
+sb_alive "$sbd_pid" || fail "the first sleetbubbled exited when a second one started"
+h=$(sb_height "$rpc")
+sb_wait_height "$rpc" $((h + 2)) 30 || fail "no block after the second sleetbubbled's refusal"
+ok "a second sleetbubbled on the same home: refused at start (the journal's lock held by the first), the first goes on"
 
 # ---- 1. three consecutive slots ------------------------------------------------------------
 s1=$(first_slot)

@@ -252,6 +252,45 @@ static void no_proposals_means_no_candidate_and_unavailable_ones_unavailable(voi
   assert_string_equal(sb_agent_reason_name(out.reason), "unavailable");
 }
 
+/* protocol.md §15 key_file: validators A (no delegate) and B (delegates to key D). */
+static void key_roles_follow_the_validators_and_their_delegates(void **state) {
+  sb_validator v[2];
+  sb_params p = mk(0, 20, 8);
+  uint8_t a[32], b[32], d[32], x[32];
+  const sb_validator *got = (const sb_validator *)&p;
+  memset(a, 0x0a, 32);
+  memset(b, 0x0b, 32);
+  memset(d, 0x0d, 32);
+  memset(x, 0x55, 32);
+  memset(v, 0, sizeof v);
+  memcpy(v[0].pubkey, a, 32);
+  v[0].power = 40;
+  memcpy(v[1].pubkey, b, 32);
+  v[1].power = 60;
+  v[1].has_vote_key = 1;
+  memcpy(v[1].vote_key, d, 32);
+  p.validators = v;
+  p.n_validators = 2;
+  assert_int_equal(sb_agent_key_check(&p, d, &got), SB_AGENT_KEY_DELEGATE);
+  assert_ptr_equal(got, &v[1]);
+  assert_int_equal(sb_agent_key_check(&p, a, &got), SB_AGENT_KEY_CONSENSUS);
+  assert_ptr_equal(got, &v[0]);
+  /* B's own key: refused, B delegates (its votes would fail SIGNATURE) */
+  assert_int_equal(sb_agent_key_check(&p, b, &got), SB_AGENT_KEY_DELEGATED_AWAY);
+  assert_ptr_equal(got, &v[1]);
+  /* not a validator's key, nor a delegate: refused */
+  assert_int_equal(sb_agent_key_check(&p, x, &got), SB_AGENT_KEY_UNKNOWN);
+  assert_null(got);
+  assert_int_equal(sb_agent_key_check(&p, x, NULL), SB_AGENT_KEY_UNKNOWN);
+  /* A's key delegated by B: it votes for B (the delegation wins over the own key) */
+  memcpy(v[1].vote_key, a, 32);
+  assert_int_equal(sb_agent_key_check(&p, a, &got), SB_AGENT_KEY_DELEGATE);
+  assert_ptr_equal(got, &v[1]);
+  p.n_validators = 0; /* no validators at all */
+  assert_int_equal(sb_agent_key_check(&p, a, &got), SB_AGENT_KEY_UNKNOWN);
+  assert_null(got);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(rank_hash_matches_the_preimage),
@@ -265,6 +304,7 @@ int main(void) {
       cmocka_unit_test(priority_takes_the_first_listed_curator_else_follows),
       cmocka_unit_test(proposals_after_hstar_are_not_candidates),
       cmocka_unit_test(no_proposals_means_no_candidate_and_unavailable_ones_unavailable),
+      cmocka_unit_test(key_roles_follow_the_validators_and_their_delegates),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -133,17 +133,29 @@ static void full_file_sets_every_key(void **state) {
   assert_int_equal(c.log.json, 1);
 }
 
+/* The defaults as sb_config_load leaves them after reading cfg_path, where [vote] key_file is
+ * on line key_file_line (0 = absent): the file read and that line are recorded. */
+static void loaded_defaults(sb_config *d, int key_file_line) {
+  sb_config_defaults(d);
+  snprintf(d->file, sizeof d->file, "%s", cfg_path);
+  d->vote.key_file_line = key_file_line;
+}
+
 static void absent_keys_keep_defaults(void **state) {
   (void)state;
   sb_config c, d;
   char err[512];
   assert_int_equal(load_text("[pin]\nconcurrency = 2\n", &c, err, sizeof err), 0);
-  sb_config_defaults(&d);
+  loaded_defaults(&d, 0);
   d.pin.concurrency = 2;
   assert_memory_equal(&c, &d, sizeof c);
   assert_int_equal(load_text("", &c, err, sizeof err), 0);
-  sb_config_defaults(&d);
+  loaded_defaults(&d, 0);
   assert_memory_equal(&c, &d, sizeof c);
+  /* [vote] key_file's line is kept for the agent's start-up messages (autovote.h) */
+  assert_int_equal(load_text("[vote]\n\n# key\nkey_file = \"/k.json\"\n", &c, err, sizeof err), 0);
+  assert_int_equal(c.vote.key_file_line, 4);
+  assert_string_equal(c.file, cfg_path);
 }
 
 static void unknown_key_names_file_line_and_key(void **state) {
@@ -389,13 +401,14 @@ static void write_default_round_trips_to_defaults(void **state) {
   fclose(f);
   assert_int_equal(keys, 31);
   assert_int_equal(comments_before_keys, 31);
-  /* Loading it gives the defaults exactly. */
-  sb_config_defaults(&d);
+  /* Loading it gives the defaults exactly (and records the file and key_file's line). */
+  loaded_defaults(&d, 0);
   memset(&c, 0x5a, sizeof c);
   sb_config_defaults(&c);
   c.pin.concurrency = 33; /* must be overwritten by the file */
   c.log.level = SB_LOG_ERROR;
   assert_int_equal(sb_config_load(&c, cfg_path, err, sizeof err), 0);
+  d.vote.key_file_line = c.vote.key_file_line;
   assert_memory_equal(&c, &d, sizeof c);
 }
 
