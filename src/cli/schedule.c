@@ -835,8 +835,49 @@ static int library_add(const cli_ctx *c, sched_index *x, const char *lib, uint64
   return 0;
 }
 
+/* The run's result lists (print_summary). 0, or -1 out of memory (printed). */
+static int run_init(sched_run *run) {
+  if (!(run->proposed = json_array()) || !(run->already = json_array()) ||
+      !(run->rejected = json_array()) || !(run->no_playlist = json_array()) ||
+      !(run->skipped = json_array())) {
+    cli_errf("out of memory");
+    return -1;
+  }
+  return 0;
+}
+
+static void run_free(sched_run *run) {
+  json_decref(run->proposed);
+  json_decref(run->already);
+  json_decref(run->rejected);
+  json_decref(run->no_playlist);
+  json_decref(run->skipped);
+}
+
+/* The library (protocol.md §15): follow this Kubo node's peer id, index LIB, add to Kubo what it
+ * does not have yet (tracks up to cap_ms), save the index. 0, or an exit status (printed). */
+static int sync_library(cli_ctx *c, sched_index *x, const char *lib, uint64_t cap_ms,
+                        sched_run *run) {
+  char err[1024], peer[256];
+  int rc;
+  if ((rc = sb_kuboc_id(c->ipfs, c->timeout_s, peer, sizeof peer, err, sizeof err))) {
+    cli_errf("%s", err);
+    return rc;
+  }
+  if (index_follow(x, peer, lib) < 0) return CLI_EXIT_USAGE;
+  if (sched_index_scan(x, lib, err, sizeof err) < 0) {
+    cli_errf("%s", err);
+    return CLI_EXIT_USAGE;
+  }
+  run->files = x->nfiles;
+  if (library_add(c, x, lib, cap_ms, run, &rc) < 0) return rc;
+  /* library_add left the last add's status (0): a failed save is an error */
+  if (!c->dry_run && index_save(c, x) < 0) return CLI_EXIT_USAGE;
+  return 0;
+}
+
 int cli_cmd_schedule(cli_ctx *c) {
-  char err[1024], pubhex[65], lib[PATH_MAX], peer[256];
+  char err[1024], pubhex[65], lib[PATH_MAX];
   uint8_t seed[32], pub[32];
   sb_params p = {0};
   sched_index x = {0};
@@ -854,12 +895,7 @@ int cli_cmd_schedule(cli_ctx *c) {
   }
   have_seed = 1;
   sb_hex(pub, 32, pubhex);
-  if (!(run.proposed = json_array()) || !(run.already = json_array()) ||
-      !(run.rejected = json_array()) || !(run.no_playlist = json_array()) ||
-      !(run.skipped = json_array())) {
-    cli_errf("out of memory");
-    goto done;
-  }
+  if (run_init(&run) < 0) goto done;
   if ((lock_fd = index_lock(c)) < 0 || index_load(c, &x) < 0) goto done;
 
   /* the chain: parameters (the core's parser) and the last block's time */
@@ -867,21 +903,7 @@ int cli_cmd_schedule(cli_ctx *c) {
   rc = CLI_EXIT_USAGE;
   uint64_t cap_ms = p.slot_seconds * 1000;
 
-  /* the library: index, then add what Kubo does not have yet */
-  if ((rc = sb_kuboc_id(c->ipfs, c->timeout_s, peer, sizeof peer, err, sizeof err))) {
-    cli_errf("%s", err);
-    goto done;
-  }
-  rc = CLI_EXIT_USAGE;
-  if (index_follow(&x, peer, lib) < 0) goto done;
-  if (sched_index_scan(&x, lib, err, sizeof err) < 0) {
-    cli_errf("%s", err);
-    goto done;
-  }
-  run.files = x.nfiles;
-  if (library_add(c, &x, lib, cap_ms, &run, &rc) < 0) goto done;
-  rc = CLI_EXIT_USAGE; /* library_add left the last add's status (0): a failed save is an error */
-  if (!c->dry_run && index_save(c, &x) < 0) goto done;
+  if ((rc = sync_library(c, &x, lib, cap_ms, &run))) goto done;
 
   /* the next N open slots within the horizon (protocol.md §3, the core's slot functions) */
   int64_t t = now.block_time_ns;
@@ -903,11 +925,7 @@ int cli_cmd_schedule(cli_ctx *c) {
 done:
   if (have_seed) OPENSSL_cleanse(seed, sizeof seed);
   if (lock_fd >= 0) close(lock_fd);
-  json_decref(run.proposed);
-  json_decref(run.already);
-  json_decref(run.rejected);
-  json_decref(run.no_playlist);
-  json_decref(run.skipped);
+  run_free(&run);
   sched_index_free(&x);
   sb_params_free(&p);
   return rc;
