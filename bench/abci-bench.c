@@ -95,7 +95,7 @@ static int connect_addr(const char *addr)
 {
     int fd = -1;
     if (strncmp(addr, "unix://", 7) == 0) {
-        struct sockaddr_un sun = {.sun_family = AF_UNIX};
+        struct sockaddr_un sun = { .sun_family = AF_UNIX };
         size_t n = strlen(addr + 7);
         if (n >= sizeof sun.sun_path)
             die("unix path too long: %s", addr);
@@ -118,7 +118,7 @@ static int connect_addr(const char *addr)
     }
     memcpy(host, hp, hl);
     host[hl] = '\0';
-    struct addrinfo hints = {.ai_socktype = SOCK_STREAM}, *res = NULL;
+    struct addrinfo hints = { .ai_socktype = SOCK_STREAM }, *res = NULL;
     if (getaddrinfo(host, colon + 1, &hints, &res) != 0)
         die("cannot resolve %s", addr);
     for (struct addrinfo *ai = res; ai; ai = ai->ai_next) {
@@ -175,9 +175,11 @@ int main(int argc, char **argv)
     const char *addr = "tcp://127.0.0.1:26658", *method = "echo", *txhex = NULL;
     uint64_t n = 100000, w = 256;
     static const struct option opts[] = {
-        {"addr", required_argument, NULL, 'a'}, {"method", required_argument, NULL, 'm'},
-        {"tx", required_argument, NULL, 't'},   {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0},
+        { "addr", required_argument, NULL, 'a' },
+        { "method", required_argument, NULL, 'm' },
+        { "tx", required_argument, NULL, 't' },
+        { "help", no_argument, NULL, 'h' },
+        { NULL, 0, NULL, 0 },
     };
     int o;
     while ((o = getopt_long(argc, argv, "a:n:w:m:t:h", opts, NULL)) != -1) {
@@ -225,7 +227,7 @@ int main(int argc, char **argv)
         die("%s", "out of memory");
     size_t qhead = 0, qlen = 0;
     uint64_t sent = 0, done = 0, inflight = 0, nonzero = 0, flushes = 0;
-    buf out = {0}, in = {0};
+    buf out = { 0 }, in = { 0 };
 
     Tendermint__Abci__Request req = TENDERMINT__ABCI__REQUEST__INIT;
     Tendermint__Abci__RequestEcho echo = TENDERMINT__ABCI__REQUEST_ECHO__INIT;
@@ -254,13 +256,13 @@ int main(int argc, char **argv)
                     req.echo = &echo;
                 }
                 buf_put_msg(&out, &req.base);
-                q[(qhead + qlen++) % qcap] = (expect){.is_flush = 0, .id = sent++, .t_send = t};
+                q[(qhead + qlen++) % qcap] = (expect){ .is_flush = 0, .id = sent++, .t_send = t };
                 inflight++;
             }
             buf_put_msg(&out, &freq.base);
-            q[(qhead + qlen++) % qcap] = (expect){.is_flush = 1, .t_send = t};
+            q[(qhead + qlen++) % qcap] = (expect){ .is_flush = 1, .t_send = t };
         }
-        struct pollfd pfd = {.fd = fd, .events = POLLIN | (out.len > out.off ? POLLOUT : 0)};
+        struct pollfd pfd = { .fd = fd, .events = POLLIN | (out.len > out.off ? POLLOUT : 0) };
         if (poll(&pfd, 1, 10000) <= 0)
             die("%s", "no progress for 10 s (server stuck?)");
         if (pfd.revents & POLLOUT) {
@@ -281,7 +283,7 @@ int main(int argc, char **argv)
                 in.len += (size_t)k;
             uint64_t t = now_ns();
             for (;;) {
-                abci_reader r = {in.p + in.off, in.len - in.off, 0};
+                abci_reader r = { in.p + in.off, in.len - in.off, 0 };
                 const uint8_t *body;
                 uint64_t blen;
                 abci_frame_status st = abci_frame_next(&r, MAX_FRAME, &body, &blen);

@@ -99,7 +99,7 @@ int main(int argc, char **argv)
         fprintf(stderr, "commit-bench: pin worker: %s\n", err);
         return 1;
     }
-    sb_app_opts ao = {.pin_enabled = 1, .on_commit = wake, .on_commit_arg = pin};
+    sb_app_opts ao = { .pin_enabled = 1, .on_commit = wake, .on_commit_arg = pin };
     sb_app *app = sb_app_new(store, &ao, err, sizeof(err));
     if (!app) {
         fprintf(stderr, "commit-bench: %s\n", err);
@@ -144,10 +144,10 @@ int main(int argc, char **argv)
 
     sb_track_in tracks[MAX_CIDS];
     for (size_t i = 0; i < ncid; i++)
-        tracks[i] = (sb_track_in){cids[i], 1000, "bench", "bench"};
+        tracks[i] = (sb_track_in){ cids[i], 1000, "bench", "bench" };
     int64_t *commit_us = calloc((size_t)blocks, sizeof(int64_t));
     int64_t *fin_us = calloc((size_t)blocks, sizeof(int64_t));
-    uint8_t pid[32] = {0};
+    uint8_t pid[32] = { 0 };
     uint64_t proposed_for = UINT64_MAX;
     for (long h = 1; h <= blocks; h++) {
         int64_t t = t0 + h * 1000000000LL;
@@ -172,7 +172,8 @@ int main(int argc, char **argv)
         Tendermint__Abci__Timestamp bt = TENDERMINT__ABCI__TIMESTAMP__INIT;
         bt.seconds = t / 1000000000LL;
         Tendermint__Abci__RequestFinalizeBlock fb = TENDERMINT__ABCI__REQUEST_FINALIZE_BLOCK__INIT;
-        Tendermint__Abci__ResponseFinalizeBlock fbr = TENDERMINT__ABCI__RESPONSE_FINALIZE_BLOCK__INIT;
+        Tendermint__Abci__ResponseFinalizeBlock fbr =
+            TENDERMINT__ABCI__RESPONSE_FINALIZE_BLOCK__INIT;
         fb.height = h;
         fb.time = &bt;
         fb.txs = txs;
@@ -195,8 +196,8 @@ int main(int argc, char **argv)
     }
     int64_t c50 = pct(commit_us, (size_t)blocks, 50), c99 = pct(commit_us, (size_t)blocks, 99);
     int64_t f50 = pct(fin_us, (size_t)blocks, 50);
-    printf("blocks=%ld commit_p50_us=%" PRId64 " commit_p99_us=%" PRId64
-           " finalize_p50_us=%" PRId64 "\n",
+    printf("blocks=%ld commit_p50_us=%" PRId64 " commit_p99_us=%" PRId64 " finalize_p50_us=%" PRId64
+           "\n",
            blocks, c50, c99, f50);
     abci_ctx_free(ctx);
     sb_pin_stop(pin);

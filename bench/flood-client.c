@@ -206,8 +206,7 @@ int main(int argc, char **argv)
         else
             return usage();
     }
-    if (!f.rpc || rate <= 0 || seconds <= 0 || conns <= 0 || conns > MAX_CONNS ||
-        f.kv == have_tx)
+    if (!f.rpc || rate <= 0 || seconds <= 0 || conns <= 0 || conns > MAX_CONNS || f.kv == have_tx)
         return usage();
     /* the signature is the last field: tag 0x1a, length 64, 64 bytes (protocol.md §3) */
     if (!f.kv && (f.txlen < 66 || f.tx[f.txlen - 66] != 0x1a || f.tx[f.txlen - 65] != 0x40)) {

@@ -81,10 +81,10 @@ static void node_start(node *n, size_t workers, size_t cache_entries)
     snprintf(path, sizeof(path), "%s/state.db", n->dir);
     if (sb_store_open(path, &n->store, err, sizeof(err)) < 0)
         die(err);
-    sb_app_opts o = {.sig_cache_entries = cache_entries};
+    sb_app_opts o = { .sig_cache_entries = cache_entries };
     if (!(n->app = sb_app_new(n->store, &o, err, sizeof(err))))
         die(err);
-    abci_server_opts so = {.workers = workers, .max_frame_bytes = (size_t)256 << 20};
+    abci_server_opts so = { .workers = workers, .max_frame_bytes = (size_t)256 << 20 };
     if (!(n->base = event_base_new()) ||
         !(n->srv = abci_server_new(n->base, sb_app_abci(), n->app, &so)))
         die("server");
@@ -140,7 +140,7 @@ static void send_flush(node *n)
 static Tendermint__Abci__Response *recv_resp(node *n)
 {
     for (;;) {
-        abci_reader rd = {n->in, n->inlen, 0};
+        abci_reader rd = { n->in, n->inlen, 0 };
         const uint8_t *body;
         uint64_t blen;
         abci_frame_status st = abci_frame_next(&rd, (size_t)256 << 20, &body, &blen);
@@ -200,7 +200,7 @@ static void init_chain(node *n, uint32_t nval)
     Tendermint__Abci__ValidatorUpdate *vu = calloc(nval, sizeof(*vu));
     Tendermint__Abci__ValidatorUpdate **vp = calloc(nval, sizeof(*vp));
     Tendermint__Abci__PublicKey *pk = calloc(nval, sizeof(*pk));
-    uint8_t (*keys)[32] = calloc(nval, 32), seed[32], cur[32];
+    uint8_t(*keys)[32] = calloc(nval, 32), seed[32], cur[32];
     char as[256], hex[65];
     if (!vu || !vp || !pk || !keys)
         die("out of memory");
@@ -219,8 +219,10 @@ static void init_chain(node *n, uint32_t nval)
     seed_of(0, 'c', seed);
     sb_ed25519_pubkey(seed, cur);
     sb_hex(cur, 32, hex);
-    snprintf(as, sizeof(as), "{\"slot_seconds\":60,\"close_lead_seconds\":10,\"horizon_slots\":3,"
-             "\"epoch\":\"2026-11-23T00:01:00Z\",\"curators\":[\"%s\"]}", hex);
+    snprintf(as, sizeof(as),
+             "{\"slot_seconds\":60,\"close_lead_seconds\":10,\"horizon_slots\":3,"
+             "\"epoch\":\"2026-11-23T00:01:00Z\",\"curators\":[\"%s\"]}",
+             hex);
     Tendermint__Abci__Request r = TENDERMINT__ABCI__REQUEST__INIT;
     Tendermint__Abci__RequestInitChain ic = TENDERMINT__ABCI__REQUEST_INIT_CHAIN__INIT;
     Tendermint__Abci__Timestamp ts = ts_of(G_NS);
@@ -244,8 +246,8 @@ static void init_chain(node *n, uint32_t nval)
 static void make_proposal(const uint8_t seed[32], uint32_t i, int bad, ProtobufCBinaryData *out,
                           uint8_t id[32])
 {
-    sb_track_in t = {"bafkreiebnnniuvhspqeztgcbjxyyx426fnw2zoscrworjv7vo4au4rv7se", 3000, "T",
-                     "A"};
+    sb_track_in t = { "bafkreiebnnniuvhspqeztgcbjxyyx426fnw2zoscrworjv7vo4au4rv7se", 3000, "T",
+                      "A" };
     char note[32];
     sb_buf b;
     snprintf(note, sizeof(note), "n%" PRIu32, i);

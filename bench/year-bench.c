@@ -142,7 +142,7 @@ typedef struct stamp {
     int64_t wall, cpu, vm, full;
 } stamp;
 
-static stamp stamp_now(void) { return (stamp){now_ns(), cpu_ns(), sql_vm, sql_full}; }
+static stamp stamp_now(void) { return (stamp){ now_ns(), cpu_ns(), sql_vm, sql_full }; }
 
 enum { WALL = 0, CPU = 1, VM = 2, RD = 3, WR = 4, NK = 5 };
 
@@ -151,7 +151,7 @@ typedef struct samples {
                       * bytes this thread read / wrote through syscalls (blocks only); per
                       * event */
     size_t n, cap;
-    int64_t full;    /* SQLite full-scan steps over all events */
+    int64_t full; /* SQLite full-scan steps over all events */
 } samples;
 
 static uint32_t tenths_us(int64_t ns)
@@ -162,8 +162,7 @@ static uint32_t tenths_us(int64_t ns)
 
 static uint32_t sat32(int64_t v) { return v < 0 ? 0 : v > UINT32_MAX ? UINT32_MAX : (uint32_t)v; }
 
-static void push5(samples *s, uint32_t wall, uint32_t cpu, uint32_t vm, uint32_t rd,
-                  uint32_t wr)
+static void push5(samples *s, uint32_t wall, uint32_t cpu, uint32_t vm, uint32_t rd, uint32_t wr)
 {
     if (s->n == s->cap) {
         s->cap = s->cap ? 2 * s->cap : 4096;
@@ -252,10 +251,10 @@ static double pct_ms(const samples *s, size_t from, size_t to, int p)
 
 /* Percentile p of column k over the events i in [from, to) with sel[i] == want (units as
  * pct_k); *n: how many there were (0 gives 0). */
-static double pct_sel_k(const samples *s, int k, size_t from, size_t to, int p,
-                        const uint8_t *sel, int want, size_t *n)
+static double pct_sel_k(const samples *s, int k, size_t from, size_t to, int p, const uint8_t *sel,
+                        int want, size_t *n)
 {
-    samples t = {0};
+    samples t = { 0 };
     for (size_t i = from; i < to; i++)
         if (sel[i] == want)
             copy_one(&t, s, i);
@@ -265,8 +264,8 @@ static double pct_sel_k(const samples *s, int k, size_t from, size_t to, int p,
     return r;
 }
 
-static double pct_sel(const samples *s, size_t from, size_t to, int p, const uint8_t *sel,
-                      int want, size_t *n)
+static double pct_sel(const samples *s, size_t from, size_t to, int p, const uint8_t *sel, int want,
+                      size_t *n)
 {
     return pct_sel_k(s, WALL, from, to, p, sel, want, n);
 }
@@ -328,9 +327,9 @@ typedef struct chain {
     uint8_t vseed[N_VALIDATORS][32], vpub[N_VALIDATORS][32];
     char **cids;
     size_t ncids;
-    samples fc[3];  /* FinalizeBlock+Commit per block: [0] proposals, [1] votes, [2] close */
-    samples ck[2];  /* CheckTx per tx: [0] proposals, [1] votes */
-    samples ret;    /* retention pass per slot */
+    samples fc[3]; /* FinalizeBlock+Commit per block: [0] proposals, [1] votes, [2] close */
+    samples ck[2]; /* CheckTx per tx: [0] proposals, [1] votes */
+    samples ret;   /* retention pass per slot */
     /* Controls: the same work every slot, touching nothing the node keeps, so a ratio that
      * moves with them moved with the machine (other processes, disk), not with history. */
     samples ctl_cpu; /* sb_tx_check of one fixed vote, no state (pure CPU: decode, Ed25519) */
@@ -352,8 +351,8 @@ static void init_chain(chain *c, int64_t t0)
     for (int i = 0; i < N_CURATORS; i++) {
         char hex[65];
         sb_hex(c->cpub[i], 32, hex);
-        off += (size_t)snprintf(app_state + off, sizeof(app_state) - off, "%s\"%s\"",
-                                i ? "," : "", hex);
+        off += (size_t)snprintf(app_state + off, sizeof(app_state) - off, "%s\"%s\"", i ? "," : "",
+                                hex);
     }
     snprintf(app_state + off, sizeof(app_state) - off, "]}");
 
@@ -442,7 +441,7 @@ static void block(chain *c, int64_t t, sb_buf *txs, size_t n, samples *s, size_t
         (*nslots)++;
         for (size_t k = 0; k < e->n_attributes; k++)
             if (!strcmp(e->attributes[k]->key, "outcome")) {
-                static const char *names[] = {"", "SUPERMAJORITY", "FALLBACK", "REPEAT", "NONE"};
+                static const char *names[] = { "", "SUPERMAJORITY", "FALLBACK", "REPEAT", "NONE" };
                 for (int o = 1; o < 5; o++)
                     if (!strcmp(e->attributes[k]->value, names[o]))
                         c->outcome[o]++;
@@ -484,7 +483,7 @@ static void run_slot(chain *c, sb_pin *pin, uint64_t slot, const sb_params *p)
             } while (dup);
             pick[k] = x;
             snprintf(titles[k], sizeof(titles[k]), "track %zu", x);
-            tr[k] = (sb_track_in){c->cids[x], TRACK_MS, titles[k], "year-bench"};
+            tr[k] = (sb_track_in){ c->cids[x], TRACK_MS, titles[k], "year-bench" };
         }
         snprintf(note, sizeof(note), "slot %" PRIu64 " by curator %d", slot, i);
         sb_buf_free(&props[i]);
@@ -530,9 +529,10 @@ static void run_slot(chain *c, sb_pin *pin, uint64_t slot, const sb_params *p)
                                                * with strace -tt or Kubo's log */
         struct timespec rt;
         clock_gettime(CLOCK_REALTIME, &rt);
-        fprintf(stderr, "year-bench: slow retention pass after slot %" PRIu64 " ending at "
-                "%lld.%06ld: %.1f ms, thread CPU %.2f ms, %zu expired\n", slot,
-                (long long)rt.tv_sec, rt.tv_nsec / 1000, (double)(b.wall - a.wall) / 1e6,
+        fprintf(stderr,
+                "year-bench: slow retention pass after slot %" PRIu64 " ending at "
+                "%lld.%06ld: %.1f ms, thread CPU %.2f ms, %zu expired\n",
+                slot, (long long)rt.tv_sec, rt.tv_nsec / 1000, (double)(b.wall - a.wall) / 1e6,
                 (double)(b.cpu - a.cpu) / 1e6, expired);
     }
     c->ret_worked[slot - 1] = expired > 0;
@@ -543,10 +543,10 @@ static void run_slot(chain *c, sb_pin *pin, uint64_t slot, const sb_params *p)
 
     /* Controls. */
     for (int i = 0; i < 5; i++) {
-        sb_tx tx = {0};
+        sb_tx tx = { 0 };
         stamp x = stamp_now();
-        int code = sb_tx_check(p, NULL, c->ctl_tx.data, c->ctl_tx.len, p->epoch_ns + NS, &tx,
-                               NULL, 0);
+        int code =
+            sb_tx_check(p, NULL, c->ctl_tx.data, c->ctl_tx.len, p->epoch_ns + NS, &tx, NULL, 0);
         push(&c->ctl_cpu, x, stamp_now());
         sb_tx_free(&tx);
         if (code != 0)
@@ -585,8 +585,10 @@ static int read_pins(const char *path, pin_counts *pc)
         }
         sqlite3_finalize(s);
     }
-    if (sqlite3_prepare_v2(db, "SELECT (SELECT count(*) FROM winners), "
-                               "(SELECT high_water FROM progress)", -1, &s, NULL) == SQLITE_OK) {
+    if (sqlite3_prepare_v2(db,
+                           "SELECT (SELECT count(*) FROM winners), "
+                           "(SELECT high_water FROM progress)",
+                           -1, &s, NULL) == SQLITE_OK) {
         if (sqlite3_step(s) == SQLITE_ROW) {
             pc->winners = sqlite3_column_int64(s, 0);
             pc->high_water = sqlite3_column_int64(s, 1);
@@ -626,7 +628,7 @@ static int connect_to(const char *addr)
     unsigned long port = strtoul(colon + 1, &end, 10);
     if (errno || end == colon + 1 || *end || port == 0 || port > 65535)
         return -1;
-    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+    struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port) };
     sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
     int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
     if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0) {
@@ -647,13 +649,13 @@ static void restart(const sb_config *cfg, const char *db, const char *pins, rest
     if (sb_store_open(db, &store, err, sizeof(err)) < 0)
         die("restart: %s", err);
     int64_t t1 = now_ns();
-    sb_app_opts ao = {.pin_enabled = 1, .pin_db_path = pins};
+    sb_app_opts ao = { .pin_enabled = 1, .pin_db_path = pins };
     sb_app *app = sb_app_new(store, &ao, err, sizeof(err));
     if (!app)
         die("restart: %s", err);
     int64_t t2 = now_ns();
     struct event_base *base = event_base_new();
-    abci_server_opts so = {.log = sb_log_abci_sink};
+    abci_server_opts so = { .log = sb_log_abci_sink };
     abci_server *srv = base ? abci_server_new(base, sb_app_abci(), app, &so) : NULL;
     if (!srv || abci_server_listen(srv, "tcp://127.0.0.1:0", err, sizeof(err)) < 0 ||
         abci_server_listen_addr(srv, 0, addr, sizeof(addr)) < 0)
@@ -688,14 +690,14 @@ static void restart(const sb_config *cfg, const char *db, const char *pins, rest
         if (now_ns() > deadline)
             die("restart: no Info answer within 30 s");
         event_base_loop(base, EVLOOP_NONBLOCK);
-        struct pollfd pf = {.fd = fd, .events = POLLIN};
+        struct pollfd pf = { .fd = fd, .events = POLLIN };
         if (poll(&pf, 1, 1) <= 0)
             continue;
         ssize_t k = read(fd, in + have, sizeof(in) - have);
         if (k <= 0)
             die("restart: connection closed before Info answered");
         have += (size_t)k;
-        abci_reader rd = {in, have, 0};
+        abci_reader rd = { in, have, 0 };
         const uint8_t *body;
         uint64_t blen;
         if (abci_frame_next(&rd, sizeof(in), &body, &blen) != ABCI_FRAME_OK)
@@ -732,8 +734,8 @@ static const char *verdict(int ok) { return ok ? "PASS" : "FAIL"; }
 
 /* Ratio line for samples s with per-slot counts: the window of w slots from slot a0 against
  * the last w slots, per_slot events per slot. Returns 1 if ratio <= 1.2. */
-static int ratio_line(const char *what, const samples *s, size_t per_slot, size_t slots,
-                      size_t w, int p, double extra_max_ms, size_t a0)
+static int ratio_line(const char *what, const samples *s, size_t per_slot, size_t slots, size_t w,
+                      int p, double extra_max_ms, size_t a0)
 {
     size_t n = slots * per_slot, f0 = a0 * per_slot, f1 = (a0 + w) * per_slot;
     double a = pct_ms(s, f0, f1, p), b = pct_ms(s, n - w * per_slot, n, p);
@@ -743,15 +745,16 @@ static int ratio_line(const char *what, const samples *s, size_t per_slot, size_
     int ok = r <= 1.2 && (extra_max_ms <= 0 || b < extra_max_ms);
     printf("  %-25s first %8.3f ms  last %8.3f ms  ratio %5.2f  (goal <= 1.2%s)  %s\n"
            "  %-25s [thread CPU %.3f -> %.3f ms, ratio %.2f; SQLite VM steps %.0f -> %.0f, "
-           "ratio %.2f]\n", what, a, b, r, extra_max_ms > 0 ? ", < 100 ms" : "", verdict(ok), "",
-           ca, cb, ca > 0 ? cb / ca : 0, va, vb, va > 0 ? vb / va : 0);
+           "ratio %.2f]\n",
+           what, a, b, r, extra_max_ms > 0 ? ", < 100 ms" : "", verdict(ok), "", ca, cb,
+           ca > 0 ? cb / ca : 0, va, vb, va > 0 ? vb / va : 0);
     return ok;
 }
 
 /* Merge the three block kinds of each slot into one series in block order. */
 static samples merge_blocks(const chain *c)
 {
-    samples m = {0};
+    samples m = { 0 };
     for (size_t i = 0; i < c->fc[0].n; i++)
         for (int k = 0; k < 3; k++)
             copy_one(&m, &c->fc[k], i);
@@ -761,7 +764,7 @@ static samples merge_blocks(const chain *c)
 
 static samples merge_checks(const chain *c, size_t slots)
 {
-    samples m = {0};
+    samples m = { 0 };
     for (size_t i = 0; i < slots; i++) {
         for (size_t k = 0; k < N_CURATORS; k++)
             copy_one(&m, &c->ck[0], i * N_CURATORS + k);
@@ -779,8 +782,7 @@ static void usage(FILE *f)
                "       year-bench --make-tracks DIR [--pool N]\n");
 }
 
-static unsigned long parse_num(const char *s, const char *what, unsigned long lo,
-                               unsigned long hi)
+static unsigned long parse_num(const char *s, const char *what, unsigned long lo, unsigned long hi)
 {
     char *end;
     errno = 0;
@@ -838,7 +840,7 @@ int main(int argc, char **argv)
     sb_log_setup(SB_LOG_WARN, 0);
     signal(SIGPIPE, SIG_IGN);
 
-    chain c = {0};
+    chain c = { 0 };
     c.cids = load_cids(cids_path, &c.ncids);
     c.io_fd = open("/proc/thread-self/io", O_RDONLY | O_CLOEXEC);
     if (!(c.ret_worked = calloc(slots, 1)))
@@ -889,7 +891,7 @@ int main(int argc, char **argv)
     sb_pin *pin = sb_pin_start(&cfg, db, pins, err, sizeof(err));
     if (!pin)
         die("pin worker: %s", err);
-    sb_app_opts ao = {.pin_enabled = 1, .pin_db_path = pins};
+    sb_app_opts ao = { .pin_enabled = 1, .pin_db_path = pins };
     ao.on_commit = wake;
     ao.on_commit_arg = pin;
     if (!(c.app = sb_app_new(store, &ao, err, sizeof(err))))
@@ -906,8 +908,7 @@ int main(int argc, char **argv)
     static const uint8_t zero_id[32];
     char ctl_path[4300];
     sb_buf_init(&c.ctl_tx, 1 << 12);
-    if (sb_tx_build_vote(CHAIN_ID, 1, zero_id, c.vpub[0], c.vseed[0],
-                         &c.ctl_tx) < 0)
+    if (sb_tx_build_vote(CHAIN_ID, 1, zero_id, c.vpub[0], c.vseed[0], &c.ctl_tx) < 0)
         die("building the control tx failed");
     snprintf(ctl_path, sizeof(ctl_path), "%s/control.bin", home);
     if ((c.ctl_fd = open(ctl_path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600)) < 0)
@@ -915,8 +916,7 @@ int main(int argc, char **argv)
 
     printf("year: %lu slots of %d min, 3 blocks each (%lu blocks); %d curators x %d tracks, "
            "%d validators; keep_slots %lu; pool %zu tracks in Kubo\n",
-           slots, SLOT_SECONDS / 60, 3 * slots, N_CURATORS, N_TRACKS, N_VALIDATORS, keep,
-           c.ncids);
+           slots, SLOT_SECONDS / 60, 3 * slots, N_CURATORS, N_TRACKS, N_VALIDATORS, keep, c.ncids);
     fflush(stdout);
     int64_t start = now_ns(), last = start;
     for (uint64_t s = 1; s <= slots; s++) {
@@ -925,15 +925,16 @@ int main(int argc, char **argv)
             /* A time series of the last (up to) 1,000 slots, to tell growth from noise. */
             int64_t t = now_ns();
             size_t n = c.fc[0].n, k = s % 1000 ? s % 1000 : 1000, f = n - k;
-            fprintf(stderr, "year-bench: slot %" PRIu64 "/%lu, %.0f s; last %zu slots: %.1f "
+            fprintf(stderr,
+                    "year-bench: slot %" PRIu64 "/%lu, %.0f s; last %zu slots: %.1f "
                     "ms/slot, p50 ms: proposals block %.2f (cpu %.2f), votes block %.2f (cpu "
                     "%.2f), close block %.2f, vote CheckTx %.3f, retention %.3f; controls: cpu "
                     "%.3f, disk %.2f\n",
                     s, slots, (double)(t - start) / 1e9, k, (double)(t - last) / 1e6 / (double)k,
                     pct_ms(&c.fc[0], f, n, 50), pct_k(&c.fc[0], CPU, f, n, 50),
                     pct_ms(&c.fc[1], f, n, 50), pct_k(&c.fc[1], CPU, f, n, 50),
-                    pct_ms(&c.fc[2], f, n, 50), pct_ms(&c.ck[1], f * N_VALIDATORS,
-                                                       n * N_VALIDATORS, 50),
+                    pct_ms(&c.fc[2], f, n, 50),
+                    pct_ms(&c.ck[1], f * N_VALIDATORS, n * N_VALIDATORS, 50),
                     pct_ms(&c.ret, f, n, 50), pct_ms(&c.ctl_cpu, 5 * f, 5 * n, 50),
                     pct_ms(&c.ctl_io, f, n, 50));
             last = t;
@@ -978,9 +979,10 @@ int main(int argc, char **argv)
         die("restart: Info says height %" PRId64 ", want %lu", rs.height, 3 * slots);
 
     printf("  simulated in %.0f s; outcomes: %zu SUPERMAJORITY, %zu FALLBACK, %zu REPEAT, "
-           "%zu NONE\n", sim_s, c.outcome[1], c.outcome[2], c.outcome[3], c.outcome[4]);
-    printf("  last month against the first (%zu slots each = %zu blocks, %zu CheckTx):\n", w,
-           3 * w, w * (N_CURATORS + N_VALIDATORS));
+           "%zu NONE\n",
+           sim_s, c.outcome[1], c.outcome[2], c.outcome[3], c.outcome[4]);
+    printf("  last month against the first (%zu slots each = %zu blocks, %zu CheckTx):\n", w, 3 * w,
+           w * (N_CURATORS + N_VALIDATORS));
     samples fc = merge_blocks(&c), ck = merge_checks(&c, slots);
     ratio_line("FinalizeBlock+Commit p50", &fc, 3, slots, w, 50, 0, 0);
     ratio_line("FinalizeBlock+Commit p99", &fc, 3, slots, w, 99, 0, 0);
@@ -1050,7 +1052,7 @@ int main(int argc, char **argv)
     /* Passes of 10 ms or more: how many wrote a WAL checkpoint of pins.db (>= 1 MiB through
      * write(2) on this thread), and how much CPU they used. */
     size_t s10 = 0, s10ckpt = 0;
-    samples s10cpu = {0};
+    samples s10cpu = { 0 };
     for (size_t i = 0; i < slots; i++)
         if (c.ret.v[WALL][i] >= 10 * 10000u) {
             s10++;
@@ -1064,27 +1066,33 @@ int main(int argc, char **argv)
            c.ret_worked[imax] ? "expired a slot" : "nothing to expire",
            (double)c.ret.v[CPU][imax] / 1e4, c.ret.v[VM][imax], c.ret.v[WR][imax], vw, vwmax);
     printf("      passes >= 10 ms: %zu, of which %zu wrote a pins.db checkpoint (>= 1 MiB); "
-           "their thread CPU p50 %.3f ms, max %.3f ms\n", s10, s10ckpt,
-           pct_k(&s10cpu, CPU, 0, s10cpu.n, 50), pct_k(&s10cpu, CPU, 0, s10cpu.n, 100));
+           "their thread CPU p50 %.3f ms, max %.3f ms\n",
+           s10, s10ckpt, pct_k(&s10cpu, CPU, 0, s10cpu.n, 50),
+           pct_k(&s10cpu, CPU, 0, s10cpu.n, 100));
     samples_free(&s10cpu);
     printf("    SQLite full-scan steps on the app's thread: blocks %" PRId64 ", CheckTx %" PRId64
-           ", retention %" PRId64 " (statement profiler, db.h)\n", fc.full, ck.full, c.ret.full);
+           ", retention %" PRId64 " (statement profiler, db.h)\n",
+           fc.full, ck.full, c.ret.full);
     printf("  restart after %lu slots: open %.1f ms, app %.1f ms, listen %.1f ms, pin worker "
            "%.1f ms, first Info over ABCI %.1f ms: %.1f ms to first accept (goal < 1000 ms)  "
-           "%s\n", slots, rs.open_ms, rs.app_ms, rs.listen_ms, rs.pin_ms, rs.info_ms,
-           rs.total_ms, verdict(rs.total_ms < 1000));
+           "%s\n",
+           slots, rs.open_ms, rs.app_ms, rs.listen_ms, rs.pin_ms, rs.info_ms, rs.total_ms,
+           verdict(rs.total_ms < 1000));
     double per_year = (double)YEAR_SLOTS / (double)slots;
     printf("  databases: state %.1f MB (%.1f MB/year), data/pins.db %.1f MB (bounded by "
-           "keep_slots, not by age)\n", db_mb, db_mb * per_year, pins_mb);
-    printf("  pins at the end: %" PRId64 " pinned, %" PRId64 " queued, %" PRId64 " pinning, %"
-           PRId64 " failed; %" PRId64 " winners kept; high-water slot %" PRId64 " (%s %.1f s "
+           "keep_slots, not by age)\n",
+           db_mb, db_mb * per_year, pins_mb);
+    printf("  pins at the end: %" PRId64 " pinned, %" PRId64 " queued, %" PRId64
+           " pinning, %" PRId64 " failed; %" PRId64 " winners kept; high-water slot %" PRId64
+           " (%s %.1f s "
            "after the last block)\n",
            pc.state[SB_PIN_PINNED], pc.state[SB_PIN_QUEUED], pc.state[SB_PIN_PINNING],
            pc.state[SB_PIN_FAILED], pc.winners, pc.high_water,
            caught_up ? "worker caught up" : "worker NOT caught up", drain_s);
     printf("  peak RSS %.1f MB at the end of the year, of which %.1f MB the bench's own samples: "
            "%.1f MB for the node (app, SQLite, pin worker, libcurl); SQLite heap high-water "
-           "%.1f MB\n", rss_mb, own_mb, rss_mb - own_mb, sqlite_mb);
+           "%.1f MB\n",
+           rss_mb, own_mb, rss_mb - own_mb, sqlite_mb);
 
     for (int k = 0; k < 3; k++)
         samples_free(&c.fc[k]);

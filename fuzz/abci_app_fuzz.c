@@ -44,7 +44,7 @@ static void run(const uint8_t *data, size_t size, abci_stream_result *r)
 {
     fx_app f;
     fx_app_open(&f);
-    abci_server_opts o = {.max_frame_bytes = ABCI_STREAM_MAX_FRAME, .log = abci_stream_log};
+    abci_server_opts o = { .max_frame_bytes = ABCI_STREAM_MAX_FRAME, .log = abci_stream_log };
     abci_server *srv = abci_server_new(g_base, sb_app_abci(), f.app, &o);
     FUZZ_CHECK(srv != NULL, "server");
     abci_stream_run(g_base, srv, data, size, 1, r);
@@ -81,7 +81,7 @@ static __int128 ts_ns(const Tendermint__Abci__Timestamp *t)
 static int long_gap(const uint8_t *data, size_t size)
 {
     static const uint8_t empty[1];
-    abci_reader r = {data, size, 0};
+    abci_reader r = { data, size, 0 };
     const uint8_t *body;
     uint64_t blen;
     __int128 genesis = 0;
@@ -126,8 +126,9 @@ void fuzz_replay_check(const char *name, const uint8_t *data, size_t size)
 const char *fuzz_replay_summary(void)
 {
     static char s[160];
-    snprintf(s, sizeof(s), "; %zu responses checked, %zu streams refused by the app, "
-             "highest committed height %zu, %zu long-gap streams skipped", g_responses,
-             g_refused, g_max_height, g_skipped);
+    snprintf(s, sizeof(s),
+             "; %zu responses checked, %zu streams refused by the app, "
+             "highest committed height %zu, %zu long-gap streams skipped",
+             g_responses, g_refused, g_max_height, g_skipped);
     return s;
 }

@@ -139,8 +139,8 @@ static void prepare_process(int64_t h, int64_t t_s, const ProtobufCBinaryData *t
  * them by V3 (signed by its delegated vote key d4..) and by V1 are accepted. */
 static void write_tx_seeds(const char *dir)
 {
-    static const sb_track_in t = {"bafkreiczbspyimghinmapx4lvgshny7rffoun3zbb5xpvyqehjgaqwswty",
-                                  1000, "Track", "Artist"};
+    static const sb_track_in t = { "bafkreiczbspyimghinmapx4lvgshny7rffoun3zbb5xpvyqehjgaqwswty",
+                                   1000, "Track", "Artist" };
     uint8_t sa[32], sv1[32], sv3[32], svk3[32], pv1[32], pv3[32], id[2][32];
     memset(sa, 0xa1, 32);
     memset(sv1, 0x11, 32);
@@ -150,8 +150,7 @@ static void write_tx_seeds(const char *dir)
     for (int i = 0; i < 2; i++) {
         sb_buf b;
         sb_buf_init(&b, 1 << 16);
-        FUZZ_CHECK(sb_tx_build_proposal(FX_CHAIN, (uint64_t)i + 1, sa, &t, 1, NULL, &b, id[i]) ==
-                       0,
+        FUZZ_CHECK(sb_tx_build_proposal(FX_CHAIN, (uint64_t)i + 1, sa, &t, 1, NULL, &b, id[i]) == 0,
                    "state proposal");
         sb_buf_free(&b);
     }
@@ -159,7 +158,7 @@ static void write_tx_seeds(const char *dir)
         const char *name;
         int slot;
         const uint8_t *pub, *seed;
-    } v[2] = {{"vote-v3-delegated.bin", 1, pv3, svk3}, {"vote-v1-slot2.bin", 2, pv1, sv1}};
+    } v[2] = { { "vote-v3-delegated.bin", 1, pv3, svk3 }, { "vote-v1-slot2.bin", 2, pv1, sv1 } };
     for (int i = 0; i < 2; i++) {
         sb_buf b;
         sb_buf_init(&b, 1 << 16);

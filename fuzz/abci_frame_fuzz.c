@@ -24,7 +24,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
     signal(SIGPIPE, SIG_IGN);
     g_base = event_base_new();
-    abci_server_opts o = {.max_frame_bytes = ABCI_STREAM_MAX_FRAME, .log = abci_stream_log};
+    abci_server_opts o = { .max_frame_bytes = ABCI_STREAM_MAX_FRAME, .log = abci_stream_log };
     static const abci_app_t none; /* every callback NULL: the library defaults */
     g_srv = g_base ? abci_server_new(g_base, &none, NULL, &o) : NULL;
     FUZZ_CHECK(g_srv != NULL, "server setup");

@@ -34,7 +34,7 @@ static int g_cases[MAX_TRACKED]; /* Request value_case of each modelled request 
 void abci_stream_model(const uint8_t *data, size_t size, abci_stream_result *out)
 {
     static const uint8_t empty[1];
-    abci_reader r = {data, size, 0};
+    abci_reader r = { data, size, 0 };
     memset(out, 0, sizeof(*out));
     g_cases_n = 0;
     for (;;) {
@@ -44,8 +44,8 @@ void abci_stream_model(const uint8_t *data, size_t size, abci_stream_result *out
         abci_frame_status st = abci_frame_next(&r, ABCI_STREAM_MAX_FRAME, &body, &blen);
         if (st != ABCI_FRAME_OK) {
             FUZZ_CHECK(r.pos == before, "frame decoder moved on a failed decode");
-            out->end = st == ABCI_FRAME_NEED_MORE  ? (r.pos == size ? ABCI_STREAM_CLEAN
-                                                                    : ABCI_STREAM_TRUNCATED)
+            out->end = st == ABCI_FRAME_NEED_MORE
+                           ? (r.pos == size ? ABCI_STREAM_CLEAN : ABCI_STREAM_TRUNCATED)
                        : st == ABCI_FRAME_TOO_LONG ? ABCI_STREAM_TOO_LONG
                                                    : ABCI_STREAM_BAD_VARINT;
             return;
@@ -79,9 +79,8 @@ void abci_stream_model(const uint8_t *data, size_t size, abci_stream_result *out
 static int response_case(int req_case)
 {
     switch (req_case) {
-#define M(X)                                                                                 \
-    case TENDERMINT__ABCI__REQUEST__VALUE_##X:                                               \
-        return TENDERMINT__ABCI__RESPONSE__VALUE_##X
+#define M(X) \
+    case TENDERMINT__ABCI__REQUEST__VALUE_##X: return TENDERMINT__ABCI__RESPONSE__VALUE_##X
         M(ECHO);
         M(FLUSH);
         M(INFO);
@@ -99,8 +98,7 @@ static int response_case(int req_case)
         M(VERIFY_VOTE_EXTENSION);
         M(FINALIZE_BLOCK);
 #undef M
-    default:
-        return -1;
+    default: return -1;
     }
 }
 
@@ -128,7 +126,7 @@ static void drain(int fd, sink *s)
             break;
         s->len += (size_t)k;
     }
-    abci_reader r = {s->buf, s->len, 0};
+    abci_reader r = { s->buf, s->len, 0 };
     for (;;) {
         const uint8_t *body;
         uint64_t blen;
@@ -168,8 +166,8 @@ static const char *expected_reason(abci_stream_end end)
     return NULL;
 }
 
-void abci_stream_run(struct event_base *base, abci_server *srv, const uint8_t *data,
-                     size_t size, int app_may_refuse, abci_stream_result *out)
+void abci_stream_run(struct event_base *base, abci_server *srv, const uint8_t *data, size_t size,
+                     int app_may_refuse, abci_stream_result *out)
 {
     abci_stream_model(data, size, out);
     g_closed_logged = 0;
@@ -180,7 +178,7 @@ void abci_stream_run(struct event_base *base, abci_server *srv, const uint8_t *d
     FUZZ_CHECK(abci_server_serve_fd(srv, sv[0], "fuzz") == 0, "connection start");
     fcntl(sv[1], F_SETFL, fcntl(sv[1], F_GETFL) | O_NONBLOCK);
 
-    sink s = {.model_requests = out->requests};
+    sink s = { .model_requests = out->requests };
     size_t off = 0;
     while (off < size) {
         ssize_t w = write(sv[1], data + off, size - off);

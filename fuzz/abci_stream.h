@@ -28,8 +28,8 @@
 
 /* How the model says the stream ends. */
 typedef enum {
-    ABCI_STREAM_CLEAN = 0,   /* every byte belongs to a complete frame with a known method */
-    ABCI_STREAM_TRUNCATED,   /* the last frame (or its length prefix) is incomplete */
+    ABCI_STREAM_CLEAN = 0, /* every byte belongs to a complete frame with a known method */
+    ABCI_STREAM_TRUNCATED, /* the last frame (or its length prefix) is incomplete */
     ABCI_STREAM_BAD_VARINT,
     ABCI_STREAM_TOO_LONG,
     ABCI_STREAM_UNDECODABLE, /* a frame whose body is not a Request */
@@ -55,8 +55,8 @@ void abci_stream_model(const uint8_t *data, size_t size, abci_stream_result *out
  * abci_stream_log), close our side, run the loop until the server closes, and check every
  * invariant above (abort() on a violation). app_may_refuse: 0 when the callbacks can never
  * fail (the library defaults). */
-void abci_stream_run(struct event_base *base, abci_server *srv, const uint8_t *data,
-                     size_t size, int app_may_refuse, abci_stream_result *out);
+void abci_stream_run(struct event_base *base, abci_server *srv, const uint8_t *data, size_t size,
+                     int app_may_refuse, abci_stream_result *out);
 
 /* Replay check for a corpus file, given the runs of the whole file and of the file without
  * its last byte: the app refused the stream iff the file's name starts with "refused_"; a

@@ -26,10 +26,7 @@ static char g_template[300];
 static uint8_t *g_tpl;
 static size_t g_tpl_len;
 
-static void drop_template(void)
-{
-    free(g_tpl);
-}
+static void drop_template(void) { free(g_tpl); }
 
 static void make_template(const char *base)
 {
@@ -51,7 +48,7 @@ static void make_template(const char *base)
     FUZZ_CHECK(g_tpl_len > 0 && g_tpl_len < (1 << 20) && feof(in), "read the template");
     fclose(in);
     char p[320];
-    static const char *const suffix[] = {"", "-wal", "-shm"};
+    static const char *const suffix[] = { "", "-wal", "-shm" };
     for (size_t i = 0; i < 3; i++) {
         snprintf(p, sizeof(p), "%s%s", g_template, suffix[i]);
         unlink(p);
@@ -79,7 +76,7 @@ void fx_app_open(fx_app *f)
         fprintf(stderr, "fuzz store: %s\n", err);
         abort();
     }
-    sb_app_opts o = {.pin_enabled = 1, .pin_db_path = f->pins};
+    sb_app_opts o = { .pin_enabled = 1, .pin_db_path = f->pins };
     f->app = sb_app_new(f->store, &o, err, sizeof(err));
     if (!f->app) {
         fprintf(stderr, "fuzz app: %s\n", err);
@@ -96,7 +93,7 @@ void fx_app_restart(fx_app *f)
         fprintf(stderr, "fuzz store reopen: %s\n", err);
         abort();
     }
-    sb_app_opts o = {.pin_enabled = 1, .pin_db_path = f->pins};
+    sb_app_opts o = { .pin_enabled = 1, .pin_db_path = f->pins };
     f->app = sb_app_new(f->store, &o, err, sizeof(err));
     if (!f->app) {
         fprintf(stderr, "fuzz app restart: %s\n", err);
@@ -106,7 +103,7 @@ void fx_app_restart(fx_app *f)
 
 void fx_app_close(fx_app *f)
 {
-    static const char *const suffix[] = {"", "-wal", "-shm", "-journal"};
+    static const char *const suffix[] = { "", "-wal", "-shm", "-journal" };
     char p[320];
     sb_app_free(f->app);
     sb_store_close(f->store);
@@ -140,9 +137,10 @@ static void build_txs(void)
     if (g_txs[0].data)
         return;
     static const sb_track_in tracks[2] = {
-        {"bafkreiczbspyimghinmapx4lvgshny7rffoun3zbb5xpvyqehjgaqwswty", 4000, "Track 0",
-         "Test Artist"},
-        {"QmYwAPJzv5CZsnA625s3Xf2nemtYgPpHdWEz79ojWnPbdG", 5000, "Track 1", "Test Artist"}};
+        { "bafkreiczbspyimghinmapx4lvgshny7rffoun3zbb5xpvyqehjgaqwswty", 4000, "Track 0",
+          "Test Artist" },
+        { "QmYwAPJzv5CZsnA625s3Xf2nemtYgPpHdWEz79ojWnPbdG", 5000, "Track 1", "Test Artist" }
+    };
     uint8_t sa[32], sb[32], sv1[32], sv2[32], sx[32], id_a[32], id_b[32];
     seed_of(0xa1, sa);
     seed_of(0xb2, sb);
@@ -251,8 +249,8 @@ void fx_build_chain(fx_app *f)
     FUZZ_CHECK(cb->init_chain(f->app, ctx, &ic, &icr) == 0, "fixture InitChain");
     abci_ctx_reset(ctx);
 
-    static const int64_t t[3] = {1, 3, 53};
-    const ProtobufCBinaryData *blk[3] = {tx, tx + 2, NULL};
+    static const int64_t t[3] = { 1, 3, 53 };
+    const ProtobufCBinaryData *blk[3] = { tx, tx + 2, NULL };
     for (int h = 1; h <= 3; h++) {
         Tendermint__Abci__RequestFinalizeBlock fb;
         Tendermint__Abci__Timestamp ts;

@@ -23,10 +23,7 @@ static int g_fd = -1;
 static char g_path[64];
 static size_t g_accepted, g_rejected;
 
-static int terminated(const char *s, size_t cap)
-{
-    return memchr(s, '\0', cap) != NULL;
-}
+static int terminated(const char *s, size_t cap) { return memchr(s, '\0', cap) != NULL; }
 
 static void check_config(const sb_config *c)
 {

@@ -33,8 +33,8 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 __attribute__((weak)) int LLVMFuzzerInitialize(int *argc, char ***argv);
-__attribute__((weak)) size_t LLVMFuzzerCustomMutator(uint8_t *data, size_t size,
-                                                     size_t max_size, unsigned int seed);
+__attribute__((weak)) size_t LLVMFuzzerCustomMutator(uint8_t *data, size_t size, size_t max_size,
+                                                     unsigned int seed);
 
 #define FUZZ_MAX_INPUT ((size_t)1 << 20)
 
@@ -138,7 +138,7 @@ static int load(const char *path)
         return -1;
     }
     g_in = v;
-    g_in[g_n++] = (input){name, buf, len};
+    g_in[g_n++] = (input){ name, buf, len };
     return 0;
 }
 

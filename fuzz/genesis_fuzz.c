@@ -26,7 +26,7 @@ static size_t g_accepted, g_stored;
 int LLVMFuzzerInitialize(int *argc, char ***argv);
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
-    static const uint8_t seeds[3] = {0x11, 0x22, 0x33};
+    static const uint8_t seeds[3] = { 0x11, 0x22, 0x33 };
     for (int i = 0; i < 3; i++) {
         uint8_t seed[32];
         memset(seed, seeds[i], 32);

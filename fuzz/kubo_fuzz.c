@@ -37,8 +37,9 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
     char err[256];
     FUZZ_CHECK(curl_global_init(CURL_GLOBAL_DEFAULT) == 0, "curl init");
-    sb_kubo_opts o = {.api_url = "http://127.0.0.1:9/api/v0", .auth_header = SECRET,
-                      .timeout_seconds = 5};
+    sb_kubo_opts o = { .api_url = "http://127.0.0.1:9/api/v0",
+                       .auth_header = SECRET,
+                       .timeout_seconds = 5 };
     g_k = sb_kubo_new(&o, err, sizeof(err));
     FUZZ_CHECK(g_k != NULL, "kubo client");
     return 0;
@@ -78,7 +79,7 @@ static int stream_error(const char *h, size_t n)
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    static const long statuses[] = {200, 200, 200, 200, 500, 400, 404, 403, 401, 201, 204, 0};
+    static const long statuses[] = { 200, 200, 200, 200, 500, 400, 404, 403, 401, 201, 204, 0 };
     if (size < 4)
         return 0;
     int cmd = data[0] % 6;
@@ -91,8 +92,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     const char *extra = nul ? (const char *)nul + 1 : "";
     size_t extra_len = nul ? n - body_len - 1 : 0;
 
-    sb_kubo_canned a = {.status = status, .body = rest, .body_len = body_len,
-                        .chunk = data[2], .transport_error = flags & 1};
+    sb_kubo_canned a = { .status = status,
+                         .body = rest,
+                         .body_len = body_len,
+                         .chunk = data[2],
+                         .transport_error = flags & 1 };
     if (flags & 2)
         a.headers = extra, a.headers_len = extra_len;
     else
@@ -105,7 +109,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     char key[128];
     size_t keylen = (flags >> 2 & 3) == 0 ? 1 : (flags >> 2 & 3) == 1 ? 8 : sizeof(key);
     uint64_t limit = (flags >> 2 & 3) == 3 ? 0 : (uint64_t)1 << (8 * (flags >> 2 & 3));
-    ls_state ls = {0, (flags & 16) ? 2 : 0};
+    ls_state ls = { 0, (flags & 16) ? 2 : 0 };
     const char *cid = "bafkreiczbspyimghinmapx4lvgshny7rffoun3zbb5xpvyqehjgaqwswty";
     switch (cmd) {
     case 0:
@@ -117,7 +121,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         break;
     case 1: ret = sb_kubo_pin_direct(g_k, cid, &e); break;
     case 2: {
-        sb_kubo_pin_limits lim = {.stall_seconds = 60, .max_bytes = limit};
+        sb_kubo_pin_limits lim = { .stall_seconds = 60, .max_bytes = limit };
         uint64_t bytes = 0;
         ret = sb_kubo_pin_recursive(g_k, cid, &lim, &bytes, &e);
         if (limit)

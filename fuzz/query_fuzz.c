@@ -27,10 +27,7 @@ static fx_app g_fx;
 static abci_ctx *g_ctx;
 static size_t g_codes[SB_NOT_FOUND + 1];
 
-static void cleanup(void)
-{
-    fx_app_close(&g_fx);
-}
+static void cleanup(void) { fx_app_close(&g_fx); }
 
 int LLVMFuzzerInitialize(int *argc, char ***argv);
 int LLVMFuzzerInitialize(int *argc, char ***argv)
@@ -80,8 +77,8 @@ static int same(const answer *a, const answer *b)
 
 static int known_prefix(const char *p)
 {
-    static const char *const exact[] = {"/params", "/slot/current", "/validators"};
-    static const char *const prefix[] = {"/slot/", "/winner/", "/proposal/", "/pins/"};
+    static const char *const exact[] = { "/params", "/slot/current", "/validators" };
+    static const char *const prefix[] = { "/slot/", "/winner/", "/proposal/", "/pins/" };
     for (size_t i = 0; i < 3; i++)
         if (strcmp(p, exact[i]) == 0)
             return 1;
@@ -111,8 +108,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     FUZZ_CHECK(a.height == h, "response height is not the committed height");
     FUZZ_CHECK(d.rc == 0 && d.code == SB_HEIGHT_UNAVAILABLE && d.value_len == 0 && d.log[0],
                "an unserved height is not HEIGHT_UNAVAILABLE");
-    FUZZ_CHECK(a.code == 0 || a.code == SB_UNKNOWN_PATH || a.code == SB_NOT_FOUND,
-               "query code");
+    FUZZ_CHECK(a.code == 0 || a.code == SB_UNKNOWN_PATH || a.code == SB_NOT_FOUND, "query code");
     if (a.code) {
         const char *name = sb_code_name((int)a.code);
         FUZZ_CHECK(strncmp(a.log, name, strlen(name)) == 0 && a.log[strlen(name)] == ':',

@@ -41,11 +41,11 @@
 #define NOW_NS 1795392001250000000LL /* block 1 of the vectors: slot 0, slots 1.. open */
 
 enum { K_V1, K_V2, K_V3, K_VK3, K_A, K_B, K_STRANGER, NKEYS };
-static const uint8_t k_seed_byte[NKEYS] = {0x11, 0x22, 0x33, 0xd4, 0xa1, 0xb2, 0xc3};
+static const uint8_t k_seed_byte[NKEYS] = { 0x11, 0x22, 0x33, 0xd4, 0xa1, 0xb2, 0xc3 };
 static uint8_t g_seed[NKEYS][32], g_pub[NKEYS][32];
 
 static sb_params P;
-static uint8_t g_known_id[2][32]; /* accepted proposals: curator A, slots 1 and 2 */
+static uint8_t g_known_id[2][32];             /* accepted proposals: curator A, slots 1 and 2 */
 static size_t g_codes[SB_PROPOSAL_LIMIT + 1]; /* replay summary: codes seen */
 
 static int pub_index(const uint8_t pub[32])
@@ -85,7 +85,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
         memset(g_seed[i], k_seed_byte[i], 32);
         FUZZ_CHECK(sb_ed25519_pubkey(g_seed[i], g_pub[i]) == 0, "test key");
     }
-    sb_validator v[3] = {{.power = 30}, {.power = 10}, {.power = 5}};
+    sb_validator v[3] = { { .power = 30 }, { .power = 10 }, { .power = 5 } };
     memcpy(v[0].pubkey, g_pub[K_V1], 32);
     memcpy(v[1].pubkey, g_pub[K_V2], 32);
     memcpy(v[2].pubkey, g_pub[K_V3], 32);
@@ -103,8 +103,8 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
         fprintf(stderr, "tx_fuzz genesis: %s\n", err);
         abort();
     }
-    static const sb_track_in t = {"bafkreiczbspyimghinmapx4lvgshny7rffoun3zbb5xpvyqehjgaqwswty",
-                                  1000, "Track", "Artist"};
+    static const sb_track_in t = { "bafkreiczbspyimghinmapx4lvgshny7rffoun3zbb5xpvyqehjgaqwswty",
+                                   1000, "Track", "Artist" };
     for (int i = 0; i < 2; i++) {
         sb_buf out;
         sb_buf_init(&out, 1 << 16);
@@ -164,8 +164,8 @@ static void check_accepted(const sb_tx *t)
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    sb_tx_view view = {NULL, st_proposal_exists, st_curator_proposed, st_validator_voted,
-                       st_proposal_count};
+    sb_tx_view view = { NULL, st_proposal_exists, st_curator_proposed, st_validator_voted,
+                        st_proposal_count };
     sb_tx t;
     char log[512], log0[512] = "";
     int rc = sb_tx_check(&P, &view, data, size, NOW_NS, &t, log, sizeof(log));
@@ -238,10 +238,7 @@ typedef struct body_m {
     uint8_t proposal_id[32];
 } body_m;
 
-static void copy_str(char *dst, const char *src)
-{
-    snprintf(dst, STR_CAP, "%s", src ? src : "");
-}
+static void copy_str(char *dst, const char *src) { snprintf(dst, STR_CAP, "%s", src ? src : ""); }
 
 /* Mutate a string in place with libFuzzer's mutator, or set it to a sample. */
 static void mutate_str(char *s, const char *const *samples, size_t nsamples)
@@ -254,9 +251,10 @@ static void mutate_str(char *s, const char *const *samples, size_t nsamples)
         memset(s, 'a' + (int)rnd(26), n);
         s[n] = '\0';
     } else if (c == 2) { /* a bad or edge UTF-8 sequence */
-        static const char *const bad[] = {"\xc0\x80", "\xed\xa0\x80", "\xe2\x80\xa8", "\x7f",
-                                          "\x01", "\xf4\x90\x80\x80", "\xff", "\xe2\x82",
-                                          "\xf0\x9f\x8e\xb5", "\xc3\xa9"};
+        static const char *const bad[] = { "\xc0\x80", "\xed\xa0\x80", "\xe2\x80\xa8",
+                                           "\x7f",     "\x01",         "\xf4\x90\x80\x80",
+                                           "\xff",     "\xe2\x82",     "\xf0\x9f\x8e\xb5",
+                                           "\xc3\xa9" };
         size_t l = strlen(s);
         const char *b = bad[rnd(sizeof(bad) / sizeof(bad[0]))];
         if (l + strlen(b) < STR_CAP - 1)
@@ -299,13 +297,13 @@ static void mutate_proposal(body_m *m)
     for (uint64_t k = 1 + rnd(3); k > 0; k--) {
         switch (rnd(9)) {
         case 0: {
-            static const char *const chains[] = {CHAIN, "other", "sleetbubble-vectors\x01"};
+            static const char *const chains[] = { CHAIN, "other", "sleetbubble-vectors\x01" };
             mutate_str(m->chain, chains, 3);
             break;
         }
         case 1: m->slot = pick_slot(); break;
         case 2: {
-            static const int who[] = {K_A, K_B, K_STRANGER, K_V1};
+            static const int who[] = { K_A, K_B, K_STRANGER, K_V1 };
             memcpy(m->key, g_pub[who[rnd(4)]], 32);
             break;
         }
@@ -335,8 +333,8 @@ static void mutate_proposal(body_m *m)
             break;
         case 5:
             if (m->n_tracks) {
-                static const uint32_t d[] = {0, 1, 3600000, 3600001, 20000, 19999, 20001,
-                                             UINT32_MAX};
+                static const uint32_t d[] = { 0,     1,     3600000, 3600001,
+                                              20000, 19999, 20001,   UINT32_MAX };
                 m->tr[rnd(m->n_tracks)].duration_ms =
                     rnd(2) ? d[rnd(8)] : (uint32_t)rnd(UINT32_MAX);
             }
@@ -361,13 +359,13 @@ static void mutate_vote(body_m *m)
     for (uint64_t k = 1 + rnd(3); k > 0; k--) {
         switch (rnd(4)) {
         case 0: {
-            static const char *const chains[] = {CHAIN, "other"};
+            static const char *const chains[] = { CHAIN, "other" };
             mutate_str(m->chain, chains, 2);
             break;
         }
         case 1: m->slot = pick_slot(); break;
         case 2: {
-            static const int who[] = {K_V1, K_V2, K_V3, K_VK3, K_STRANGER, K_A};
+            static const int who[] = { K_V1, K_V2, K_V3, K_VK3, K_STRANGER, K_A };
             memcpy(m->key, g_pub[who[rnd(6)]], 32);
             break;
         }

@@ -54,14 +54,14 @@ typedef struct {
 
 typedef struct {
     const char *db_path;
-    kv_map committed;             /* state as of the last Commit */
-    int64_t height;               /* last committed height */
-    uint8_t app_hash[32];         /* app hash of `committed` */
-    int have_working;             /* FinalizeBlock ran since the last Commit */
-    kv_map working;               /* committed + the last finalized block */
+    kv_map committed;     /* state as of the last Commit */
+    int64_t height;       /* last committed height */
+    uint8_t app_hash[32]; /* app hash of `committed` */
+    int have_working;     /* FinalizeBlock ran since the last Commit */
+    kv_map working;       /* committed + the last finalized block */
     int64_t working_height;
     uint8_t working_hash[32];
-    size_t workers;               /* --workers: 0 = no pool (every callback on the loop) */
+    size_t workers; /* --workers: 0 = no pool (every callback on the loop) */
 } kv_app;
 
 /* ---- sorted map --------------------------------------------------------------------------- */
@@ -128,7 +128,7 @@ static int kv_set(kv_map *m, const uint8_t *k, size_t kl, const uint8_t *v, size
         m->cap = cap;
     }
     memmove(&m->a[i + 1], &m->a[i], (m->n - i) * sizeof(*m->a));
-    m->a[i] = (kv_pair){.k = nk, .kl = kl, .v = nv, .vl = vl};
+    m->a[i] = (kv_pair){ .k = nk, .kl = kl, .v = nv, .vl = vl };
     m->n++;
     return 0;
 oom:
@@ -144,12 +144,12 @@ static void kv_free(kv_map *m)
         free(m->a[i].v);
     }
     free(m->a);
-    *m = (kv_map){0};
+    *m = (kv_map){ 0 };
 }
 
 static int kv_clone(kv_map *dst, const kv_map *src)
 {
-    *dst = (kv_map){0};
+    *dst = (kv_map){ 0 };
     if (src->n == 0)
         return 0;
     dst->a = calloc(src->n, sizeof(*dst->a));
@@ -257,7 +257,7 @@ static int write_all(int fd, const uint8_t *p, size_t n)
 
 static int save_state(const kv_app *app)
 {
-    wbuf w = {0};
+    wbuf w = { 0 };
     uint8_t b[8], sum[32];
     char tmp[4096], dir[4096];
     int fd = -1, rc = 0;
@@ -391,7 +391,7 @@ static int parse_state(kv_app *app, const uint8_t *buf, size_t len, char *err, s
         snprintf(err, errlen, "%s: bad magic or checksum", app->db_path);
         return -1;
     }
-    rd r = {buf, len - 32, 8};
+    rd r = { buf, len - 32, 8 };
     const uint8_t *p;
     uint32_t count;
     rd_take(&r, 8, &p);
@@ -421,8 +421,7 @@ static int parse_state(kv_app *app, const uint8_t *buf, size_t len, char *err, s
         return -1;
     }
     if (memcmp(check, app->app_hash, 32) != 0) {
-        snprintf(err, errlen, "%s: stored app hash does not match the stored state",
-                 app->db_path);
+        snprintf(err, errlen, "%s: stored app hash does not match the stored state", app->db_path);
         return -1;
     }
     return 0;
@@ -533,9 +532,9 @@ typedef struct {
     Tendermint__Abci__Event **evv;
     Tendermint__Abci__EventAttribute *at;
     Tendermint__Abci__EventAttribute **atv;
-    char *text;          /* key and value copies, NUL-terminated, tx i's at off[i] */
+    char *text; /* key and value copies, NUL-terminated, tx i's at off[i] */
     const size_t *off;
-    size_t *klen;        /* SIZE_MAX = malformed */
+    size_t *klen; /* SIZE_MAX = malformed */
 } fb_work;
 
 static int fb_tx(void *arg, size_t i)
@@ -594,7 +593,7 @@ static int on_finalize_block(void *arg, abci_ctx *ctx,
         return -ENOMEM;
 
     /* everything the per-tx work writes, allocated here on the loop thread */
-    fb_work w = {.req = req};
+    fb_work w = { .req = req };
     size_t *off = abci_ctx_alloc(ctx, n * sizeof(*off)), text = 0;
     for (size_t i = 0; off && i < n; i++) {
         off[i] = text;
@@ -646,7 +645,7 @@ static int on_commit(void *arg, abci_ctx *ctx, const Tendermint__Abci__RequestCo
         return 0; /* nothing finalized since the last Commit */
     kv_map old = app->committed;
     app->committed = app->working;
-    app->working = (kv_map){0};
+    app->working = (kv_map){ 0 };
     app->have_working = 0;
     app->height = app->working_height;
     memcpy(app->app_hash, app->working_hash, 32);
@@ -676,13 +675,13 @@ static void usage(FILE *f)
 int main(int argc, char **argv)
 {
     const char *addr = "tcp://127.0.0.1:26658";
-    kv_app app = {0};
+    kv_app app = { 0 };
     static const struct option opts[] = {
-        {"addr", required_argument, NULL, 'a'},
-        {"db", required_argument, NULL, 'd'},
-        {"workers", required_argument, NULL, 'w'},
-        {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0},
+        { "addr", required_argument, NULL, 'a' },
+        { "db", required_argument, NULL, 'd' },
+        { "workers", required_argument, NULL, 'w' },
+        { "help", no_argument, NULL, 'h' },
+        { NULL, 0, NULL, 0 },
     };
     int o;
     while ((o = getopt_long(argc, argv, "a:d:w:h", opts, NULL)) != -1) {
@@ -725,7 +724,7 @@ int main(int argc, char **argv)
         .commit = on_commit,
         .check_tx_stage = app.workers ? stage_check_tx : NULL,
     };
-    const abci_server_opts sopts = {.workers = app.workers};
+    const abci_server_opts sopts = { .workers = app.workers };
     abci_server *srv = base ? abci_server_new(base, &cbs, &app, &sopts) : NULL;
     if (!srv) {
         fprintf(stderr, "level=error module=kvstore msg=\"out of memory\"\n");

@@ -14,7 +14,6 @@
 #include "abci/abci.h"
 #include "abci/ctx.h" /* abci_ctx_reset */
 
-
 #define ABCI_DEFAULT_MAX_OUTPUT_BYTES ((size_t)256 << 20)
 /* Un-flushed responses are pushed to the socket once this many bytes are buffered. */
 #define ABCI_PUSH_THRESHOLD_BYTES ((size_t)64 << 10)
@@ -63,8 +62,8 @@ struct abci_job {
     struct abci_ctx ctx;            /* the decoded request and stage memory */
     Tendermint__Abci__Request *req; /* in ctx */
     size_t frame_len;
-    int stage_rc;                   /* check_tx_stage's return */
-    unsigned ready : 1;             /* may be answered (loop thread's view) */
+    int stage_rc;       /* check_tx_stage's return */
+    unsigned ready : 1; /* may be answered (loop thread's view) */
 };
 /* A job from the server's free list (or a new one); NULL on out-of-memory. Loop thread. */
 abci_job *abci_job_get(abci_server *srv);
@@ -88,25 +87,25 @@ void abci_pool_free(abci_server *srv);
 /* ---- connections (conn.c) ----------------------------------------------------------------- */
 typedef struct abci_conn abci_conn;
 struct abci_conn {
-    abci_server *srv;           /* borrowed; outlives every conn (see server_destroy) */
-    int fd;                     /* owned; closed when the conn is freed */
-    struct event *rev;          /* owned; EV_READ|EV_PERSIST while reading */
-    struct event *wev;          /* owned; EV_WRITE|EV_PERSIST, added only while output waits */
-    abci_buf in;                /* bytes read, not yet a complete frame handled */
-    abci_buf out;               /* packed responses: [off, mark) released for writing,
+    abci_server *srv;  /* borrowed; outlives every conn (see server_destroy) */
+    int fd;            /* owned; closed when the conn is freed */
+    struct event *rev; /* owned; EV_READ|EV_PERSIST while reading */
+    struct event *wev; /* owned; EV_WRITE|EV_PERSIST, added only while output waits */
+    abci_buf in;       /* bytes read, not yet a complete frame handled */
+    abci_buf out;      /* packed responses: [off, mark) released for writing,
                                  * [mark, len) held until Flush (or the push threshold) */
     size_t mark;
-    struct abci_ctx ctx;        /* per-request arena, rewound after each response */
-    char peer[ABCI_PEER_MAX];   /* "tcp 127.0.0.1:51234" / "unix /path.sock" */
-    unsigned long id;           /* connection number, for logs */
-    unsigned refs;              /* >0 while a handler runs on this conn */
-    unsigned closing : 1;       /* close scheduled: freed when refs drops to 0 */
-    unsigned draining : 1;      /* peer sent EOF: write out what is queued, then close */
-    unsigned writing : 1;       /* wev is added */
-    uint64_t nreq;              /* requests handled so far */
-    abci_job *qhead, *qtail;    /* requests waiting for their turn (owned) */
+    struct abci_ctx ctx;      /* per-request arena, rewound after each response */
+    char peer[ABCI_PEER_MAX]; /* "tcp 127.0.0.1:51234" / "unix /path.sock" */
+    unsigned long id;         /* connection number, for logs */
+    unsigned refs;            /* >0 while a handler runs on this conn */
+    unsigned closing : 1;     /* close scheduled: freed when refs drops to 0 */
+    unsigned draining : 1;    /* peer sent EOF: write out what is queued, then close */
+    unsigned writing : 1;     /* wev is added */
+    uint64_t nreq;            /* requests handled so far */
+    abci_job *qhead, *qtail;  /* requests waiting for their turn (owned) */
     size_t nqueued;
-    abci_conn *prev, *next;     /* srv->conns list (open connections only) */
+    abci_conn *prev, *next; /* srv->conns list (open connections only) */
 };
 
 /* Take ownership of an accepted fd and start serving it; beyond opts.max_connections open
@@ -124,19 +123,19 @@ void abci_conn_close(abci_conn *c, int level, const char *fmt, ...)
 /* ---- server (server.c) -------------------------------------------------------------------- */
 struct abci_listener;
 struct abci_server {
-    struct event_base *base;        /* borrowed */
-    abci_app_t app;                 /* copied table */
-    void *app_arg;                  /* borrowed */
-    abci_server_opts opts;          /* defaults filled in */
-    struct abci_listener *listeners;/* owned list */
-    abci_conn *conns;               /* open connections */
-    size_t nconns;                  /* length of conns */
-    size_t nzombies;                /* closed conns still referenced by a running handler */
+    struct event_base *base;         /* borrowed */
+    abci_app_t app;                  /* copied table */
+    void *app_arg;                   /* borrowed */
+    abci_server_opts opts;           /* defaults filled in */
+    struct abci_listener *listeners; /* owned list */
+    abci_conn *conns;                /* open connections */
+    size_t nconns;                   /* length of conns */
+    size_t nzombies;                 /* closed conns still referenced by a running handler */
     unsigned long next_conn_id;
-    abci_pool *pool;                /* owned; NULL until first used */
-    abci_job *free_jobs;            /* owned; recycled queue entries */
+    abci_pool *pool;     /* owned; NULL until first used */
+    abci_job *free_jobs; /* owned; recycled queue entries */
     size_t nfree_jobs;
-    unsigned freeing : 1;           /* abci_server_free() called; destroy when nzombies == 0 */
+    unsigned freeing : 1; /* abci_server_free() called; destroy when nzombies == 0 */
 };
 
 void abci_log(abci_server *srv, int level, const char *fmt, ...)

@@ -38,10 +38,7 @@ static void conn_write_cb(evutil_socket_t fd, short what, void *arg);
 
 /* ---- lifetime ----------------------------------------------------------------------------- */
 
-static void conn_ref(abci_conn *c)
-{
-    c->refs++;
-}
+static void conn_ref(abci_conn *c) { c->refs++; }
 
 static void conn_free(abci_conn *c)
 {
@@ -84,8 +81,8 @@ void abci_conn_close(abci_conn *c, int level, const char *fmt, ...)
         va_start(ap, fmt);
         vsnprintf(why, sizeof why, fmt, ap);
         va_end(ap);
-        abci_log(srv, level, "closing connection %lu (%s) after %llu requests: %s", c->id,
-                 c->peer, (unsigned long long)c->nreq, why);
+        abci_log(srv, level, "closing connection %lu (%s) after %llu requests: %s", c->id, c->peer,
+                 (unsigned long long)c->nreq, why);
     }
     c->closing = 1;
     if (c->prev)
@@ -105,10 +102,7 @@ void abci_conn_close(abci_conn *c, int level, const char *fmt, ...)
 
 /* ---- output ------------------------------------------------------------------------------- */
 
-static size_t conn_queued(const abci_conn *c)
-{
-    return c->out.len - c->out.off;
-}
+static size_t conn_queued(const abci_conn *c) { return c->out.len - c->out.off; }
 
 /* Send the released bytes out.p[off, mark) now, as far as the socket takes them; if it would
  * block, wait for EV_WRITE. Returns 0, or -1 after closing the connection. */
@@ -128,7 +122,8 @@ static int conn_write(abci_conn *c)
                 c->writing = 1;
             return 0;
         }
-        abci_conn_close(c, ABCI_LOG_WARN, "socket error while writing: %s (%zu input bytes pending)",
+        abci_conn_close(c, ABCI_LOG_WARN,
+                        "socket error while writing: %s (%zu input bytes pending)",
                         n < 0 ? strerror(errno) : "wrote nothing", c->in.len - c->in.off);
         return -1;
     }
@@ -249,8 +244,8 @@ static int conn_fast_path(abci_conn *c, const uint8_t *body, size_t len)
 
 /* ---- default handlers (abci.h: safe answers when a callback is NULL) ----------------------- */
 
-#define DEF(name, Req, Res)                                                                  \
-    static int def_##name(void *app, abci_ctx *ctx, const Tendermint__Abci__##Req *req,      \
+#define DEF(name, Req, Res)                                                             \
+    static int def_##name(void *app, abci_ctx *ctx, const Tendermint__Abci__##Req *req, \
                           Tendermint__Abci__##Res *res)
 
 DEF(info, RequestInfo, ResponseInfo) { return 0; }
@@ -334,8 +329,11 @@ static const Tendermint__Abci__Validator k_val0 = TENDERMINT__ABCI__VALIDATOR__I
 static const Tendermint__Abci__PublicKey k_pk0 = TENDERMINT__ABCI__PUBLIC_KEY__INIT;
 static const Tendermint__Abci__ConsensusParams k_cp0 = TENDERMINT__ABCI__CONSENSUS_PARAMS__INIT;
 
-#define FILL(field, dflt) \
-    do { if (!(field)) (field) = (void *)(dflt); } while (0)
+#define FILL(field, dflt)             \
+    do {                              \
+        if (!(field))                 \
+            (field) = (void *)(dflt); \
+    } while (0)
 
 static void fill_commit(Tendermint__Abci__CommitInfo **ci)
 {
@@ -398,8 +396,7 @@ static void fill_request(Tendermint__Abci__Request *req)
         fill_misbehavior(r->n_misbehavior, r->misbehavior);
         return;
     }
-    default:
-        return;
+    default: return;
     }
 }
 #undef FILL
@@ -426,15 +423,15 @@ union response_any {
 };
 
 /* One callback call: pick app callback or default, init the response, set the oneof. */
-#define CALL(CASE, name, ResT, RES_INIT)                                                       \
-    case TENDERMINT__ABCI__REQUEST__VALUE_##CASE: {                                          \
-        ResT *res = &u.name;                                                                 \
-        *res = (ResT)RES_INIT;                                                               \
-        method = #name;                                                                      \
+#define CALL(CASE, name, ResT, RES_INIT)                                                      \
+    case TENDERMINT__ABCI__REQUEST__VALUE_##CASE: {                                           \
+        ResT *res = &u.name;                                                                  \
+        *res = (ResT)RES_INIT;                                                                \
+        method = #name;                                                                       \
         rc = (srv->app.name ? srv->app.name : def_##name)(srv->app_arg, ctx, req->name, res); \
-        resp.value_case = TENDERMINT__ABCI__RESPONSE__VALUE_##CASE;                          \
-        resp.name = res;                                                                     \
-        break;                                                                               \
+        resp.value_case = TENDERMINT__ABCI__RESPONSE__VALUE_##CASE;                           \
+        resp.name = res;                                                                      \
+        break;                                                                                \
     }
 
 /* After the callback of `method` returned rc: close on a failed callback or an UNKNOWN status
@@ -496,34 +493,34 @@ static int conn_dispatch(abci_conn *c, abci_ctx *ctx, Tendermint__Abci__Request 
         method = "flush";
         flush = 1;
         break;
-    CALL(INFO, info, Tendermint__Abci__ResponseInfo, TENDERMINT__ABCI__RESPONSE_INFO__INIT)
-    CALL(INIT_CHAIN, init_chain, Tendermint__Abci__ResponseInitChain,
-         TENDERMINT__ABCI__RESPONSE_INIT_CHAIN__INIT)
-    CALL(QUERY, query, Tendermint__Abci__ResponseQuery, TENDERMINT__ABCI__RESPONSE_QUERY__INIT)
-    CALL(CHECK_TX, check_tx, Tendermint__Abci__ResponseCheckTx,
-         TENDERMINT__ABCI__RESPONSE_CHECK_TX__INIT)
-    CALL(COMMIT, commit, Tendermint__Abci__ResponseCommit,
-         TENDERMINT__ABCI__RESPONSE_COMMIT__INIT)
-    CALL(LIST_SNAPSHOTS, list_snapshots, Tendermint__Abci__ResponseListSnapshots,
-         TENDERMINT__ABCI__RESPONSE_LIST_SNAPSHOTS__INIT)
-    CALL(OFFER_SNAPSHOT, offer_snapshot, Tendermint__Abci__ResponseOfferSnapshot,
-         TENDERMINT__ABCI__RESPONSE_OFFER_SNAPSHOT__INIT)
-    CALL(LOAD_SNAPSHOT_CHUNK, load_snapshot_chunk, Tendermint__Abci__ResponseLoadSnapshotChunk,
-         TENDERMINT__ABCI__RESPONSE_LOAD_SNAPSHOT_CHUNK__INIT)
-    CALL(APPLY_SNAPSHOT_CHUNK, apply_snapshot_chunk,
-         Tendermint__Abci__ResponseApplySnapshotChunk,
-         TENDERMINT__ABCI__RESPONSE_APPLY_SNAPSHOT_CHUNK__INIT)
-    CALL(PREPARE_PROPOSAL, prepare_proposal, Tendermint__Abci__ResponsePrepareProposal,
-         TENDERMINT__ABCI__RESPONSE_PREPARE_PROPOSAL__INIT)
-    CALL(PROCESS_PROPOSAL, process_proposal, Tendermint__Abci__ResponseProcessProposal,
-         TENDERMINT__ABCI__RESPONSE_PROCESS_PROPOSAL__INIT)
-    CALL(EXTEND_VOTE, extend_vote, Tendermint__Abci__ResponseExtendVote,
-         TENDERMINT__ABCI__RESPONSE_EXTEND_VOTE__INIT)
-    CALL(VERIFY_VOTE_EXTENSION, verify_vote_extension,
-         Tendermint__Abci__ResponseVerifyVoteExtension,
-         TENDERMINT__ABCI__RESPONSE_VERIFY_VOTE_EXTENSION__INIT)
-    CALL(FINALIZE_BLOCK, finalize_block, Tendermint__Abci__ResponseFinalizeBlock,
-         TENDERMINT__ABCI__RESPONSE_FINALIZE_BLOCK__INIT)
+        CALL(INFO, info, Tendermint__Abci__ResponseInfo, TENDERMINT__ABCI__RESPONSE_INFO__INIT)
+        CALL(INIT_CHAIN, init_chain, Tendermint__Abci__ResponseInitChain,
+             TENDERMINT__ABCI__RESPONSE_INIT_CHAIN__INIT)
+        CALL(QUERY, query, Tendermint__Abci__ResponseQuery, TENDERMINT__ABCI__RESPONSE_QUERY__INIT)
+        CALL(CHECK_TX, check_tx, Tendermint__Abci__ResponseCheckTx,
+             TENDERMINT__ABCI__RESPONSE_CHECK_TX__INIT)
+        CALL(COMMIT, commit, Tendermint__Abci__ResponseCommit,
+             TENDERMINT__ABCI__RESPONSE_COMMIT__INIT)
+        CALL(LIST_SNAPSHOTS, list_snapshots, Tendermint__Abci__ResponseListSnapshots,
+             TENDERMINT__ABCI__RESPONSE_LIST_SNAPSHOTS__INIT)
+        CALL(OFFER_SNAPSHOT, offer_snapshot, Tendermint__Abci__ResponseOfferSnapshot,
+             TENDERMINT__ABCI__RESPONSE_OFFER_SNAPSHOT__INIT)
+        CALL(LOAD_SNAPSHOT_CHUNK, load_snapshot_chunk, Tendermint__Abci__ResponseLoadSnapshotChunk,
+             TENDERMINT__ABCI__RESPONSE_LOAD_SNAPSHOT_CHUNK__INIT)
+        CALL(APPLY_SNAPSHOT_CHUNK, apply_snapshot_chunk,
+             Tendermint__Abci__ResponseApplySnapshotChunk,
+             TENDERMINT__ABCI__RESPONSE_APPLY_SNAPSHOT_CHUNK__INIT)
+        CALL(PREPARE_PROPOSAL, prepare_proposal, Tendermint__Abci__ResponsePrepareProposal,
+             TENDERMINT__ABCI__RESPONSE_PREPARE_PROPOSAL__INIT)
+        CALL(PROCESS_PROPOSAL, process_proposal, Tendermint__Abci__ResponseProcessProposal,
+             TENDERMINT__ABCI__RESPONSE_PROCESS_PROPOSAL__INIT)
+        CALL(EXTEND_VOTE, extend_vote, Tendermint__Abci__ResponseExtendVote,
+             TENDERMINT__ABCI__RESPONSE_EXTEND_VOTE__INIT)
+        CALL(VERIFY_VOTE_EXTENSION, verify_vote_extension,
+             Tendermint__Abci__ResponseVerifyVoteExtension,
+             TENDERMINT__ABCI__RESPONSE_VERIFY_VOTE_EXTENSION__INIT)
+        CALL(FINALIZE_BLOCK, finalize_block, Tendermint__Abci__ResponseFinalizeBlock,
+             TENDERMINT__ABCI__RESPONSE_FINALIZE_BLOCK__INIT)
     case TENDERMINT__ABCI__REQUEST__VALUE__NOT_SET:
     default:
         abci_conn_close(c, ABCI_LOG_WARN,
@@ -555,7 +552,8 @@ static int conn_drain(abci_conn *c)
         if (j->stage_rc)
             abci_conn_close(c, ABCI_LOG_ERROR,
                             "application check_tx_stage callback failed with %d (frame length "
-                            "%zu)", j->stage_rc, j->frame_len);
+                            "%zu)",
+                            j->stage_rc, j->frame_len);
         else
             conn_dispatch(c, &j->ctx, j->req, j->frame_len);
         abci_job_put(c->srv, j);
@@ -598,8 +596,8 @@ static int conn_enqueue(abci_conn *c, abci_job *j, Tendermint__Abci__Request *re
         if (abci_pool_submit(srv, j) == 0)
             return 0;
         c->refs--; /* not the last: the read handler holds one */
-        j->stage_rc = srv->app.check_tx_stage(srv->app_arg, &j->ctx, req->check_tx,
-                                              &j->ctx.stage_result);
+        j->stage_rc =
+            srv->app.check_tx_stage(srv->app_arg, &j->ctx, req->check_tx, &j->ctx.stage_result);
     }
     j->ready = 1;
     return conn_drain(c);
@@ -675,7 +673,7 @@ static void conn_process(abci_conn *c)
         size_t avail = in->len - in->off;
         if (avail == 0)
             break;
-        abci_reader r = {in->p + in->off, avail, 0};
+        abci_reader r = { in->p + in->off, avail, 0 };
         uint64_t blen = 0;
         abci_frame_status st = abci_frame_header(&r, max, &blen);
         if (st == ABCI_FRAME_NEED_MORE)
@@ -738,12 +736,12 @@ static void conn_eof(abci_conn *c)
 {
     size_t have = c->in.len - c->in.off;
     if (have > 0) {
-        abci_reader r = {c->in.p + c->in.off, have, 0};
+        abci_reader r = { c->in.p + c->in.off, have, 0 };
         uint64_t blen = 0;
         if (abci_frame_header(&r, SIZE_MAX, &blen) == ABCI_FRAME_OK)
             abci_conn_close(c, ABCI_LOG_WARN,
-                            "peer closed mid-frame: %zu of %llu body bytes received",
-                            have - r.pos, (unsigned long long)blen);
+                            "peer closed mid-frame: %zu of %llu body bytes received", have - r.pos,
+                            (unsigned long long)blen);
         else
             abci_conn_close(c, ABCI_LOG_WARN,
                             "peer closed mid-frame: %zu bytes of an incomplete length prefix",
@@ -789,8 +787,9 @@ static void conn_read(abci_conn *c)
     if (n < 0) {
         if (errno == EAGAIN || errno == EWOULDBLOCK)
             return;
-        abci_conn_close(c, ABCI_LOG_WARN, "socket error while reading: %s (%zu input bytes pending)",
-                        strerror(errno), in->len - in->off);
+        abci_conn_close(c, ABCI_LOG_WARN,
+                        "socket error while reading: %s (%zu input bytes pending)", strerror(errno),
+                        in->len - in->off);
         return;
     }
     if (n == 0) {

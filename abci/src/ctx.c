@@ -136,10 +136,7 @@ void *abci_ctx_alloc(abci_ctx *ctx, size_t n)
     return p;
 }
 
-static void *pb_alloc(void *data, size_t n)
-{
-    return ctx_take(data, n);
-}
+static void *pb_alloc(void *data, size_t n) { return ctx_take(data, n); }
 
 static void pb_free(void *data, void *p)
 {
@@ -184,15 +181,9 @@ char *abci_ctx_printf(abci_ctx *ctx, const char *fmt, ...)
     return m == n ? s : NULL;
 }
 
-void *abci_ctx_stage_result(const abci_ctx *ctx)
-{
-    return ctx->stage_result;
-}
+void *abci_ctx_stage_result(const abci_ctx *ctx) { return ctx->stage_result; }
 
-const char *abci_ctx_peer(const abci_ctx *ctx)
-{
-    return ctx->peer ? ctx->peer : "";
-}
+const char *abci_ctx_peer(const abci_ctx *ctx) { return ctx->peer ? ctx->peer : ""; }
 
 abci_check_tx_kind abci_check_tx_kind_of(const Tendermint__Abci__RequestCheckTx *req)
 {

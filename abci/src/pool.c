@@ -29,33 +29,33 @@ struct abci_map {
     abci_map_fn fn;
     void *arg;
     size_t n, chunk;
-    atomic_size_t next;  /* next unclaimed index */
-    size_t inside;       /* workers running claims (under mu) */
-    size_t err_index;    /* lowest failed index, n if none (under mu) */
+    atomic_size_t next; /* next unclaimed index */
+    size_t inside;      /* workers running claims (under mu) */
+    size_t err_index;   /* lowest failed index, n if none (under mu) */
     int err_rc;
 };
 
 struct abci_pool {
-    abci_server *srv;          /* borrowed */
+    abci_server *srv; /* borrowed */
     pthread_mutex_t mu;
-    pthread_cond_t work_cv;    /* workers wait for work */
-    pthread_cond_t map_cv;     /* the map caller waits for workers to leave the map */
+    pthread_cond_t work_cv; /* workers wait for work */
+    pthread_cond_t map_cv;  /* the map caller waits for workers to leave the map */
     pthread_t *threads;
     size_t nthreads;
-    size_t idle;               /* workers waiting on work_cv */
-    size_t wakes;              /* of those, signalled and not yet running */
-    abci_job *qhead, *qtail;   /* stages waiting for a worker */
+    size_t idle;             /* workers waiting on work_cv */
+    size_t wakes;            /* of those, signalled and not yet running */
+    abci_job *qhead, *qtail; /* stages waiting for a worker */
     size_t queued;
-    abci_job *dhead, *dtail;   /* stages done, not yet taken by the loop */
-    int wake_pending;          /* eventfd written since the loop last took the done list */
-    struct abci_map *map;      /* active parallel map */
+    abci_job *dhead, *dtail; /* stages done, not yet taken by the loop */
+    int wake_pending;        /* eventfd written since the loop last took the done list */
+    struct abci_map *map;    /* active parallel map */
     int stop;
-    int efd;                   /* eventfd, workers -> loop */
-    struct event *ev;          /* loop side of efd */
-    abci_job *rhead, *rtail;   /* loop thread: taken from done, not yet handled */
-    abci_job *bhead, *btail;   /* loop thread: submitted, handed to the queue at flush */
+    int efd;                 /* eventfd, workers -> loop */
+    struct event *ev;        /* loop side of efd */
+    abci_job *rhead, *rtail; /* loop thread: taken from done, not yet handled */
+    abci_job *bhead, *btail; /* loop thread: submitted, handed to the queue at flush */
     size_t nbatch;
-    size_t queued_seen;        /* loop thread: `queued` at the last flush */
+    size_t queued_seen; /* loop thread: `queued` at the last flush */
 };
 
 /* ---- workers ------------------------------------------------------------------------------ */
@@ -159,7 +159,7 @@ static void pool_done_cb(evutil_socket_t fd, short what, void *arg)
             p->rtail = NULL;
         j->qnext = NULL;
         if (abci_conn_stage_done(j)) /* drops the job's connection reference */
-            return;                      /* the server is shutting down */
+            return;                  /* the server is shutting down */
     }
     if (p->rhead) /* the rest after the other ready events (consensus first) */
         event_active(p->ev, EV_READ, 1);
@@ -190,12 +190,14 @@ static abci_pool *pool_get(abci_server *srv)
     pthread_cond_init(&p->map_cv, NULL);
     size_t want = srv->opts.workers ? srv->opts.workers : online_cpus();
     p->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-    p->ev = p->efd >= 0 ? event_new(srv->base, p->efd, EV_READ | EV_PERSIST, pool_done_cb, p)
-                        : NULL;
+    p->ev =
+        p->efd >= 0 ? event_new(srv->base, p->efd, EV_READ | EV_PERSIST, pool_done_cb, p) : NULL;
     p->threads = calloc(want, sizeof *p->threads);
     if (!p->ev || !p->threads || event_add(p->ev, NULL) != 0) {
-        abci_log(srv, ABCI_LOG_ERROR, "cannot start the worker pool (%s); running its work on "
-                 "the loop thread", p->efd < 0 ? strerror(errno) : "out of memory");
+        abci_log(srv, ABCI_LOG_ERROR,
+                 "cannot start the worker pool (%s); running its work on "
+                 "the loop thread",
+                 p->efd < 0 ? strerror(errno) : "out of memory");
         return NULL;
     }
     for (size_t i = 0; i < want; i++) {
@@ -334,7 +336,7 @@ int abci_parallel_map(abci_ctx *ctx, size_t n, abci_map_fn fn, void *arg)
         pthread_mutex_unlock(&p->mu);
         return map_serial(n, fn, arg);
     }
-    struct abci_map m = {.fn = fn, .arg = arg, .n = n, .err_index = n};
+    struct abci_map m = { .fn = fn, .arg = arg, .n = n, .err_index = n };
     /* claims of a few indices each: cheap to hand out, and the tail stays balanced */
     m.chunk = n / ((p->nthreads + 1) * 8);
     if (m.chunk == 0)

@@ -149,10 +149,7 @@ void abci_server_stop_listening(abci_server *srv)
     }
 }
 
-size_t abci_server_connections(const abci_server *srv)
-{
-    return srv->nconns;
-}
+size_t abci_server_connections(const abci_server *srv) { return srv->nconns; }
 
 void abci_server_destroy(abci_server *srv)
 {
@@ -209,19 +206,19 @@ static void accept_error_cb(struct evconnlistener *lev, void *arg)
 {
     struct abci_listener *l = arg;
     int err = EVUTIL_SOCKET_ERROR();
-    abci_log(l->srv, ABCI_LOG_ERROR, "accept on %s failed: %s; pausing accepts for %d ms",
-             l->addr, evutil_socket_error_to_string(err), ACCEPT_RETRY_MS);
+    abci_log(l->srv, ABCI_LOG_ERROR, "accept on %s failed: %s; pausing accepts for %d ms", l->addr,
+             evutil_socket_error_to_string(err), ACCEPT_RETRY_MS);
     if (!l->retry)
         l->retry = evtimer_new(l->srv->base, accept_retry_cb, l);
     if (l->retry) {
-        struct timeval tv = {0, ACCEPT_RETRY_MS * 1000};
+        struct timeval tv = { 0, ACCEPT_RETRY_MS * 1000 };
         evconnlistener_disable(lev);
         evtimer_add(l->retry, &tv);
     }
 }
 
-static int add_listener(abci_server *srv, struct evconnlistener *lev, char *unix_path,
-                        char *err, size_t errlen)
+static int add_listener(abci_server *srv, struct evconnlistener *lev, char *unix_path, char *err,
+                        size_t errlen)
 {
     struct abci_listener *l = calloc(1, sizeof(*l));
     if (!l) {
@@ -268,8 +265,7 @@ static int add_listener(abci_server *srv, struct evconnlistener *lev, char *unix
     return 0;
 }
 
-static const unsigned LEV_FLAGS = LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC |
-                                  LEV_OPT_REUSEABLE;
+static const unsigned LEV_FLAGS = LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC | LEV_OPT_REUSEABLE;
 
 static int listen_tcp(abci_server *srv, const char *hostport, char *err, size_t errlen)
 {
@@ -355,10 +351,9 @@ static int listen_unix(abci_server *srv, const char *path, char *err, size_t err
         snprintf(err, errlen, "out of memory");
         return -1;
     }
-    struct evconnlistener *lev =
-        evconnlistener_new_bind(srv->base, NULL, NULL, LEV_OPT_CLOSE_ON_FREE |
-                                LEV_OPT_CLOSE_ON_EXEC, -1, (struct sockaddr *)&sun,
-                                (int)sizeof sun);
+    struct evconnlistener *lev = evconnlistener_new_bind(
+        srv->base, NULL, NULL, LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, -1,
+        (struct sockaddr *)&sun, (int)sizeof sun);
     if (!lev) {
         snprintf(err, errlen, "listen on unix://%s: %s", path, strerror(errno));
         free(copy);

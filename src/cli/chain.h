@@ -14,12 +14,12 @@ int cli_query_value(cli_ctx *c, const sb_rpcc *r, const char *path, sb_rpcc_resu
 
 /* /slot/current, as the app computes it at the last committed block's time (ns). */
 typedef struct cli_slot_now {
-  uint64_t slot;             /* the slot playing at block_time_ns */
-  int64_t start_ns, close_ns;
-  uint64_t next_slot;
-  int64_t next_close_ns;
-  int64_t block_time_ns;     /* last committed block time */
-  uint64_t next_to_finalize; /* the lowest slot not finalized yet */
+    uint64_t slot; /* the slot playing at block_time_ns */
+    int64_t start_ns, close_ns;
+    uint64_t next_slot;
+    int64_t next_close_ns;
+    int64_t block_time_ns;     /* last committed block time */
+    uint64_t next_to_finalize; /* the lowest slot not finalized yet */
 } cli_slot_now;
 
 /* Parse a /slot/current value (borrowed). 0 / -1 (missing or malformed field). */

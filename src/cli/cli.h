@@ -12,10 +12,11 @@
 /* Exit statuses (protocol.md §12): the client pieces' results (rpcc.h), so a call's result is
  * the command's exit status. */
 enum {
-  CLI_EXIT_OK = SB_RPCC_OK,
-  CLI_EXIT_REJECTED = SB_RPCC_REJECTED,      /* the chain answered with a non-zero code (printed) */
-  CLI_EXIT_USAGE = SB_RPCC_USAGE,            /* bad arguments or bad input files */
-  CLI_EXIT_UNREACHABLE = SB_RPCC_UNREACHABLE /* CometBFT RPC or Kubo RPC unreachable, or garbled */
+    CLI_EXIT_OK = SB_RPCC_OK,
+    CLI_EXIT_REJECTED = SB_RPCC_REJECTED, /* the chain answered with a non-zero code (printed) */
+    CLI_EXIT_USAGE = SB_RPCC_USAGE,       /* bad arguments or bad input files */
+    CLI_EXIT_UNREACHABLE =
+        SB_RPCC_UNREACHABLE /* CometBFT RPC or Kubo RPC unreachable, or garbled */
 };
 
 /* Defaults of the global options (protocol.md §12). */
@@ -28,22 +29,22 @@ enum {
 /* Everything the command line gave. All strings are borrowed from argv (or static
  * defaults), except home which is built into the array. NULL = option not given. */
 typedef struct cli_ctx {
-  const char *node;    /* CometBFT RPC base URL, no trailing slash needed */
-  const char *ipfs;    /* Kubo RPC base URL (…/api/v0 is appended) */
-  const char *gateway; /* Kubo gateway base URL for tune */
-  char home[4096];     /* keys live in home/keys/NAME.json */
-  int json;            /* --output json */
-  long timeout_s;      /* per HTTP request (--timeout, default 30 s) */
-  /* command options */
-  const char *slot, *playlist, *key, *note, *proposal, *validator_key, *vote_key,
-      *validator, *out_file;
-  int skip_check;
-  const char *library, *sched_slots, *no_repeat; /* schedule */
-  int dry_run;
-  int now;     /* tune --now */
-  const char *socket; /* onair: Liquidsoap's server socket (--socket) */
-  char **args; /* positional arguments after the command word(s) */
-  size_t nargs;
+    const char *node;    /* CometBFT RPC base URL, no trailing slash needed */
+    const char *ipfs;    /* Kubo RPC base URL (…/api/v0 is appended) */
+    const char *gateway; /* Kubo gateway base URL for tune */
+    char home[4096];     /* keys live in home/keys/NAME.json */
+    int json;            /* --output json */
+    long timeout_s;      /* per HTTP request (--timeout, default 30 s) */
+    /* command options */
+    const char *slot, *playlist, *key, *note, *proposal, *validator_key, *vote_key, *validator,
+        *out_file;
+    int skip_check;
+    const char *library, *sched_slots, *no_repeat; /* schedule */
+    int dry_run;
+    int now;            /* tune --now */
+    const char *socket; /* onair: Liquidsoap's server socket (--socket) */
+    char **args;        /* positional arguments after the command word(s) */
+    size_t nargs;
 } cli_ctx;
 
 /* Run the client with argv[0..argc) (argv[0] is the program name); returns the exit status.
@@ -68,8 +69,7 @@ int cli_parse_u64(const char *s, uint64_t *out);
 
 /* Read a whole file ("-" = stdin) into a NUL-terminated malloc'd buffer (caller frees) of
  * at most max bytes. 0, or -1 with a message naming the file in err. */
-int cli_read_file(const char *path, size_t max, char **out, size_t *len, char *err,
-                  size_t errlen);
+int cli_read_file(const char *path, size_t max, char **out, size_t *len, char *err, size_t errlen);
 
 /* Write data[0..len) to path atomically (path.tmp.PID, fsync, rename), mode 0644; "-" writes
  * to stdout. 0 / -1 + err. */
@@ -85,8 +85,8 @@ int cli_cmd_query(cli_ctx *c);   /* status.c: query params|slot N|winner N|… *
 /* The abci_query path of `query` arguments args[0..nargs) into path[pathlen] ("winner 7" ->
  * "/winner/7"; proposal ids lowercased). 0, or -1 after printing a usage error. */
 int cli_query_path(char **args, size_t nargs, char *path, size_t pathlen);
-int cli_cmd_status(cli_ctx *c);  /* status.c */
+int cli_cmd_status(cli_ctx *c);   /* status.c */
 int cli_cmd_schedule(cli_ctx *c); /* schedule.c: the curator's schedule (protocol.md §15) */
-int cli_cmd_onair(cli_ctx *c);   /* onair.c: drive Liquidsoap from the programme (§14) */
+int cli_cmd_onair(cli_ctx *c);    /* onair.c: drive Liquidsoap from the programme (§14) */
 
 #endif

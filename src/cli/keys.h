@@ -20,28 +20,26 @@ int cli_keys_path(const char *home, const char *name, char *out, size_t outlen);
 /* Create a new key: seed from OpenSSL RAND_bytes, HOME and HOME/keys made 0700 if missing,
  * the file created 0600 with O_EXCL (an existing key is never overwritten). pub receives
  * the public key. Returns a CLI exit status (0, or CLI_EXIT_USAGE with err). */
-int cli_keys_new(const char *home, const char *name, uint8_t pub[32], char *err,
-                 size_t errlen);
+int cli_keys_new(const char *home, const char *name, uint8_t pub[32], char *err, size_t errlen);
 
 /* Parse a key file's JSON text: seed and pubkey must both be 64 hex digits and pubkey must
  * be the seed's public key. 0, or -1 with err naming the field. */
-int cli_keys_parse(const char *text, uint8_t seed[32], uint8_t pub[32], char *err,
-                   size_t errlen);
+int cli_keys_parse(const char *text, uint8_t seed[32], uint8_t pub[32], char *err, size_t errlen);
 
 /* Load HOME/keys/NAME.json. 0, or -1 with err naming the file. */
-int cli_keys_load(const char *home, const char *name, uint8_t seed[32], uint8_t pub[32],
-                  char *err, size_t errlen);
+int cli_keys_load(const char *home, const char *name, uint8_t seed[32], uint8_t pub[32], char *err,
+                  size_t errlen);
 
 /* Parse CometBFT's priv_validator_key.json text:
  *   {"pub_key":{"type":"tendermint/PubKeyEd25519","value":"<base64 32 bytes>"},
  *    "priv_key":{"type":"tendermint/PrivKeyEd25519","value":"<base64 64 bytes seed‖pub>"}}
  * The types, if present, must be the Ed25519 ones; the seed's public key must equal both
  * the second half of priv_key and pub_key. 0, or -1 with err naming the field. */
-int cli_keys_parse_priv_validator(const char *text, uint8_t seed[32], uint8_t pub[32],
-                                  char *err, size_t errlen);
+int cli_keys_parse_priv_validator(const char *text, uint8_t seed[32], uint8_t pub[32], char *err,
+                                  size_t errlen);
 
 /* Read and parse a priv_validator_key.json file. 0 / -1 with err naming the file. */
-int cli_keys_load_priv_validator(const char *path, uint8_t seed[32], uint8_t pub[32],
-                                 char *err, size_t errlen);
+int cli_keys_load_priv_validator(const char *path, uint8_t seed[32], uint8_t pub[32], char *err,
+                                 size_t errlen);
 
 #endif

@@ -15,16 +15,16 @@
 
 /* One track; the strings are owned (malloc'd, NUL-terminated, "" when absent). */
 typedef struct cli_track {
-  char *cid;
-  uint32_t duration_ms;
-  char *title;
-  char *artist;
+    char *cid;
+    uint32_t duration_ms;
+    char *title;
+    char *artist;
 } cli_track;
 
 /* tracks[0..n) owned; free with cli_playlist_free. */
 typedef struct cli_playlist {
-  size_t n;
-  cli_track *tracks;
+    size_t n;
+    cli_track *tracks;
 } cli_playlist;
 
 /* Most tracks a playlist file may hold here (the chain's max_tracks is lower). */
@@ -34,8 +34,7 @@ typedef struct cli_playlist {
 
 /* Parse JSON text[0..len). 0, or -1 with a message naming the field in err, e.g.
  * "tracks[2].duration_ms: 0 outside [1, 3600000]". *out is zeroed on error. */
-int cli_playlist_parse(const char *text, size_t len, cli_playlist *out, char *err,
-                       size_t errlen);
+int cli_playlist_parse(const char *text, size_t len, cli_playlist *out, char *err, size_t errlen);
 
 /* Check an already-decoded JSON value (borrowed) the same way. */
 int cli_playlist_from_json(json_t *root, cli_playlist *out, char *err, size_t errlen);
@@ -44,8 +43,8 @@ int cli_playlist_from_json(json_t *root, cli_playlist *out, char *err, size_t er
 int cli_playlist_load(const char *path, cli_playlist *out, char *err, size_t errlen);
 
 /* Append a copy of a track (strings copied). 0 / -1 out of memory. */
-int cli_playlist_add(cli_playlist *p, const char *cid, uint32_t duration_ms,
-                     const char *title, const char *artist);
+int cli_playlist_add(cli_playlist *p, const char *cid, uint32_t duration_ms, const char *title,
+                     const char *artist);
 
 /* The playlist as JSON (new reference; keys in SPEC order cid, duration_ms, title, artist);
  * NULL on out of memory. */

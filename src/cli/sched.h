@@ -26,38 +26,38 @@
  * (size, mtime, ctime, inode) are unchanged is not read again; otherwise its SHA-256 is
  * recomputed and a new hash makes it a new track (re-encoded or replaced file). */
 typedef struct sched_file {
-  char *path;             /* relative to the library directory */
-  char sha256[65];        /* lowercase hex of the file's bytes */
-  uint64_t size;
-  int64_t mtime_ns, ctime_ns;
-  uint64_t ino;
-  char *skip;             /* NULL: audio; else why it is never a track ("not audio: …") */
-  uint32_t duration_ms;   /* audio only */
-  char title[CLI_TAG_MAX], artist[CLI_TAG_MAX];
-  char cid[SB_CID_STR_MAX]; /* "" until added to Kubo */
-  int has_last;           /* has last_slot: the last slot this curator proposed it for */
-  uint64_t last_slot;
+    char *path;      /* relative to the library directory */
+    char sha256[65]; /* lowercase hex of the file's bytes */
+    uint64_t size;
+    int64_t mtime_ns, ctime_ns;
+    uint64_t ino;
+    char *skip;           /* NULL: audio; else why it is never a track ("not audio: …") */
+    uint32_t duration_ms; /* audio only */
+    char title[CLI_TAG_MAX], artist[CLI_TAG_MAX];
+    char cid[SB_CID_STR_MAX]; /* "" until added to Kubo */
+    int has_last;             /* has last_slot: the last slot this curator proposed it for */
+    uint64_t last_slot;
 } sched_file;
 
 /* One of this curator's proposals (made by this command or found on chain). */
 typedef struct sched_prop {
-  uint64_t slot;
-  char proposal_id[65];   /* lowercase hex */
-  size_t ncids;
-  char **cids;            /* owned */
-  char *tx_b64;           /* owned; the signed tx while its slot may still be open (rebroadcast
+    uint64_t slot;
+    char proposal_id[65]; /* lowercase hex */
+    size_t ncids;
+    char **cids;  /* owned */
+    char *tx_b64; /* owned; the signed tx while its slot may still be open (rebroadcast
                              after a crash or a dropped mempool entry), NULL once committed */
 } sched_prop;
 
 /* The index of one curator key: HOME/schedule/NAME.json (schedule.c). Owns everything;
  * free with sched_index_free. */
 typedef struct sched_index {
-  char *library;          /* the library directory the files are relative to */
-  char *kubo_peer;        /* the Kubo node (peer ID) the CIDs were added to; "" unknown */
-  size_t nfiles;
-  sched_file *files;
-  size_t nprops;
-  sched_prop *props;      /* sorted by slot ascending, one per slot */
+    char *library;   /* the library directory the files are relative to */
+    char *kubo_peer; /* the Kubo node (peer ID) the CIDs were added to; "" unknown */
+    size_t nfiles;
+    sched_file *files;
+    size_t nprops;
+    sched_prop *props; /* sorted by slot ascending, one per slot */
 } sched_index;
 
 void sched_index_free(sched_index *x);
@@ -72,8 +72,8 @@ json_t *sched_index_to_json(const sched_index *x);
 
 /* Add (or replace, same slot) a proposal record; cids copied; tx_b64 copied (may be NULL).
  * Keeps props sorted by slot. 0 / -1 out of memory. */
-int sched_index_put_prop(sched_index *x, uint64_t slot, const char *proposal_id,
-                         char *const *cids, size_t ncids, const char *tx_b64);
+int sched_index_put_prop(sched_index *x, uint64_t slot, const char *proposal_id, char *const *cids,
+                         size_t ncids, const char *tx_b64);
 
 /* Remove the record of slot (a proposal the chain rejected). 1 removed / 0 none. */
 int sched_index_del_prop(sched_index *x, uint64_t slot);
@@ -111,8 +111,8 @@ void sched_rotation_sort(const sched_index *x, size_t *cand, size_t n);
  * Deterministic; optimal whenever the first 48 candidates can fill the slot. out[0..return)
  * gets the chosen positions (into dur) in ascending order (the playlist order = rotation
  * order); *total the sum. out must hold min(n, max_tracks). 0 tracks on out of memory. */
-size_t sched_pack(const uint32_t *dur, size_t n, uint64_t cap_ms, size_t max_tracks,
-                  size_t *out, uint64_t *total);
+size_t sched_pack(const uint32_t *dur, size_t n, uint64_t cap_ms, size_t max_tracks, size_t *out,
+                  uint64_t *total);
 
 /* The one I/O function here (schedule.c): rebuild x->files from every regular file under the
  * directory root, in sorted order (each directory's entries bytewise; symlinks to files

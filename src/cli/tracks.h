@@ -23,9 +23,9 @@ int cli_duration_ms(int64_t frames, int samplerate, uint32_t *out);
 /* What libsndfile tells about one file: duration (ms) and the cleaned title/artist tags
  * ("" when the file has none). */
 typedef struct cli_audio {
-  uint32_t duration_ms;
-  char title[CLI_TAG_MAX];
-  char artist[CLI_TAG_MAX];
+    uint32_t duration_ms;
+    char title[CLI_TAG_MAX];
+    char artist[CLI_TAG_MAX];
 } cli_audio;
 
 /* Open path with libsndfile and fill *out. 0, or -1 with err naming the file and

@@ -14,9 +14,9 @@ typedef enum { SB_AGENT_FOLLOW = 0, SB_AGENT_PRIORITY = 1 } sb_agent_policy;
 
 /* Where block time t stands for slot s (protocol.md §15 "When"). */
 typedef enum {
-  SB_AGENT_WAIT = 0,   /* t < close(s) - lead: collect proposals, check availability */
-  SB_AGENT_DECIDE = 1, /* close(s) - lead <= t < close(s): decide and vote now */
-  SB_AGENT_CLOSED = 2  /* t >= close(s): never vote */
+    SB_AGENT_WAIT = 0,   /* t < close(s) - lead: collect proposals, check availability */
+    SB_AGENT_DECIDE = 1, /* close(s) - lead <= t < close(s): decide and vote now */
+    SB_AGENT_CLOSED = 2  /* t >= close(s): never vote */
 } sb_agent_phase;
 
 /* The first slot still open at block time t (the smallest s with close(s) > t, protocol.md
@@ -42,41 +42,41 @@ void sb_agent_rank_hash(const uint8_t hstar_hash[32], const uint8_t proposal_id[
 
 /* One proposal of the slot, as the node sees it at decision time. */
 typedef struct sb_agent_cand {
-  uint8_t id[32];      /* proposal_id */
-  uint8_t curator[32]; /* curator pubkey */
-  uint64_t power_for;  /* committed power of the votes naming it */
-  int64_t height;      /* height of the block that included it */
-  int available;       /* 1: passed the availability check (or require_available is off) */
+    uint8_t id[32];      /* proposal_id */
+    uint8_t curator[32]; /* curator pubkey */
+    uint64_t power_for;  /* committed power of the votes naming it */
+    int64_t height;      /* height of the block that included it */
+    int available;       /* 1: passed the availability check (or require_available is off) */
 } sb_agent_cand;
 
 /* Inputs of one decision. All arrays borrowed. */
 typedef struct sb_agent_in {
-  const sb_agent_cand *cands; /* the slot's proposals, any order */
-  size_t n;
-  int64_t hstar_height;       /* proposals with height > this are ignored */
-  uint8_t hstar_hash[32];     /* block hash of h* */
-  sb_agent_policy policy;
-  const uint8_t (*curators)[32]; /* [vote] curators, in priority order */
-  size_t n_curators;
+    const sb_agent_cand *cands; /* the slot's proposals, any order */
+    size_t n;
+    int64_t hstar_height;   /* proposals with height > this are ignored */
+    uint8_t hstar_hash[32]; /* block hash of h* */
+    sb_agent_policy policy;
+    const uint8_t (*curators)[32]; /* [vote] curators, in priority order */
+    size_t n_curators;
 } sb_agent_in;
 
 /* Why a choice was made (or none). */
 typedef enum {
-  SB_AGENT_R_NO_CANDIDATE = 0, /* no proposal committed by h* */
-  SB_AGENT_R_UNAVAILABLE,      /* proposals by h*, but none passed the availability check */
-  SB_AGENT_R_POWER,            /* follow: the single candidate with the most power_for */
-  SB_AGENT_R_POWER_CURATORS,   /* follow: tie at the top broken by the curators list */
-  SB_AGENT_R_POWER_HASH,       /* follow: tie at the top, no listed curator: lowest rank hash */
-  SB_AGENT_R_HASH,             /* follow: no candidate has votes: lowest rank hash */
-  SB_AGENT_R_PRIORITY          /* priority: the first listed curator's candidate */
+    SB_AGENT_R_NO_CANDIDATE = 0, /* no proposal committed by h* */
+    SB_AGENT_R_UNAVAILABLE,      /* proposals by h*, but none passed the availability check */
+    SB_AGENT_R_POWER,            /* follow: the single candidate with the most power_for */
+    SB_AGENT_R_POWER_CURATORS,   /* follow: tie at the top broken by the curators list */
+    SB_AGENT_R_POWER_HASH,       /* follow: tie at the top, no listed curator: lowest rank hash */
+    SB_AGENT_R_HASH,             /* follow: no candidate has votes: lowest rank hash */
+    SB_AGENT_R_PRIORITY          /* priority: the first listed curator's candidate */
 } sb_agent_reason;
 
 /* Result of one decision. choice indexes in->cands, or SIZE_MAX when there is none. */
 typedef struct sb_agent_out {
-  size_t choice;
-  sb_agent_reason reason;
-  size_t n_committed; /* proposals with height <= h* */
-  size_t n_available; /* of those, available */
+    size_t choice;
+    sb_agent_reason reason;
+    size_t n_committed; /* proposals with height <= h* */
+    size_t n_available; /* of those, available */
 } sb_agent_out;
 
 /* Decide per protocol.md §15 "What": candidates are the proposals with height <= h* that are
@@ -88,11 +88,11 @@ void sb_agent_decide(const sb_agent_in *in, sb_agent_out *out);
 
 /* What the agent's key is to the chain (protocol.md §4 vote_keys, §15 key_file). */
 typedef enum {
-  SB_AGENT_KEY_DELEGATE = 0,  /* a validator's delegated vote key: votes for that validator */
-  SB_AGENT_KEY_CONSENSUS,     /* a validator's own key, the validator has no delegate */
-  SB_AGENT_KEY_DELEGATED_AWAY, /* a validator's own key, but it delegates: refused (its votes
+    SB_AGENT_KEY_DELEGATE = 0,   /* a validator's delegated vote key: votes for that validator */
+    SB_AGENT_KEY_CONSENSUS,      /* a validator's own key, the validator has no delegate */
+    SB_AGENT_KEY_DELEGATED_AWAY, /* a validator's own key, but it delegates: refused (its votes
                                 * would fail SIGNATURE) */
-  SB_AGENT_KEY_UNKNOWN        /* neither: refused */
+    SB_AGENT_KEY_UNKNOWN         /* neither: refused */
 } sb_agent_key_role;
 
 /* Role of the 32-byte Ed25519 key `key` in p's validators. *val (may be NULL) gets the validator

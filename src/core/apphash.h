@@ -14,7 +14,7 @@ void sb_apphash_genesis(const sb_params *p, uint8_t h0[32]);
 /* Streaming D_h of one block: items added in order, each hashed as be32 len || item.
  * md is an OpenSSL EVP_MD_CTX owned by the ctx from begin until finish/abort. */
 typedef struct sb_apphash_ctx {
-  void *md;
+    void *md;
 } sb_apphash_ctx;
 
 /* Start a block's item hash. 0 / -1 (out of memory). */
@@ -26,8 +26,7 @@ int sb_apphash_add_tx(sb_apphash_ctx *c, const uint8_t *tx, size_t len);
 int sb_apphash_add_slot(sb_apphash_ctx *c, const sb_slot_record *r);
 /* H_h = SHA-256("sleetbubble/v1/apphash\0" || prev || be64 height || D_h) into out; frees
  * the ctx (also on error). 0 / -1. */
-int sb_apphash_finish(sb_apphash_ctx *c, const uint8_t prev[32], uint64_t height,
-                      uint8_t out[32]);
+int sb_apphash_finish(sb_apphash_ctx *c, const uint8_t prev[32], uint64_t height, uint8_t out[32]);
 /* Free the ctx without a result. Safe on a zeroed or finished ctx. */
 void sb_apphash_abort(sb_apphash_ctx *c);
 

@@ -15,8 +15,7 @@ int sb_ed25519_point_ok(const uint8_t p[32]);
 
 /* Verify sig over msg[0..len) with pub. 1 valid; 0 invalid, including pub or sig's R
  * failing sb_ed25519_point_ok, s >= l, or any OpenSSL failure. Deterministic. */
-int sb_ed25519_verify(const uint8_t pub[32], const uint8_t *msg, size_t len,
-                      const uint8_t sig[64]);
+int sb_ed25519_verify(const uint8_t pub[32], const uint8_t *msg, size_t len, const uint8_t sig[64]);
 
 /* Public key of a 32-byte seed. 0 / -1. */
 int sb_ed25519_pubkey(const uint8_t seed[32], uint8_t pub[32]);

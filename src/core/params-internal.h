@@ -14,8 +14,8 @@
 #define SB_CHAIN_ID_MAX 50 /* CometBFT's MaxChainIDLen */
 
 /* Format a message into err[errlen] (if err) and return -1. */
-__attribute__((format(printf, 3, 4))) int sb_params_fail(char *err, size_t errlen,
-                                                         const char *fmt, ...);
+__attribute__((format(printf, 3, 4))) int sb_params_fail(char *err, size_t errlen, const char *fmt,
+                                                         ...);
 
 /* Sort curators and validators of a filled *out and check them (protocol.md §9): no
  * duplicates, valid ed25519 points (protocol.md §4), powers > 0 summing within int64, vote
@@ -27,13 +27,12 @@ int sb_params_check_chain_id(const char *chain_id, char *err, size_t errlen);
 
 /* Integer key of obj within [lo, hi] into *out; an absent key leaves *out. Messages name
  * prefix key. 0 / -1. */
-int sb_params_get_uint(json_t *obj, const char *prefix, const char *key, uint64_t lo,
-                       uint64_t hi, uint64_t *out, char *err, size_t errlen);
+int sb_params_get_uint(json_t *obj, const char *prefix, const char *key, uint64_t lo, uint64_t hi,
+                       uint64_t *out, char *err, size_t errlen);
 
 /* The curators array arr (hex pubkeys, distinct, valid points) into out->curators
  * (allocated here, owned by out). Messages name `name`. 0 / -1. */
-int sb_params_get_curators(json_t *arr, const char *name, sb_params *out, char *err,
-                           size_t errlen);
+int sb_params_get_curators(json_t *arr, const char *name, sb_params *out, char *err, size_t errlen);
 
 /* The vote_keys object {validator hex: vote key hex} applied to out->validators (which may be
  * unsorted). Messages name `name`. 0 / -1. */

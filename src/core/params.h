@@ -26,25 +26,25 @@
 /* One validator: consensus pubkey (ed25519, 32 bytes), voting power (> 0), and the vote key
  * delegated in genesis vote_keys if has_vote_key (protocol.md §4 votes). */
 typedef struct sb_validator {
-  uint8_t pubkey[32];
-  int64_t power;
-  int has_vote_key;
-  uint8_t vote_key[32];
+    uint8_t pubkey[32];
+    int64_t power;
+    int has_vote_key;
+    uint8_t vote_key[32];
 } sb_validator;
 
 /* Chain parameters (protocol.md §3, §9). Owns chain_id (NUL-terminated), curators and validators;
  * free with sb_params_free. Times: slot_seconds/close_lead_seconds in seconds, epoch_ns = T0
  * in ns since the Unix epoch. */
 typedef struct sb_params {
-  char *chain_id;
-  uint64_t slot_seconds, close_lead_seconds, horizon_slots;
-  int64_t epoch_ns;
-  uint32_t max_tracks, max_proposals_per_slot, max_tx_size;
-  int open_curation;
-  size_t n_curators;
-  uint8_t (*curators)[32];  /* sorted bytewise, no duplicates */
-  size_t n_validators;
-  sb_validator *validators; /* sorted by pubkey bytewise, no duplicates */
+    char *chain_id;
+    uint64_t slot_seconds, close_lead_seconds, horizon_slots;
+    int64_t epoch_ns;
+    uint32_t max_tracks, max_proposals_per_slot, max_tx_size;
+    int open_curation;
+    size_t n_curators;
+    uint8_t (*curators)[32]; /* sorted bytewise, no duplicates */
+    size_t n_validators;
+    sb_validator *validators; /* sorted by pubkey bytewise, no duplicates */
 } sb_params;
 
 /* Parse genesis app_state JSON app_state_json[0..len) (protocol.md §9) with defaults for missing

@@ -13,8 +13,8 @@
 /* The chain's clock (protocol.md §3): T0 in ns and the slot length L_ns = slot_seconds·10⁹.
  * slot_ns must be > 0. */
 typedef struct sb_prog_timing {
-  int64_t t0_ns;
-  uint64_t slot_ns;
+    int64_t t0_ns;
+    uint64_t slot_ns;
 } sb_prog_timing;
 
 /* What the caller knows about one slot. finalized 0: the slot has no record yet (not finalized,
@@ -23,20 +23,20 @@ typedef struct sb_prog_timing {
  * the manifest's track durations in manifest order (for REPEAT: the repeated winner's manifest).
  * duration_ms is borrowed, never kept. */
 typedef struct sb_prog_slot {
-  uint64_t slot;
-  int finalized;
-  int outcome;
-  const uint64_t *duration_ms;
-  size_t n;
+    uint64_t slot;
+    int finalized;
+    int outcome;
+    const uint64_t *duration_ms;
+    size_t n;
 } sb_prog_slot;
 
 /* State of one sb_prog_play. */
 enum {
-  SB_PROG_NOTHING = 0,       /* no such slot (after slot 2^64 - 1) or a zeroed struct */
-  SB_PROG_ON_AIR = 1,        /* a track plays: the track fields are valid */
-  SB_PROG_BEFORE_EPOCH = 2,  /* t < T0: off air */
-  SB_PROG_NOT_FINALIZED = 3, /* the slot has no record (yet): off air */
-  SB_PROG_OFF_AIR = 4        /* NONE (or a winner without tracks, which §4 forbids): off air */
+    SB_PROG_NOTHING = 0,       /* no such slot (after slot 2^64 - 1) or a zeroed struct */
+    SB_PROG_ON_AIR = 1,        /* a track plays: the track fields are valid */
+    SB_PROG_BEFORE_EPOCH = 2,  /* t < T0: off air */
+    SB_PROG_NOT_FINALIZED = 3, /* the slot has no record (yet): off air */
+    SB_PROG_OFF_AIR = 4        /* NONE (or a winner without tracks, which §4 forbids): off air */
 };
 
 /* One track of the programme (or why there is none). For SB_PROG_ON_AIR: track `index`
@@ -47,19 +47,19 @@ enum {
  * by the cut: use ends_at_ns for that). For "next": elapsed_ms 0, remaining_ms = duration_ms.
  * For the other states only slot (and outcome when finalized, else 0) are set; the rest is 0. */
 typedef struct sb_prog_play {
-  int state;
-  uint64_t slot;
-  int outcome;
-  size_t index;
-  uint64_t pass;
-  uint64_t duration_ms, elapsed_ms, remaining_ms;
-  __int128 started_at_ns, ends_at_ns;
+    int state;
+    uint64_t slot;
+    int outcome;
+    size_t index;
+    uint64_t pass;
+    uint64_t duration_ms, elapsed_ms, remaining_ms;
+    __int128 started_at_ns, ends_at_ns;
 } sb_prog_play;
 
 /* Now playing and next (protocol.md §14). */
 typedef struct sb_prog_now {
-  sb_prog_play now;
-  sb_prog_play next;
+    sb_prog_play now;
+    sb_prog_play next;
 } sb_prog_now;
 
 /* The slot whose record sb_prog_at needs as `cur` at time t: current(t) = floor((t − T0)/L_ns)

@@ -13,9 +13,9 @@
  * (cap exceeded or malloc failure) oom is set and every later append fails too, so a
  * sequence of appends can be checked once at the end. */
 typedef struct sb_buf {
-  uint8_t *data;
-  size_t len, cap, max;
-  int oom;
+    uint8_t *data;
+    size_t len, cap, max;
+    int oom;
 } sb_buf;
 
 /* Empty buffer that may grow to max bytes (no allocation yet). */

@@ -9,8 +9,12 @@
 #include "params.h"
 
 /* Outcomes (values enter the app hash, protocol.md §5, §7). */
-enum { SB_OUTCOME_SUPERMAJORITY = 1, SB_OUTCOME_FALLBACK = 2, SB_OUTCOME_REPEAT = 3,
-       SB_OUTCOME_NONE = 4 };
+enum {
+    SB_OUTCOME_SUPERMAJORITY = 1,
+    SB_OUTCOME_FALLBACK = 2,
+    SB_OUTCOME_REPEAT = 3,
+    SB_OUTCOME_NONE = 4
+};
 
 /* "SUPERMAJORITY", "FALLBACK", "REPEAT", "NONE"; "UNKNOWN" otherwise. Static string. */
 const char *sb_outcome_name(int outcome);
@@ -21,19 +25,19 @@ int sb_outcome_has_winner(int outcome);
 
 /* One proposal of the slot and the summed power of the accepted votes naming it. */
 typedef struct sb_tally_candidate {
-  uint8_t id[32];
-  uint64_t power_for;
+    uint8_t id[32];
+    uint64_t power_for;
 } sb_tally_candidate;
 
 /* The accepted votes of one slot summed into power per proposal (protocol.md §5): each vote adds
  * its validator's genesis power to the proposal it names. The sums do not depend on the
  * order of the votes or of the proposals. Owns its arrays (sb_tally_votes_free). */
 typedef struct sb_tally_votes {
-  const sb_params *params;    /* borrowed: the validator powers */
-  sb_tally_candidate *c;      /* n proposals in the caller's order; power_for by _finish */
-  size_t n;
-  unsigned __int128 *sum;     /* running power per candidate */
-  struct sb_tally_key *by_id; /* candidates in ascending id order (lookup) */
+    const sb_params *params; /* borrowed: the validator powers */
+    sb_tally_candidate *c;   /* n proposals in the caller's order; power_for by _finish */
+    size_t n;
+    unsigned __int128 *sum;     /* running power per candidate */
+    struct sb_tally_key *by_id; /* candidates in ascending id order (lookup) */
 } sb_tally_votes;
 
 /* Start a count over the proposals ids[0..n) (32 bytes each, any order, distinct).
@@ -53,13 +57,13 @@ void sb_tally_votes_free(sb_tally_votes *tv);
 /* A finalized slot (protocol.md §5 record). proposal_id all zero for NONE; manifest_cid is the
  * binary CID (manifest_cid_len 0 for NONE); height = finalizing block height. */
 typedef struct sb_slot_record {
-  uint64_t slot;
-  int outcome;
-  uint8_t proposal_id[32];
-  uint64_t power_for, total;
-  uint8_t manifest_cid[SB_CID_BIN_MAX];
-  size_t manifest_cid_len;
-  int64_t height;
+    uint64_t slot;
+    int outcome;
+    uint8_t proposal_id[32];
+    uint64_t power_for, total;
+    uint8_t manifest_cid[SB_CID_BIN_MAX];
+    size_t manifest_cid_len;
+    int64_t height;
 } sb_slot_record;
 
 /* Tally slot `slot` finalized in block `height`.

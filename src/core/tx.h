@@ -19,14 +19,14 @@
 
 /* A decoded tx. All pointers are owned (protobuf-c unpacked) and freed by sb_tx_free. */
 typedef struct sb_tx {
-  int kind;                                /* 1 proposal, 2 vote */
-  Sleetbubble__V1__Tx *tx;                 /* owned, protobuf-c unpacked */
-  Sleetbubble__V1__ProposalBody *proposal; /* owned, kind 1 */
-  Sleetbubble__V1__VoteBody *vote;         /* owned, kind 2 */
-  uint64_t slot;
-  uint8_t id[32];     /* proposal: its proposal_id; vote: the proposal_id it names */
-  uint8_t signer[32]; /* proposal: curator pubkey; vote: validator_pubkey */
-  uint64_t total_duration_ms; /* proposals: sum of track durations (0 for votes) */
+    int kind;                                /* 1 proposal, 2 vote */
+    Sleetbubble__V1__Tx *tx;                 /* owned, protobuf-c unpacked */
+    Sleetbubble__V1__ProposalBody *proposal; /* owned, kind 1 */
+    Sleetbubble__V1__VoteBody *vote;         /* owned, kind 2 */
+    uint64_t slot;
+    uint8_t id[32];             /* proposal: its proposal_id; vote: the proposal_id it names */
+    uint8_t signer[32];         /* proposal: curator pubkey; vote: validator_pubkey */
+    uint64_t total_duration_ms; /* proposals: sum of track durations (0 for votes) */
 } sb_tx;
 
 /* Free the owned members and zero t. Safe on a zeroed struct and twice. */
@@ -36,11 +36,11 @@ void sb_tx_free(sb_tx *t);
  * node's mempool view in CheckTx). Each predicate returns 1 yes / 0 no / < 0 internal error
  * (sb_tx_check then returns that negative value). proposal_count returns 0 ok / < 0. */
 typedef struct sb_tx_view {
-  void *arg;
-  int (*proposal_exists)(void *arg, uint64_t slot, const uint8_t id[32]);
-  int (*curator_proposed)(void *arg, uint64_t slot, const uint8_t curator[32]);
-  int (*validator_voted)(void *arg, uint64_t slot, const uint8_t validator[32]);
-  int (*proposal_count)(void *arg, uint64_t slot, uint32_t *count);
+    void *arg;
+    int (*proposal_exists)(void *arg, uint64_t slot, const uint8_t id[32]);
+    int (*curator_proposed)(void *arg, uint64_t slot, const uint8_t curator[32]);
+    int (*validator_voted)(void *arg, uint64_t slot, const uint8_t validator[32]);
+    int (*proposal_count)(void *arg, uint64_t slot, uint32_t *count);
 } sb_tx_view;
 
 /* Judge tx bytes[0..len) at time now_ns (ns) per protocol.md §4.1: checks in SPEC order, the first
@@ -60,9 +60,9 @@ typedef int (*sb_verify_fn)(void *arg, const uint8_t pub[32], const uint8_t *msg
 
 /* sb_tx_check with the SIGNATURE stage's verification done by verify(verify_arg, ...);
  * verify NULL = sb_ed25519_verify. Same checks, same order, same codes (protocol.md §4.1). */
-int sb_tx_check_v(const sb_params *p, const sb_tx_view *view, sb_verify_fn verify,
-                  void *verify_arg, const uint8_t *bytes, size_t len, int64_t now_ns, sb_tx *out,
-                  char *log, size_t loglen);
+int sb_tx_check_v(const sb_params *p, const sb_tx_view *view, sb_verify_fn verify, void *verify_arg,
+                  const uint8_t *bytes, size_t len, int64_t now_ns, sb_tx *out, char *log,
+                  size_t loglen);
 
 /* The key the SIGNATURE stage of protocol.md §4 verifies a decoded tx against: a proposal's
  * curator_pubkey; a vote's validator's genesis vote key when it has one, else its
@@ -72,8 +72,8 @@ int sb_tx_sig_key(const sb_params *p, const sb_tx *t, uint8_t key[32]);
 /* Only the ENCODING stage of sb_tx_check: decode and require canonical bytes, known kind,
  * exact byte-field lengths, no unknown fields, len <= max_tx_size. SB_OK or SB_ENCODING
  * (or < 0 out of memory); *out filled on SB_OK (caller sb_tx_free's it either way). */
-int sb_tx_decode(const uint8_t *bytes, size_t len, uint32_t max_tx_size, sb_tx *out,
-                 char *log, size_t loglen);
+int sb_tx_decode(const uint8_t *bytes, size_t len, uint32_t max_tx_size, sb_tx *out, char *log,
+                 size_t loglen);
 
 /* proposal_id = SHA-256("sleetbubble/v1/proposal\0" || body[0..len)) (protocol.md §4). */
 void sb_proposal_id(const uint8_t *body, size_t len, uint8_t id[32]);
@@ -98,10 +98,10 @@ int sb_note_check(const char *note, size_t len, char *why, size_t whylen);
 
 /* One track to build into a proposal; title/artist may be NULL (= ""). */
 typedef struct sb_track_in {
-  const char *cid;
-  uint32_t duration_ms;
-  const char *title;
-  const char *artist;
+    const char *cid;
+    uint32_t duration_ms;
+    const char *title;
+    const char *artist;
 } sb_track_in;
 
 /* Build the canonical signed proposal tx for slot with tracks[0..n) and note (NULL = "")

@@ -16,7 +16,7 @@ struct sb_app {
 
     sb_params params; /* fixed at InitChain (protocol.md §5) */
     int have_params;
-    sb_meta committed; /* last Commit (Info, CheckTx time, Query height); params_json unused */
+    sb_meta committed;     /* last Commit (Info, CheckTx time, Query height); params_json unused */
     uint8_t base_hash[32]; /* H_{h-1} for the next block: committed app hash, or H_0 */
     int have_base;
     int healthy;

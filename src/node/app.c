@@ -76,8 +76,8 @@ static int v_proposal_count(void *arg, uint64_t slot, uint32_t *count)
 
 static sb_tx_view make_view(view_ctx *c)
 {
-    sb_tx_view v = {c, v_proposal_exists, v_curator_proposed, v_validator_voted,
-                    v_proposal_count};
+    sb_tx_view v = { c, v_proposal_exists, v_curator_proposed, v_validator_voted,
+                     v_proposal_count };
     return v;
 }
 
@@ -148,8 +148,7 @@ static int publish_stage_params(sb_app *app)
     char err[256];
     char *json = sb_params_to_json(&app->params);
     sb_params *copy = calloc(1, sizeof(*copy));
-    sb_params **old = realloc(app->old_stage_params,
-                              (app->n_old_stage_params + 1) * sizeof(*old));
+    sb_params **old = realloc(app->old_stage_params, (app->n_old_stage_params + 1) * sizeof(*old));
     if (old)
         app->old_stage_params = old;
     if (!json || !copy || !old || sb_params_from_json(json, copy, err, sizeof(err)) < 0) {
@@ -217,7 +216,7 @@ static sb_sig_facts *block_facts(sb_app *app, abci_ctx *ctx, const ProtobufCBina
     sb_sig_facts *f = abci_ctx_alloc(ctx, (n ? n : 1) * sizeof(*f));
     if (!f)
         return NULL;
-    block_facts_arg a = {app, txs, f};
+    block_facts_arg a = { app, txs, f };
     abci_parallel_map(ctx, n, block_facts_one, &a);
     return f;
 }
@@ -287,10 +286,7 @@ void sb_app_free(sb_app *app)
 }
 
 int64_t sb_app_height(const sb_app *app) { return app->committed.height; }
-const sb_params *sb_app_params(const sb_app *app)
-{
-    return app->have_params ? &app->params : NULL;
-}
+const sb_params *sb_app_params(const sb_app *app) { return app->have_params ? &app->params : NULL; }
 sb_store *sb_app_store(const sb_app *app) { return app->store; }
 int64_t sb_app_block_time(const sb_app *app) { return app->committed.last_time_ns; }
 uint64_t sb_app_next_slot(const sb_app *app) { return app->committed.next_slot; }
@@ -300,8 +296,7 @@ struct sb_pinstore *sb_app_pins_view(sb_app *app)
 {
     if (!app->pins_view && app->opts.pin_db_path && access(app->opts.pin_db_path, F_OK) == 0) {
         char err[256];
-        if (sb_pinstore_open(app->opts.pin_db_path, NULL, &app->pins_view, err,
-                             sizeof(err)) < 0)
+        if (sb_pinstore_open(app->opts.pin_db_path, NULL, &app->pins_view, err, sizeof(err)) < 0)
             sb_log(SB_LOG_WARN, "query", "/pins: %s", err);
     }
     return app->pins_view;
@@ -328,8 +323,8 @@ static int on_info(void *arg, abci_ctx *ctx, const Tendermint__Abci__RequestInfo
         res->last_block_app_hash.data = app->committed.app_hash;
         res->last_block_app_hash.len = 32;
     }
-    sb_log(SB_LOG_INFO, "app", "info: height=%" PRId64 " (CometBFT %s)",
-           app->committed.height, req->version ? req->version : "?");
+    sb_log(SB_LOG_INFO, "app", "info: height=%" PRId64 " (CometBFT %s)", app->committed.height,
+           req->version ? req->version : "?");
     return 0;
 }
 
@@ -386,13 +381,12 @@ static int on_init_chain(void *arg, abci_ctx *ctx, const Tendermint__Abci__Reque
     const char *chain_id = req->chain_id ? req->chain_id : "";
     int64_t gtime = ts_ns(req->time);
     if (sb_params_from_genesis((const char *)req->app_state_bytes.data, req->app_state_bytes.len,
-                               chain_id, gtime, vals, req->n_validators, &p, err,
-                               sizeof(err)) < 0)
+                               chain_id, gtime, vals, req->n_validators, &p, err, sizeof(err)) < 0)
         goto bad_genesis;
     free(vals);
     vals = NULL;
 
-    sb_meta m = {0};
+    sb_meta m = { 0 };
     sb_apphash_genesis(&p, m.app_hash);
     m.has_app_hash = 1;
     m.height = 0;
@@ -430,9 +424,8 @@ static int on_init_chain(void *arg, abci_ctx *ctx, const Tendermint__Abci__Reque
     char hex[65];
     sb_hex(m.app_hash, 32, hex);
     sb_log(SB_LOG_INFO, "app",
-           "init_chain: chain_id=%s validators=%zu curators=%zu open_curation=%d H_0=%s",
-           chain_id, app->params.n_validators, app->params.n_curators,
-           app->params.open_curation, hex);
+           "init_chain: chain_id=%s validators=%zu curators=%zu open_curation=%d H_0=%s", chain_id,
+           app->params.n_validators, app->params.n_curators, app->params.open_curation, hex);
     return 0;
 
 bad_genesis:
@@ -448,7 +441,7 @@ static int on_check_tx(void *arg, abci_ctx *ctx, const Tendermint__Abci__Request
 {
     sb_app *app = arg;
     char log[512] = "";
-    sb_tx tx = {0};
+    sb_tx tx = { 0 };
     int recheck = abci_check_tx_kind_of(req) == ABCI_CHECK_TX_RECHECK;
     sb_metrics_abci_request("check_tx");
 
@@ -458,9 +451,9 @@ static int on_check_tx(void *arg, abci_ctx *ctx, const Tendermint__Abci__Request
         res->log = "chain not initialised yet (no InitChain)";
         return 0;
     }
-    view_ctx vc = {app, 0, &app->mempool, 0};
+    view_ctx vc = { app, 0, &app->mempool, 0 };
     sb_tx_view view = make_view(&vc);
-    sb_sig_oracle so = {app->sigcache, abci_ctx_stage_result(ctx)};
+    sb_sig_oracle so = { app->sigcache, abci_ctx_stage_result(ctx) };
     int code = sb_tx_check_v(&app->params, &view, sb_sig_oracle_verify, &so, req->tx.data,
                              req->tx.len, app->committed.last_time_ns, &tx, log, sizeof(log));
     if (code < 0) {
@@ -505,7 +498,7 @@ static int on_prepare_proposal(void *arg, abci_ctx *ctx,
                                Tendermint__Abci__ResponsePrepareProposal *res)
 {
     sb_app *app = arg;
-    sb_overlay kept = {0};
+    sb_overlay kept = { 0 };
     int64_t t = ts_ns(req->time);
     int64_t budget = req->max_tx_bytes, used = 0;
     sb_metrics_abci_request("prepare_proposal");
@@ -516,7 +509,7 @@ static int on_prepare_proposal(void *arg, abci_ctx *ctx,
     res->n_txs = 0;
     if (!app->have_params)
         return 0;
-    view_ctx vc = {app, 0, &kept, 1};
+    view_ctx vc = { app, 0, &kept, 1 };
     sb_tx_view view = make_view(&vc);
     sb_sig_facts *facts = block_facts(app, ctx, req->txs, req->n_txs);
     for (size_t i = 0; i < req->n_txs; i++) {
@@ -524,10 +517,10 @@ static int on_prepare_proposal(void *arg, abci_ctx *ctx,
         int64_t sz = (int64_t)(1 + varint_len(d->len) + d->len);
         if (used + sz > budget)
             continue;
-        sb_tx tx = {0};
-        sb_sig_oracle so = {app->sigcache, facts ? &facts[i] : NULL};
-        int code = sb_tx_check_v(&app->params, &view, sb_sig_oracle_verify, &so, d->data, d->len,
-                                 t, &tx, NULL, 0);
+        sb_tx tx = { 0 };
+        sb_sig_oracle so = { app->sigcache, facts ? &facts[i] : NULL };
+        int code = sb_tx_check_v(&app->params, &view, sb_sig_oracle_verify, &so, d->data, d->len, t,
+                                 &tx, NULL, 0);
         if (code < 0 || (code == SB_OK && overlay_note(&kept, &tx) < 0)) {
             sb_tx_free(&tx);
             sb_overlay_free(&kept);
@@ -564,15 +557,14 @@ static int on_process_proposal(void *arg, abci_ctx *ctx,
     sb_sig_facts *facts = block_facts(app, ctx, req->txs, req->n_txs);
     for (size_t i = 0; i < req->n_txs; i++) {
         char log[256] = "";
-        sb_sig_oracle so = {app->sigcache, facts ? &facts[i] : NULL};
+        sb_sig_oracle so = { app->sigcache, facts ? &facts[i] : NULL };
         int code = sb_tx_check_v(&app->params, NULL, sb_sig_oracle_verify, &so, req->txs[i].data,
                                  req->txs[i].len, t, NULL, log, sizeof(log));
         if (code < 0)
             return -1;
         if (code == SB_ENCODING || code == SB_SIGNATURE) {
-            sb_log(SB_LOG_WARN, "app",
-                   "process_proposal: REJECT block %" PRId64 ": tx %zu %s: %s", req->height, i,
-                   sb_code_name(code), log);
+            sb_log(SB_LOG_WARN, "app", "process_proposal: REJECT block %" PRId64 ": tx %zu %s: %s",
+                   req->height, i, sb_code_name(code), log);
             res->status = TENDERMINT__ABCI__RESPONSE_PROCESS_PROPOSAL__PROPOSAL_STATUS__REJECT;
             return 0;
         }
@@ -654,12 +646,12 @@ static int count_vote(void *arg, const uint8_t validator[32], const uint8_t prop
 }
 
 /* Finalize slot s in block h (protocol.md §5, §6); adds the record to the app hash and an event. */
-static int finalize_slot(sb_app *app, abci_ctx *ctx, uint64_t s, int64_t h,
-                         sb_apphash_ctx *hc, Tendermint__Abci__Event **ev)
+static int finalize_slot(sb_app *app, abci_ctx *ctx, uint64_t s, int64_t h, sb_apphash_ctx *hc,
+                         Tendermint__Abci__Event **ev)
 {
     uint8_t *ids = NULL, *body = NULL;
     size_t n = 0, blen = 0;
-    sb_tally_votes tv = {0};
+    sb_tally_votes tv = { 0 };
     Sleetbubble__V1__ProposalBody *pb = NULL;
     sb_buf manifest;
     sb_slot_record prev, rec;
@@ -669,8 +661,7 @@ static int finalize_slot(sb_app *app, abci_ctx *ctx, uint64_t s, int64_t h,
     if (sb_store_proposal_ids(app->store, 1, s, &ids, &n) < 0)
         goto done;
     if (sb_tally_votes_init(&tv, &app->params, ids, n) < 0 ||
-        sb_store_each_vote(app->store, 1, s, count_vote, &tv) < 0 ||
-        sb_tally_votes_finish(&tv) < 0)
+        sb_store_each_vote(app->store, 1, s, count_vote, &tv) < 0 || sb_tally_votes_finish(&tv) < 0)
         goto done;
     if (s > 0) {
         int f = sb_store_get_slot(app->store, 1, s - 1, &prev);
@@ -729,11 +720,11 @@ static int apply_tx(sb_app *app, abci_ctx *ctx, const ProtobufCBinaryData *d, ui
                     Tendermint__Abci__ExecTxResult *r)
 {
     char log[512] = "";
-    sb_tx tx = {0};
+    sb_tx tx = { 0 };
     int ret = -1;
-    view_ctx vc = {app, 1, NULL, 0};
+    view_ctx vc = { app, 1, NULL, 0 };
     sb_tx_view view = make_view(&vc);
-    sb_sig_oracle so = {app->sigcache, facts};
+    sb_sig_oracle so = { app->sigcache, facts };
     int code = sb_tx_check_v(&app->params, &view, sb_sig_oracle_verify, &so, d->data, d->len, t,
                              &tx, log, sizeof(log));
     if (code < 0)
@@ -747,12 +738,12 @@ static int apply_tx(sb_app *app, abci_ctx *ctx, const ProtobufCBinaryData *d, ui
     }
     if (tx.kind == 1) {
         size_t ntr = tx.proposal->playlist ? tx.proposal->playlist->n_tracks : 0;
-        if (sb_store_add_proposal(app->store, tx.id, tx.slot, tx.signer, h, index, d->data,
-                                  d->len, tx.tx->body.data, tx.tx->body.len, (uint32_t)ntr,
+        if (sb_store_add_proposal(app->store, tx.id, tx.slot, tx.signer, h, index, d->data, d->len,
+                                  tx.tx->body.data, tx.tx->body.len, (uint32_t)ntr,
                                   tx.total_duration_ms) < 0)
             goto done;
-    } else if (sb_store_add_vote(app->store, tx.slot, tx.signer, tx.id, h, index, d->data,
-                                 d->len) < 0) {
+    } else if (sb_store_add_vote(app->store, tx.slot, tx.signer, tx.id, h, index, d->data, d->len) <
+               0) {
         goto done;
     }
     if (sb_apphash_add_tx(hc, d->data, d->len) < 0)
@@ -805,7 +796,7 @@ static int on_finalize_block(void *arg, abci_ctx *ctx,
                              Tendermint__Abci__ResponseFinalizeBlock *res)
 {
     sb_app *app = arg;
-    sb_apphash_ctx hc = {0};
+    sb_apphash_ctx hc = { 0 };
     int64_t h = req->height, t = ts_ns(req->time);
     size_t nslots = 0, cap = 4;
     sb_metrics_abci_request("finalize_block");
@@ -831,8 +822,8 @@ static int on_finalize_block(void *arg, abci_ctx *ctx,
             goto err;
         tendermint__abci__exec_tx_result__init(r);
         res->tx_results[i] = r;
-        if (apply_tx(app, ctx, &req->txs[i], (uint32_t)i, h, t, &hc, facts ? &facts[i] : NULL,
-                     r) < 0)
+        if (apply_tx(app, ctx, &req->txs[i], (uint32_t)i, h, t, &hc, facts ? &facts[i] : NULL, r) <
+            0)
             goto err;
     }
     res->n_tx_results = req->n_txs;
@@ -858,7 +849,7 @@ static int on_finalize_block(void *arg, abci_ctx *ctx,
     }
     res->n_events = nslots;
 
-    sb_meta m = {0};
+    sb_meta m = { 0 };
     if (sb_apphash_finish(&hc, app->base_hash, (uint64_t)h, m.app_hash) < 0)
         goto err_nohash;
     m.has_app_hash = 1;

@@ -48,59 +48,59 @@
 /* All node-local settings. Strings are NUL-terminated; sizes are the field capacities
  * including the NUL. */
 typedef struct sb_config {
-  /* Home directory (not read from the file: --home, else sb_config_default_home()). */
-  char home[4096];
-  /* The file sb_config_load read last ("" = none), for "file:line: [section] key" messages. */
-  char file[4200];
-  struct {
-    char laddr[512];          /* "tcp://HOST:PORT" or "unix://PATH" CometBFT connects to */
-    uint64_t max_frame_bytes; /* largest ABCI frame accepted, bytes, [1024, 1 GiB] */
-    uint32_t max_connections; /* ABCI connections served at once, [1, 1024] (protocol.md §2) */
-  } abci;
-  struct {
-    uint32_t sig_cache_entries; /* signature cache entries (sigcache.h), [0, 2^24]; 0 = off */
-  } node;
-  struct {
-    char api_url[512];           /* Kubo RPC base, http(s)://..., e.g. .../api/v0/ */
-    char gateway_url[512];       /* Kubo gateway, http(s)://... */
-    char auth_header_file[4096]; /* file holding one HTTP header line; "" = none */
-    uint32_t timeout_seconds;    /* per Kubo call, [1, 86400] */
-  } ipfs;
-  struct {
-    int enabled;              /* 1 = queue and run pin jobs; 0 = query-only node */
-    uint32_t concurrency;     /* parallel pin jobs, [1, 64] */
-    uint32_t max_attempts;    /* per job; 0 = retry forever */
-    uint64_t keep_slots;      /* slots whose CIDs stay pinned; 0 = keep all; <= INT64_MAX */
-    uint32_t stall_seconds;   /* cancel pin/add when Bytes has not grown, [1, 86400] */
-    uint64_t max_track_bytes; /* larger tracks fail as too_large, [1, INT64_MAX] */
-  } pin;
-  struct {
-    char laddr[256]; /* "HOST:PORT" for /metrics and /healthz; "" = off */
-  } metrics;
-  struct { /* the vote agent (protocol.md §15); node-local */
-    int enabled;                    /* 1 = run the agent thread */
-    char key_file[4096];            /* vote key: CLI key file or priv_validator_key.json */
-    int key_file_line;              /* line of key_file in `file` (0 = not set there) */
-    char node_rpc[512];             /* CometBFT RPC base URL */
-    uint32_t lead_seconds;          /* decide at close(s) - lead, [1, 86400] */
-    int policy;                     /* 0 follow, 1 priority (sb_agent_policy) */
-    size_t n_curators;              /* entries of curators */
-    uint8_t curators[SB_CONFIG_VOTE_CURATORS_MAX][32]; /* priority order, no duplicates */
-    int require_available;          /* 1 = only vote for content Kubo can fetch */
-    uint32_t available_timeout_seconds; /* per dag/stat, [1, 86400] */
-    int dry_run;                    /* 1 = decide and log, never sign or send */
-    char journal_file[4096];        /* "" = <home>/data/vote-journal */
-  } vote;
-  struct { /* now-playing feed and page (protocol.md §14) */
-    char laddr[256];          /* "HOST:PORT" for / and /nowplaying.json; "" = off */
-    char station_name[128];   /* shown by the page and the feed */
-    char stream_url[512];     /* Ogg mount (players); http(s) URL or "" = none */
-    char stream_url_mp3[512]; /* MP3 mount (the page's <audio>); http(s) URL or "" = none */
-  } web;
-  struct {
-    int level; /* SB_LOG_DEBUG..SB_LOG_ERROR (log.h): 0 debug, 1 info, 2 warn, 3 error */
-    int json;  /* 1 = format "json", 0 = "plain" */
-  } log;
+    /* Home directory (not read from the file: --home, else sb_config_default_home()). */
+    char home[4096];
+    /* The file sb_config_load read last ("" = none), for "file:line: [section] key" messages. */
+    char file[4200];
+    struct {
+        char laddr[512];          /* "tcp://HOST:PORT" or "unix://PATH" CometBFT connects to */
+        uint64_t max_frame_bytes; /* largest ABCI frame accepted, bytes, [1024, 1 GiB] */
+        uint32_t max_connections; /* ABCI connections served at once, [1, 1024] (protocol.md §2) */
+    } abci;
+    struct {
+        uint32_t sig_cache_entries; /* signature cache entries (sigcache.h), [0, 2^24]; 0 = off */
+    } node;
+    struct {
+        char api_url[512];           /* Kubo RPC base, http(s)://..., e.g. .../api/v0/ */
+        char gateway_url[512];       /* Kubo gateway, http(s)://... */
+        char auth_header_file[4096]; /* file holding one HTTP header line; "" = none */
+        uint32_t timeout_seconds;    /* per Kubo call, [1, 86400] */
+    } ipfs;
+    struct {
+        int enabled;              /* 1 = queue and run pin jobs; 0 = query-only node */
+        uint32_t concurrency;     /* parallel pin jobs, [1, 64] */
+        uint32_t max_attempts;    /* per job; 0 = retry forever */
+        uint64_t keep_slots;      /* slots whose CIDs stay pinned; 0 = keep all; <= INT64_MAX */
+        uint32_t stall_seconds;   /* cancel pin/add when Bytes has not grown, [1, 86400] */
+        uint64_t max_track_bytes; /* larger tracks fail as too_large, [1, INT64_MAX] */
+    } pin;
+    struct {
+        char laddr[256]; /* "HOST:PORT" for /metrics and /healthz; "" = off */
+    } metrics;
+    struct {                   /* the vote agent (protocol.md §15); node-local */
+        int enabled;           /* 1 = run the agent thread */
+        char key_file[4096];   /* vote key: CLI key file or priv_validator_key.json */
+        int key_file_line;     /* line of key_file in `file` (0 = not set there) */
+        char node_rpc[512];    /* CometBFT RPC base URL */
+        uint32_t lead_seconds; /* decide at close(s) - lead, [1, 86400] */
+        int policy;            /* 0 follow, 1 priority (sb_agent_policy) */
+        size_t n_curators;     /* entries of curators */
+        uint8_t curators[SB_CONFIG_VOTE_CURATORS_MAX][32]; /* priority order, no duplicates */
+        int require_available;              /* 1 = only vote for content Kubo can fetch */
+        uint32_t available_timeout_seconds; /* per dag/stat, [1, 86400] */
+        int dry_run;                        /* 1 = decide and log, never sign or send */
+        char journal_file[4096];            /* "" = <home>/data/vote-journal */
+    } vote;
+    struct {                      /* now-playing feed and page (protocol.md §14) */
+        char laddr[256];          /* "HOST:PORT" for / and /nowplaying.json; "" = off */
+        char station_name[128];   /* shown by the page and the feed */
+        char stream_url[512];     /* Ogg mount (players); http(s) URL or "" = none */
+        char stream_url_mp3[512]; /* MP3 mount (the page's <audio>); http(s) URL or "" = none */
+    } web;
+    struct {
+        int level; /* SB_LOG_DEBUG..SB_LOG_ERROR (log.h): 0 debug, 1 info, 2 warn, 3 error */
+        int json;  /* 1 = format "json", 0 = "plain" */
+    } log;
 } sb_config;
 
 /* Fill c with the defaults above; home = "" (the caller sets it). Never fails. */

@@ -26,8 +26,8 @@
 
 struct sb_kubo {
     CURL *h;
-    char *base;                /* api_url with a trailing '/' */
-    struct curl_slist *hdrs;   /* "Expect:" and the auth header, if any */
+    char *base;              /* api_url with a trailing '/' */
+    struct curl_slist *hdrs; /* "Expect:" and the auth header, if any */
     uint32_t timeout_s;
     const atomic_int *cancel;
     const sb_kubo_canned *canned; /* test/fuzz seam: answer calls with this, no network */
@@ -41,7 +41,7 @@ typedef int (*obj_fn)(call *c, json_t *o);
 
 struct call {
     sb_kubo *k;
-    const char *what;          /* command, for messages */
+    const char *what; /* command, for messages */
     obj_fn on_obj;
     /* line splitter */
     char *line;
@@ -61,7 +61,7 @@ struct call {
     uint64_t max_bytes;
     uint64_t start_ms, grew_ms;
     uint64_t bytes, nodes;
-    int done;                  /* the command's success object arrived */
+    int done; /* the command's success object arrived */
     /* command outputs */
     char *key;
     size_t keylen;
@@ -174,8 +174,7 @@ static int handle_line(call *c, const char *p, size_t n)
         /* An error object: keep the first; the HTTP status or trailer decides the result. */
         if (!c->has_api_msg) {
             c->has_api_msg = 1;
-            copy_text(c->api_msg, sizeof(c->api_msg), json_string_value(m),
-                      json_string_length(m));
+            copy_text(c->api_msg, sizeof(c->api_msg), json_string_value(m), json_string_length(m));
         }
     } else if (c->on_obj) {
         rc = c->on_obj(c, o);
@@ -200,8 +199,8 @@ static size_t on_write(char *ptr, size_t size, size_t nmemb, void *ud)
         }
         if (c->len == c->cap) {
             if (c->cap >= SB_KUBO_LINE_MAX) {
-                call_fail(c, SB_KUBO_E_PROTOCOL, "%s: answer line longer than %u bytes",
-                          c->what, SB_KUBO_LINE_MAX);
+                call_fail(c, SB_KUBO_E_PROTOCOL, "%s: answer line longer than %u bytes", c->what,
+                          SB_KUBO_LINE_MAX);
                 return 0;
             }
             size_t ncap = c->cap ? c->cap * 2 : 1024;
@@ -255,18 +254,15 @@ static int on_progress(void *ud, curl_off_t dltotal, curl_off_t dlnow, curl_off_
     if (!c->watch)
         return 0;
     uint64_t now = mono_ms();
-    if (c->bytes == 0 && c->nodes == 0 &&
-        now - c->start_ms >= (uint64_t)c->k->timeout_s * 1000u) {
-        call_fail(c, SB_KUBO_E_TIMEOUT,
-                  "%s: no progress at all within ipfs.timeout_seconds = %u", c->what,
-                  c->k->timeout_s);
+    if (c->bytes == 0 && c->nodes == 0 && now - c->start_ms >= (uint64_t)c->k->timeout_s * 1000u) {
+        call_fail(c, SB_KUBO_E_TIMEOUT, "%s: no progress at all within ipfs.timeout_seconds = %u",
+                  c->what, c->k->timeout_s);
         return 1;
     }
     if (now - c->grew_ms >= (uint64_t)c->stall_s * 1000u) {
         call_fail(c, SB_KUBO_E_STALLED,
                   "%s: no progress for pin.stall_seconds = %u (%llu bytes, %llu blocks so far)",
-                  c->what, c->stall_s, (unsigned long long)c->bytes,
-                  (unsigned long long)c->nodes);
+                  c->what, c->stall_s, (unsigned long long)c->bytes, (unsigned long long)c->nodes);
         return 1;
     }
     return 0;
@@ -460,8 +456,7 @@ void sb_kubo_free(sb_kubo *k)
     free(k);
 }
 
-int sb_kubo_read_auth_header(const char *path, char *out, size_t outlen, char *err,
-                             size_t errlen)
+int sb_kubo_read_auth_header(const char *path, char *out, size_t outlen, char *err, size_t errlen)
 {
     FILE *f = fopen(path, "re");
     char buf[4096];
@@ -476,12 +471,12 @@ int sb_kubo_read_auth_header(const char *path, char *out, size_t outlen, char *e
     }
     size_t n = strlen(buf);
     if (n == sizeof(buf) - 1 && buf[n - 1] != '\n') {
-        snprintf(err, errlen, "[ipfs] auth_header_file %s: first line longer than %zu bytes",
-                 path, sizeof(buf) - 2);
+        snprintf(err, errlen, "[ipfs] auth_header_file %s: first line longer than %zu bytes", path,
+                 sizeof(buf) - 2);
         goto done;
     }
-    while (n && (buf[n - 1] == '\n' || buf[n - 1] == '\r' || buf[n - 1] == ' ' ||
-                 buf[n - 1] == '\t'))
+    while (n &&
+           (buf[n - 1] == '\n' || buf[n - 1] == '\r' || buf[n - 1] == ' ' || buf[n - 1] == '\t'))
         buf[--n] = '\0';
     const char *colon = memchr(buf, ':', n);
     if (!colon || colon == buf) {
@@ -503,8 +498,7 @@ int sb_kubo_read_auth_header(const char *path, char *out, size_t outlen, char *e
     }
     for (const char *p = v; *p; p++)
         if ((unsigned char)*p < 0x20 && *p != '\t') {
-            snprintf(err, errlen, "[ipfs] auth_header_file %s: control character in value",
-                     path);
+            snprintf(err, errlen, "[ipfs] auth_header_file %s: control character in value", path);
             goto done;
         }
     if (n + 1 > outlen) {
@@ -583,7 +577,8 @@ static int on_pin(call *c, json_t *o)
          * sent (e.g. a CIDv0 as v1), so any string entry counts. */
         size_t i;
         json_t *v;
-        json_array_foreach(pins, i, v) {
+        json_array_foreach(pins, i, v)
+        {
             if (json_is_string(v))
                 c->done = 1;
         }
@@ -608,9 +603,8 @@ static int on_pin(call *c, json_t *o)
     if (grew)
         c->grew_ms = mono_ms();
     if (c->max_bytes && c->bytes > c->max_bytes) {
-        call_fail(c, SB_KUBO_E_TOO_LARGE,
-                  "%s: %llu bytes so far, over pin.max_track_bytes = %llu", c->what,
-                  (unsigned long long)c->bytes, (unsigned long long)c->max_bytes);
+        call_fail(c, SB_KUBO_E_TOO_LARGE, "%s: %llu bytes so far, over pin.max_track_bytes = %llu",
+                  c->what, (unsigned long long)c->bytes, (unsigned long long)c->max_bytes);
         return c->fail;
     }
     return 0;
@@ -683,8 +677,8 @@ int sb_kubo_pin_ls(sb_kubo *k, const char *type, uint32_t stall_seconds, sb_kubo
 {
     char cmd[128];
     call c;
-    if (!type || (strcmp(type, "recursive") && strcmp(type, "direct") &&
-                  strcmp(type, "indirect") && strcmp(type, "all"))) {
+    if (!type || (strcmp(type, "recursive") && strcmp(type, "direct") && strcmp(type, "indirect") &&
+                  strcmp(type, "all"))) {
         set_err(e, SB_KUBO_E_ARG, 0, "pin/ls: bad type");
         return SB_KUBO_E_ARG;
     }

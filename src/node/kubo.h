@@ -43,7 +43,7 @@ enum {
     SB_KUBO_E_TOO_LARGE = -6,   /* recursive pin: Bytes > max_bytes */
     SB_KUBO_E_CANCELLED = -7,   /* *cancel was raised */
     SB_KUBO_E_NOMEM = -8,
-    SB_KUBO_E_ARG = -9,         /* bad argument (e.g. a CID with characters outside [0-9A-Za-z]) */
+    SB_KUBO_E_ARG = -9, /* bad argument (e.g. a CID with characters outside [0-9A-Za-z]) */
 };
 
 /* Short, stable token for a result code, used as a metrics label and as the prefix of
@@ -54,16 +54,16 @@ const char *sb_kubo_reason(int code);
 /* Details of a failed call. msg is NUL-terminated, human-readable, names the command, and
  * carries Kubo's own message when there is one (cut to fit); never the auth header. */
 typedef struct sb_kubo_err {
-    int code;          /* one of SB_KUBO_* */
-    long http_status;  /* 0 when no HTTP answer */
+    int code;         /* one of SB_KUBO_* */
+    long http_status; /* 0 when no HTTP answer */
     char msg[320];
 } sb_kubo_err;
 
 typedef struct sb_kubo_opts {
-    const char *api_url;        /* "http://127.0.0.1:5001/api/v0/" (trailing '/' optional) */
-    const char *auth_header;    /* "Name: value" sent with every request, or NULL / "" */
-    uint32_t timeout_seconds;   /* >= 1, see the header comment */
-    const atomic_int *cancel;   /* borrowed, may be NULL; non-zero aborts the running call */
+    const char *api_url;      /* "http://127.0.0.1:5001/api/v0/" (trailing '/' optional) */
+    const char *auth_header;  /* "Name: value" sent with every request, or NULL / "" */
+    uint32_t timeout_seconds; /* >= 1, see the header comment */
+    const atomic_int *cancel; /* borrowed, may be NULL; non-zero aborts the running call */
 } sb_kubo_opts;
 
 /* Create a client. Strings are copied. Returns NULL with a reason in err (bad URL, libcurl
@@ -77,8 +77,7 @@ void sb_kubo_free(sb_kubo *k);
  * "Name: value" with a token name and a non-empty printable value. Writes it NUL-terminated
  * into out[0..outlen). Returns 0, or -1 with err naming the file and the problem (never the
  * file's content). */
-int sb_kubo_read_auth_header(const char *path, char *out, size_t outlen, char *err,
-                             size_t errlen);
+int sb_kubo_read_auth_header(const char *path, char *out, size_t outlen, char *err, size_t errlen);
 
 /* block/put?cid-codec=dag-json&mhtype=sha2-256&pin=false with exactly data[0..n) as the
  * multipart file. On success writes Kubo's "Key" (the CID string) into key[0..keylen). */

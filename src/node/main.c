@@ -150,8 +150,10 @@ static void on_signal(evutil_socket_t sig, short what, void *arg)
         event_base_loopbreak(d->base);
         return;
     }
-    sb_log(SB_LOG_INFO, "main", "signal %d: stopping (no new connections; finishing current "
-                                "requests)", (int)sig);
+    sb_log(SB_LOG_INFO, "main",
+           "signal %d: stopping (no new connections; finishing current "
+           "requests)",
+           (int)sig);
     sd_notify(0, "STOPPING=1");
     abci_server_stop_listening(d->abci);
     event_base_loopexit(d->base, NULL);
@@ -240,8 +242,8 @@ static int open_state(const sb_config *cfg, char *path, size_t pathlen, sb_store
 static int start_abci(const sb_config *cfg, daemon_t *d)
 {
     char err[1024];
-    sb_app_opts ao = {.pin_enabled = cfg->pin.enabled,
-                      .sig_cache_entries = cfg->node.sig_cache_entries};
+    sb_app_opts ao = { .pin_enabled = cfg->pin.enabled,
+                       .sig_cache_entries = cfg->node.sig_cache_entries };
 #ifdef SB_FAULT_HOOKS
     if (arm_fault_hooks(&ao) < 0)
         return -1;
@@ -254,9 +256,9 @@ static int start_abci(const sb_config *cfg, daemon_t *d)
         sb_log(SB_LOG_ERROR, "main", "state: %s", err);
         return -1;
     }
-    abci_server_opts so = {.max_frame_bytes = cfg->abci.max_frame_bytes,
-                           .max_connections = cfg->abci.max_connections,
-                           .log = sb_log_abci_sink};
+    abci_server_opts so = { .max_frame_bytes = cfg->abci.max_frame_bytes,
+                            .max_connections = cfg->abci.max_connections,
+                            .log = sb_log_abci_sink };
     if (!(d->abci = abci_server_new(d->base, sb_app_abci(), d->app, &so)))
         return -1;
     if (abci_server_listen(d->abci, cfg->abci.laddr, err, sizeof(err)) < 0) {
@@ -290,14 +292,13 @@ static int start_services(const sb_config *cfg, daemon_t *d, const char *db_path
     char err[1024];
     /* Only after the ABCI socket listens: the worker's ingest of history, reconcile and
      * retention run on its threads and never delay CometBFT's connection (protocol.md §10). */
-    if (cfg->pin.enabled &&
-        !(d->pin = sb_pin_start(cfg, db_path, d->pin_path, err, sizeof(err)))) {
+    if (cfg->pin.enabled && !(d->pin = sb_pin_start(cfg, db_path, d->pin_path, err, sizeof(err)))) {
         sb_log(SB_LOG_ERROR, "main", "pin worker: %s", err);
         return -1;
     }
     if (cfg->metrics.laddr[0] &&
-        !(d->ms = sb_metrics_server_start(d->base, cfg->metrics.laddr, sb_app_healthy, d->app,
-                                          err, sizeof(err)))) {
+        !(d->ms = sb_metrics_server_start(d->base, cfg->metrics.laddr, sb_app_healthy, d->app, err,
+                                          sizeof(err)))) {
         sb_log(SB_LOG_ERROR, "main", "%s", err);
         return -1;
     }
@@ -337,7 +338,7 @@ static int cmd_start(const opts *o)
     sb_config cfg;
     char path[4200];
     int rc;
-    daemon_t d = {0};
+    daemon_t d = { 0 };
 
     if ((rc = start_config(o, &cfg)) != 0)
         return rc;
@@ -346,14 +347,14 @@ static int cmd_start(const opts *o)
     if (open_state(&cfg, path, sizeof(path), &d.store) < 0)
         return 1;
     rc = 1;
-    if (!(d.base = event_base_new()) || start_agent(&cfg, &d) < 0 ||
-        start_abci(&cfg, &d) < 0 || start_services(&cfg, &d, path) < 0)
+    if (!(d.base = event_base_new()) || start_agent(&cfg, &d) < 0 || start_abci(&cfg, &d) < 0 ||
+        start_services(&cfg, &d, path) < 0)
         goto done;
     sb_log(SB_LOG_INFO, "main",
            "sleetbubbled %s: abci %s, metrics %s, web %s, pinning %s, state %s at height %lld",
            SLEETBUBBLE_VERSION, cfg.abci.laddr, cfg.metrics.laddr[0] ? cfg.metrics.laddr : "off",
-           cfg.web.laddr[0] ? cfg.web.laddr : "off",
-           cfg.pin.enabled ? "on" : "off", path, (long long)sb_app_height(d.app));
+           cfg.web.laddr[0] ? cfg.web.laddr : "off", cfg.pin.enabled ? "on" : "off", path,
+           (long long)sb_app_height(d.app));
     /* Under systemd (Type=notify): ready = the ABCI address accepts. Outside systemd
      * NOTIFY_SOCKET is unset and this does nothing. */
     sd_notifyf(0, "READY=1\nSTATUS=serving ABCI on %s at height %lld", cfg.abci.laddr,
@@ -368,7 +369,7 @@ done:
 
 int main(int argc, char **argv)
 {
-    opts o = {0};
+    opts o = { 0 };
     if (argc < 2) {
         usage(stderr);
         return 2;

@@ -45,10 +45,7 @@ static int put(json_t *o, const char *key, json_t *v)
     return v ? json_object_set_new(o, key, v) : -1;
 }
 
-static json_t *str_or_null(const char *s)
-{
-    return s && s[0] ? json_string(s) : json_null();
-}
+static json_t *str_or_null(const char *s) { return s && s[0] ? json_string(s) : json_null(); }
 
 /* The now_playing / playing_next object, or JSON null. */
 static json_t *play_json(const sb_np_input *in, const sb_prog_play *p)
@@ -102,8 +99,8 @@ static json_t *feed_obj(const sb_np_station *st, const sb_np_input *in)
     const sb_prog_now *np = in->np;
     int finalized = np->now.state == SB_PROG_ON_AIR || np->now.state == SB_PROG_OFF_AIR;
     bad |= put(o, "slot", sb_sched_jdec((__int128)np->now.slot));
-    bad |= put(o, "outcome",
-               finalized ? json_string(sb_outcome_name(np->now.outcome)) : json_null());
+    bad |=
+        put(o, "outcome", finalized ? json_string(sb_outcome_name(np->now.outcome)) : json_null());
     bad |= put(o, "on_air", json_boolean(np->now.state == SB_PROG_ON_AIR));
     bad |= put(o, "state", json_string(state_name(np->now.state)));
     bad |= put(o, "now_playing", play_json(in, &np->now));
@@ -206,10 +203,11 @@ char *sb_np_page_html(const sb_np_station *st, const sb_np_input *in)
         sb_buf_puts(&b, " \xe2\x80\x94 ");
     }
     put_html(&b, station);
-    sb_buf_puts(&b, "</title><style>body{font-family:sans-serif;max-width:40em;margin:2em auto;"
-                    "padding:0 1em;background:#10151c;color:#e8eef5}#bar{height:.5em;"
-                    "background:#2a3440;border-radius:.25em;overflow:hidden}#fill{height:100%;"
-                    "background:#7fc8ff}small{color:#9ab}</style></head>\n<body><h1 id=\"station\">");
+    sb_buf_puts(&b,
+                "</title><style>body{font-family:sans-serif;max-width:40em;margin:2em auto;"
+                "padding:0 1em;background:#10151c;color:#e8eef5}#bar{height:.5em;"
+                "background:#2a3440;border-radius:.25em;overflow:hidden}#fill{height:100%;"
+                "background:#7fc8ff}small{color:#9ab}</style></head>\n<body><h1 id=\"station\">");
     put_html(&b, station);
     sb_buf_puts(&b, "</h1>\n<p id=\"state\" data-state=\"");
     sb_buf_puts(&b, np ? state_name(np->now.state) : "not_initialised");

@@ -32,8 +32,8 @@ typedef struct worker worker;
 
 struct sb_pin {
     char api_url[512];
-    char api_url_log[512];       /* api_url with any password masked */
-    char auth[1024];             /* auth header line or ""; never logged */
+    char api_url_log[512]; /* api_url with any password masked */
+    char auth[1024];       /* auth header line or ""; never logged */
     uint32_t timeout_s, concurrency, max_attempts, stall_s;
     uint64_t keep_slots, max_track_bytes;
 
@@ -42,10 +42,10 @@ struct sb_pin {
 
     /* Commits notified vs. ingested: a worker ingests while they differ. */
     atomic_uint_fast64_t notified, ingested;
-    pthread_mutex_t ingest_mu;   /* one ingesting worker at a time (trylock) */
+    pthread_mutex_t ingest_mu; /* one ingesting worker at a time (trylock) */
     size_t backfill_jobs, backfill_slots;
 
-    pthread_mutex_t wake_mu;     /* never held across I/O (sb_pin_notify takes it) */
+    pthread_mutex_t wake_mu; /* never held across I/O (sb_pin_notify takes it) */
     pthread_cond_t wake_cv;
     uint64_t wake_seq;
     int retention_due;
@@ -53,7 +53,7 @@ struct sb_pin {
     pthread_mutex_t gauge_mu;
     int64_t gauge_at_ms;
 
-    worker *w;                   /* concurrency workers, then the housekeeper */
+    worker *w; /* concurrency workers, then the housekeeper */
     size_t nw;
 };
 

@@ -182,7 +182,8 @@ static int start_threads(sb_pin *p, char *err, size_t errlen)
 {
     for (size_t i = 0; i < p->nw; i++) {
         worker *w = &p->w[i];
-        int rc = pthread_create(&w->th, NULL, w->housekeeper ? sb_pin_house_main : sb_pin_worker_main, w);
+        int rc = pthread_create(&w->th, NULL,
+                                w->housekeeper ? sb_pin_house_main : sb_pin_worker_main, w);
         if (rc != 0) {
             snprintf(err, errlen, "cannot start pin thread: %s", strerror(rc));
             return -1;
@@ -192,8 +193,8 @@ static int start_threads(sb_pin *p, char *err, size_t errlen)
     return 0;
 }
 
-sb_pin *sb_pin_start(const sb_config *cfg, const char *db_path, const char *pin_db_path,
-                     char *err, size_t errlen)
+sb_pin *sb_pin_start(const sb_config *cfg, const char *db_path, const char *pin_db_path, char *err,
+                     size_t errlen)
 {
     sb_pin *p = calloc(1, sizeof(*p));
     if (!p) {
@@ -235,8 +236,10 @@ sb_pin *sb_pin_start(const sb_config *cfg, const char *db_path, const char *pin_
         w->housekeeper = i == p->nw - 1;
         if (getrandom(&w->rng, sizeof(w->rng), 0) != (ssize_t)sizeof(w->rng) || !w->rng)
             w->rng = ((uint64_t)sb_pin_now_ms() << 8) ^ (i + 1) ^ 0x9e3779b97f4a7c15ull;
-        sb_kubo_opts ko = {.api_url = p->api_url, .auth_header = p->auth,
-                           .timeout_seconds = p->timeout_s, .cancel = &p->stop};
+        sb_kubo_opts ko = { .api_url = p->api_url,
+                            .auth_header = p->auth,
+                            .timeout_seconds = p->timeout_s,
+                            .cancel = &p->stop };
         char kerr[256];
         if (!(w->k = sb_kubo_new(&ko, kerr, sizeof(kerr)))) {
             snprintf(err, errlen, "%s", kerr);
@@ -246,11 +249,12 @@ sb_pin *sb_pin_start(const sb_config *cfg, const char *db_path, const char *pin_
     sb_pin_refresh_gauges(p, 1);
     if (start_threads(p, err, errlen) < 0)
         goto fail;
-    sb_log(SB_LOG_INFO, "pin", "worker started: %" PRIu32 " thread(s), Kubo %s%s, keep_slots %"
-           PRIu64 ", stall %" PRIu32 " s, max track %" PRIu64 " bytes, max attempts %" PRIu32
-           ", progress in %s", p->concurrency, p->api_url_log,
-           p->auth[0] ? " (with auth header)" : "", p->keep_slots, p->stall_s,
-           p->max_track_bytes, p->max_attempts, pin_db_path);
+    sb_log(SB_LOG_INFO, "pin",
+           "worker started: %" PRIu32 " thread(s), Kubo %s%s, keep_slots %" PRIu64
+           ", stall %" PRIu32 " s, max track %" PRIu64 " bytes, max attempts %" PRIu32
+           ", progress in %s",
+           p->concurrency, p->api_url_log, p->auth[0] ? " (with auth header)" : "", p->keep_slots,
+           p->stall_s, p->max_track_bytes, p->max_attempts, pin_db_path);
     return p;
 fail:
     sb_pin_stop(p);

@@ -36,8 +36,8 @@ typedef struct sb_pin sb_pin;
  * starts the threads and returns; ingest of history, reconcile and retention happen on the
  * threads afterwards. Kubo need not be up. cfg is copied. Returns the worker (free with
  * sb_pin_stop), or NULL with a reason in err[0..errlen) (never containing the auth header).*/
-sb_pin *sb_pin_start(const sb_config *cfg, const char *db_path, const char *pin_db_path,
-                     char *err, size_t errlen);
+sb_pin *sb_pin_start(const sb_config *cfg, const char *db_path, const char *pin_db_path, char *err,
+                     size_t errlen);
 
 /* The database half of one retention pass, run by the caller's thread (benchmarks and tests;
  * the housekeeper runs the same code): expire every ingested winner slot older than the
@@ -80,16 +80,16 @@ const char *sb_pin_state_name(sb_pin_state s);
 int sb_pin_state_parse(const char *name);
 
 typedef enum {
-    SB_PIN_EV_CLAIM,    /* queued -> pinning, only when next_try_ms <= now */
-    SB_PIN_EV_SUCCESS,  /* pinning -> pinned; attempts + 1 */
-    SB_PIN_EV_RETRY,    /* pinning -> queued, attempts + 1, next_try = now + backoff; or ->
+    SB_PIN_EV_CLAIM,   /* queued -> pinning, only when next_try_ms <= now */
+    SB_PIN_EV_SUCCESS, /* pinning -> pinned; attempts + 1 */
+    SB_PIN_EV_RETRY,   /* pinning -> queued, attempts + 1, next_try = now + backoff; or ->
                            failed when max_attempts != 0 and attempts + 1 >= max_attempts */
-    SB_PIN_EV_FATAL,    /* pinning -> failed, attempts + 1 (too_large, cid_mismatch: no retry) */
-    SB_PIN_EV_ABORT,    /* pinning -> queued, attempts unchanged, due now (worker stopping) */
-    SB_PIN_EV_RESTART,  /* pinning -> queued at start-up, attempts unchanged, due now */
-    SB_PIN_EV_MISSING,  /* pinned -> queued: reconcile found it unpinned; attempts 0, due now */
-    SB_PIN_EV_FOUND,    /* queued -> pinned: reconcile found Kubo already pins it */
-    SB_PIN_EV_REQUEUE,  /* failed -> queued (the CID won again); attempts 0, due now */
+    SB_PIN_EV_FATAL,   /* pinning -> failed, attempts + 1 (too_large, cid_mismatch: no retry) */
+    SB_PIN_EV_ABORT,   /* pinning -> queued, attempts unchanged, due now (worker stopping) */
+    SB_PIN_EV_RESTART, /* pinning -> queued at start-up, attempts unchanged, due now */
+    SB_PIN_EV_MISSING, /* pinned -> queued: reconcile found it unpinned; attempts 0, due now */
+    SB_PIN_EV_FOUND,   /* queued -> pinned: reconcile found Kubo already pins it */
+    SB_PIN_EV_REQUEUE, /* failed -> queued (the CID won again); attempts 0, due now */
 } sb_pin_event;
 
 /* The part of a job the state machine looks at. next_try_ms: CLOCK_REALTIME ms. */

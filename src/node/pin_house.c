@@ -71,7 +71,7 @@ static int strset_add_cb(void *arg, const char *cid) { return strset_add(arg, ci
 static int reconcile(worker *w)
 {
     sb_pin *p = w->p;
-    strset rec = {0}, dir = {0};
+    strset rec = { 0 }, dir = { 0 };
     sb_pin_snap *v = calloc(PIN_RECONCILE_PAGE, sizeof(*v));
     sb_kubo_err e;
     int ret = -1, missing = 0, found = 0;
@@ -99,17 +99,20 @@ static int reconcile(worker *w)
             goto done;
         for (size_t i = 0; i < n && m; i++)
             if (sb_pin_snap_missing(&v[i], listed_ms))
-                sb_log(SB_LOG_WARN, "pin", "reconcile: %s %s is no longer pinned in Kubo: "
-                       "queued again", v[i].kind == SB_PIN_KIND_MANIFEST ? "manifest" : "track",
-                       v[i].cid);
+                sb_log(SB_LOG_WARN, "pin",
+                       "reconcile: %s %s is no longer pinned in Kubo: "
+                       "queued again",
+                       v[i].kind == SB_PIN_KIND_MANIFEST ? "manifest" : "track", v[i].cid);
         missing += m;
         found += f;
         checked += n;
         if (n)
             memcpy(after, v[n - 1].cid, sizeof(after));
     } while (n == PIN_RECONCILE_PAGE);
-    sb_log(SB_LOG_INFO, "pin", "reconcile with Kubo: %zu job(s) checked, %d re-queued (missing), "
-           "%d already pinned", checked, missing, found);
+    sb_log(SB_LOG_INFO, "pin",
+           "reconcile with Kubo: %zu job(s) checked, %d re-queued (missing), "
+           "%d already pinned",
+           checked, missing, found);
     ret = 0;
 done:
     free(v);
@@ -128,7 +131,8 @@ static int retention_expire(sb_pin *p, size_t *expired, size_t *doomed)
     size_t e, d;
     *expired = *doomed = 0;
     do {
-        if (sb_pin_stopping(p) || sb_pinstore_expire(p->ps, p->keep_slots, PIN_EXPIRE_BATCH, &e, &d) < 0)
+        if (sb_pin_stopping(p) ||
+            sb_pinstore_expire(p->ps, p->keep_slots, PIN_EXPIRE_BATCH, &e, &d) < 0)
             return -1;
         *expired += e;
         *doomed += d;
@@ -141,7 +145,7 @@ static int retention_expire(sb_pin *p, size_t *expired, size_t *doomed)
 static int retention(worker *w)
 {
     sb_pin *p = w->p;
-    char (*cids)[SB_PIN_CID_MAX] = calloc(PIN_UNPIN_BATCH, SB_PIN_CID_MAX);
+    char(*cids)[SB_PIN_CID_MAX] = calloc(PIN_UNPIN_BATCH, SB_PIN_CID_MAX);
     size_t expired, doomed, n = 0;
     int ret = -1, removed = 0, requeued = 0, left = 0;
     if (!cids || retention_expire(p, &expired, &doomed) < 0)
@@ -170,8 +174,10 @@ static int retention(worker *w)
     ret = left ? -1 : 0;
 done:
     if (removed || requeued)
-        sb_log(SB_LOG_INFO, "pin", "retention (keep_slots = %" PRIu64 "): %d job(s) removed, "
-               "%d re-queued (referenced again)", p->keep_slots, removed, requeued);
+        sb_log(SB_LOG_INFO, "pin",
+               "retention (keep_slots = %" PRIu64 "): %d job(s) removed, "
+               "%d re-queued (referenced again)",
+               p->keep_slots, removed, requeued);
     if (requeued)
         sb_pin_wake_all(p, 0);
     free(cids);
@@ -186,8 +192,10 @@ static int house_reconcile(worker *w, uint32_t *down, int *down_logged)
     sb_kubo_err e;
     if (sb_kubo_health(w->k, &e) != SB_KUBO_OK) {
         if (!*down_logged)
-            sb_log(SB_LOG_WARN, "pin", "Kubo not answering at %s: %s; jobs wait and retry "
-                   "until it is back", p->api_url_log, e.msg);
+            sb_log(SB_LOG_WARN, "pin",
+                   "Kubo not answering at %s: %s; jobs wait and retry "
+                   "until it is back",
+                   p->api_url_log, e.msg);
         *down_logged = 1;
         (*down)++;
         return 0;
@@ -211,7 +219,8 @@ void *sb_pin_house_main(void *arg)
         if (!reconciled && sb_pin_now_ms() >= next_reconcile) {
             reconciled = house_reconcile(w, &down, &down_logged);
             if (!reconciled)
-                next_reconcile = sb_pin_now_ms() + (int64_t)(down ? sb_pin_backoff_ms(down, 0) : 5000);
+                next_reconcile =
+                    sb_pin_now_ms() + (int64_t)(down ? sb_pin_backoff_ms(down, 0) : 5000);
         }
         pthread_mutex_lock(&p->wake_mu);
         int due = p->retention_due;

@@ -26,8 +26,7 @@ uint64_t sb_pin_backoff_ms(uint32_t attempt, int32_t jitter_permille)
     return d;
 }
 
-static const char *const state_names[SB_PIN_NSTATES] = {"queued", "pinning", "pinned",
-                                                         "failed"};
+static const char *const state_names[SB_PIN_NSTATES] = { "queued", "pinning", "pinned", "failed" };
 
 const char *sb_pin_state_name(sb_pin_state s)
 {
@@ -106,10 +105,8 @@ int sb_pin_transition(const sb_pin_job_state *in, sb_pin_event ev, int64_t now_m
         r.attempts = 0;
         r.next_try_ms = now_ms;
         break;
-    default:
-        return -1;
+    default: return -1;
     }
     *out = r;
     return 0;
 }
-

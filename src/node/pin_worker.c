@@ -29,8 +29,10 @@ static void ingest_some(sb_pin *p)
         p->backfill_jobs += jobs;
         if (slots < PIN_INGEST_BATCH) { /* caught up with what was committed at `want` */
             if (p->backfill_slots > PIN_INGEST_BATCH)
-                sb_log(SB_LOG_INFO, "pin", "back-fill: %zu job(s) queued from %zu committed "
-                       "slot(s)", p->backfill_jobs, p->backfill_slots);
+                sb_log(SB_LOG_INFO, "pin",
+                       "back-fill: %zu job(s) queued from %zu committed "
+                       "slot(s)",
+                       p->backfill_jobs, p->backfill_slots);
             p->backfill_slots = p->backfill_jobs = 0;
             atomic_store(&p->ingested, want);
         }
@@ -43,8 +45,8 @@ static void ingest_some(sb_pin *p)
 /* ==== jobs ================================================================================= */
 
 /* Record the end of an attempt: apply `ev` and write the row (only if still ours). */
-static void finish(worker *w, sb_pin_job *j, sb_pin_event ev, const char *reason,
-                   const char *msg, uint64_t bytes, uint64_t took_ms)
+static void finish(worker *w, sb_pin_job *j, sb_pin_event ev, const char *reason, const char *msg,
+                   uint64_t bytes, uint64_t took_ms)
 {
     sb_pin *p = w->p;
     int64_t now = sb_pin_now_ms();
@@ -64,19 +66,24 @@ static void finish(worker *w, sb_pin_job *j, sb_pin_event ev, const char *reason
     switch (ev) {
     case SB_PIN_EV_SUCCESS:
         sb_metrics_pin_latency_ms(took_ms);
-        sb_log(SB_LOG_INFO, "pin", "pinned %s %s of slot %" PRId64 " (%" PRIu64 " bytes, %" PRIu64
-               " ms, attempt %" PRIu32 ")", what, j->cid, j->slot, bytes, took_ms, out.attempts);
+        sb_log(SB_LOG_INFO, "pin",
+               "pinned %s %s of slot %" PRId64 " (%" PRIu64 " bytes, %" PRIu64
+               " ms, attempt %" PRIu32 ")",
+               what, j->cid, j->slot, bytes, took_ms, out.attempts);
         break;
     case SB_PIN_EV_RETRY:
     case SB_PIN_EV_FATAL:
         sb_metrics_pin_failure(reason ? reason : "unknown");
         if (out.state == SB_PIN_FAILED)
-            sb_log(SB_LOG_ERROR, "pin", "FAILED %s %s of slot %" PRId64 " after %" PRIu32
-                   " attempt(s), no more retries: %s", what, j->cid, j->slot, out.attempts, last);
+            sb_log(SB_LOG_ERROR, "pin",
+                   "FAILED %s %s of slot %" PRId64 " after %" PRIu32
+                   " attempt(s), no more retries: %s",
+                   what, j->cid, j->slot, out.attempts, last);
         else
-            sb_log(SB_LOG_WARN, "pin", "%s %s of slot %" PRId64 ": attempt %" PRIu32
-                   " failed: %s; retry in %" PRId64 " ms", what, j->cid, j->slot, out.attempts,
-                   last, out.next_try_ms - now);
+            sb_log(SB_LOG_WARN, "pin",
+                   "%s %s of slot %" PRId64 ": attempt %" PRIu32 " failed: %s; retry in %" PRId64
+                   " ms",
+                   what, j->cid, j->slot, out.attempts, last, out.next_try_ms - now);
         break;
     default:
         sb_log(SB_LOG_INFO, "pin", "%s %s of slot %" PRId64 ": interrupted, queued again", what,
@@ -105,7 +112,7 @@ static void run_manifest(worker *w, sb_pin_job *j, uint64_t t0)
     uint8_t *m = NULL;
     size_t mlen = 0;
     char key[SB_PIN_CID_MAX];
-    sb_kubo_err e = {0};
+    sb_kubo_err e = { 0 };
     int f = sb_pinstore_manifest(w->p->ps, j->cid, &m, &mlen);
     if (f <= 0) {
         finish(w, j, f < 0 ? SB_PIN_EV_RETRY : SB_PIN_EV_FATAL,
@@ -136,9 +143,9 @@ static void run_manifest(worker *w, sb_pin_job *j, uint64_t t0)
 static void run_track(worker *w, sb_pin_job *j, uint64_t t0)
 {
     sb_pin *p = w->p;
-    sb_kubo_err e = {0};
+    sb_kubo_err e = { 0 };
     uint64_t bytes = 0;
-    sb_kubo_pin_limits lim = {.stall_seconds = p->stall_s, .max_bytes = p->max_track_bytes};
+    sb_kubo_pin_limits lim = { .stall_seconds = p->stall_s, .max_bytes = p->max_track_bytes };
     int rc = sb_kubo_pin_recursive(w->k, j->cid, &lim, &bytes, &e);
     if (rc == SB_KUBO_OK && p->max_track_bytes && bytes > p->max_track_bytes) {
         rc = SB_KUBO_E_TOO_LARGE;
@@ -149,8 +156,7 @@ static void run_track(worker *w, sb_pin_job *j, uint64_t t0)
         /* The pin may have completed before we saw the size: undo it. */
         sb_kubo_err e2;
         if (sb_kubo_pin_rm(w->k, j->cid, NULL, &e2) != SB_KUBO_OK)
-            sb_log(SB_LOG_WARN, "pin", "%s: removing the too-large pin failed: %s", j->cid,
-                   e2.msg);
+            sb_log(SB_LOG_WARN, "pin", "%s: removing the too-large pin failed: %s", j->cid, e2.msg);
     }
     finish(w, j, event_for(rc), rc ? sb_kubo_reason(rc) : NULL, rc ? e.msg : NULL, bytes,
            sb_pin_mono_ms() - t0);

@@ -85,8 +85,8 @@ static json_t *record_json(const sb_slot_record *r)
     json_t *o = json_object();
     json_object_set_new(o, "slot", ju64(r->slot));
     json_object_set_new(o, "outcome", json_string(sb_outcome_name(r->outcome)));
-    json_object_set_new(o, "winner", r->outcome == SB_OUTCOME_NONE ? json_null()
-                                                                   : jhex(r->proposal_id, 32));
+    json_object_set_new(o, "winner",
+                        r->outcome == SB_OUTCOME_NONE ? json_null() : jhex(r->proposal_id, 32));
     json_object_set_new(o, "power_for", ju64(r->power_for));
     json_object_set_new(o, "total_power", ju64(r->total));
     json_object_set_new(o, "manifest_cid", cid_json(r->manifest_cid, r->manifest_cid_len));
@@ -215,8 +215,8 @@ static int q_slot(sb_app *app, qres *q, uint64_t s)
 {
     int ret = -1;
     json_t *o = json_object(), *props = json_array();
-    slot_props sp = {props, NULL, 0, 0};
-    slot_votes sv = {props, {0}};
+    slot_props sp = { props, NULL, 0, 0 };
+    slot_votes sv = { props, { 0 } };
     json_object_set_new(o, "slot", ju64(s));
     json_object_set_new(o, "close_ns", ji128(sb_slot_close(sb_app_params(app), s)));
     json_object_set_new(o, "proposals", props);
@@ -262,8 +262,8 @@ static int q_winner(sb_app *app, qres *q, uint64_t s)
             return -1;
         }
     }
-    json_object_set_new(o, "curator", b ? jhex(b->curator_pubkey.data, b->curator_pubkey.len)
-                                        : json_null());
+    json_object_set_new(o, "curator",
+                        b ? jhex(b->curator_pubkey.data, b->curator_pubkey.len) : json_null());
     json_object_set_new(o, "proposal_slot", b ? ju64(b->slot) : json_null());
     json_object_set_new(o, "note", b ? json_string(b->note ? b->note : "") : json_null());
     json_object_set_new(o, "tracks", b ? tracks_json(b) : json_array());
@@ -278,7 +278,7 @@ static int q_winner(sb_app *app, qres *q, uint64_t s)
 static int q_schedule(sb_app *app, qres *q, uint64_t s)
 {
     const sb_params *p = sb_app_params(app);
-    sb_prog_timing tm = {p->epoch_ns, p->slot_seconds * 1000000000ull};
+    sb_prog_timing tm = { p->epoch_ns, p->slot_seconds * 1000000000ull };
     sb_sched sc;
     if (sb_sched_load(sb_app_store(app), s, &sc) < 0)
         return -1;
@@ -367,7 +367,8 @@ static int q_pins(sb_app *app, qres *q, uint64_t s)
     json_t *o = json_object(), *a = json_array();
     json_object_set_new(o, "slot", ju64(s));
     json_object_set_new(o, "node_local", json_true());
-    json_object_set_new(o, "note", json_string("pin status of this node only; not consensus state"));
+    json_object_set_new(o, "note",
+                        json_string("pin status of this node only; not consensus state"));
     json_object_set_new(o, "pinning_enabled", json_boolean(sb_app_pin_enabled(app)));
     json_object_set_new(o, "cids", a);
     int ret = -1, all = 1;
@@ -417,7 +418,7 @@ done:
 int sb_query(sb_app *app, abci_ctx *ctx, const Tendermint__Abci__RequestQuery *req,
              Tendermint__Abci__ResponseQuery *res)
 {
-    qres q = {0};
+    qres q = { 0 };
     const char *path = req->path ? req->path : "";
     uint64_t n = 0;
     int rc = 0;
@@ -426,8 +427,9 @@ int sb_query(sb_app *app, abci_ctx *ctx, const Tendermint__Abci__RequestQuery *r
     if (req->height != 0 && req->height != sb_app_height(app)) {
         res->code = SB_HEIGHT_UNAVAILABLE;
         res->codespace = SB_CODESPACE;
-        res->log = abci_ctx_printf(ctx, "HEIGHT_UNAVAILABLE: only the latest height %" PRId64
-                                        " (or 0) is served, not %" PRId64,
+        res->log = abci_ctx_printf(ctx,
+                                   "HEIGHT_UNAVAILABLE: only the latest height %" PRId64
+                                   " (or 0) is served, not %" PRId64,
                                    sb_app_height(app), req->height);
         return 0;
     }

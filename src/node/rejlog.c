@@ -33,8 +33,8 @@ static void summarise(sb_rejlog *r, uint64_t now_ms, char *out, size_t outlen)
     uint64_t secs = (now_ms - r->start_ms + 500) / 1000;
     if (outlen > 0) {
         out[0] = '\0';
-        put(out, outlen, &len, "checktx: rejected %" PRIu64 " tx(s) in the last %" PRIu64 " s:",
-            r->total, secs);
+        put(out, outlen, &len,
+            "checktx: rejected %" PRIu64 " tx(s) in the last %" PRIu64 " s:", r->total, secs);
         for (int c = 0; c <= SB_REJLOG_CODES; c++)
             if (r->counts[c])
                 put(out, outlen, &len, " %s=%" PRIu64,

@@ -18,7 +18,7 @@
 typedef struct sb_sched_track {
     const char *cid, *title, *artist; /* never NULL ("" when absent) */
     uint64_t duration_ms;
-    uint64_t offset_ms;               /* start within one pass: Σ_{j<i} duration_ms */
+    uint64_t offset_ms; /* start within one pass: Σ_{j<i} duration_ms */
 } sb_sched_track;
 
 /* A slot as the programme sees it. finalized 0: no record yet (rec, tracks unset). For NONE,

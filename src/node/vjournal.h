@@ -21,10 +21,10 @@
 
 /* One decision. tx is owned (malloc'd) by a record filled by sb_vjournal_read. */
 typedef struct sb_vjournal_rec {
-  uint64_t slot;
-  uint8_t proposal_id[32];
-  uint8_t *tx;
-  size_t txlen;
+    uint64_t slot;
+    uint8_t proposal_id[32];
+    uint8_t *tx;
+    size_t txlen;
 } sb_vjournal_rec;
 
 /* Take the exclusive lock path.lock (created 0600), without waiting. Returns the lock fd

@@ -34,9 +34,9 @@ struct sb_web {
     struct event_base *base;
     struct evhttp *http;
     struct event *stop_ev;
-    sb_store *db;            /* read-only, used by the server thread only */
+    sb_store *db; /* read-only, used by the server thread only */
     int have_timing;
-    sb_prog_timing tm;       /* from the committed params, fixed by genesis */
+    sb_prog_timing tm; /* from the committed params, fixed by genesis */
     uint16_t port;
     char name[128], ogg[512], mp3[512], gateway[512];
 };
@@ -84,8 +84,8 @@ static char *render(sb_web *w, int64_t t, int page)
     char *out = NULL;
     sb_sched cur, nxt;
     sb_prog_now np;
-    sb_np_input in = {t, 0, NULL, NULL, NULL};
-    sb_np_station st = {w->name, w->ogg, w->mp3, w->gateway};
+    sb_np_input in = { t, 0, NULL, NULL, NULL };
+    sb_np_station st = { w->name, w->ogg, w->mp3, w->gateway };
     memset(&cur, 0, sizeof(cur));
     memset(&nxt, 0, sizeof(nxt));
     if (sb_store_snapshot_begin(w->db) < 0)
@@ -122,8 +122,7 @@ static void free_cb(const void *data, size_t len, void *arg)
     free((void *)data);
 }
 
-static void reply_text(struct evhttp_request *req, int code, const char *reason,
-                       const char *text)
+static void reply_text(struct evhttp_request *req, int code, const char *reason, const char *text)
 {
     struct evbuffer *body = evbuffer_new();
     evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type",
@@ -192,8 +191,7 @@ static void *run(void *arg)
 }
 
 /* Bound, listening, non-blocking socket for host:port, or -1 with err. */
-static int listen_on(const char *laddr, const char *host, uint16_t port, char *err,
-                     size_t errlen)
+static int listen_on(const char *laddr, const char *host, uint16_t port, char *err, size_t errlen)
 {
     struct addrinfo hints, *res = NULL, *ai;
     char portstr[8];
@@ -205,14 +203,12 @@ static int listen_on(const char *laddr, const char *host, uint16_t port, char *e
     snprintf(portstr, sizeof(portstr), "%u", (unsigned)port);
     int r = getaddrinfo(host, portstr, &hints, &res);
     if (r != 0) {
-        snprintf(err, errlen, "web: cannot resolve %s ([web] laddr): %s", laddr,
-                 gai_strerror(r));
+        snprintf(err, errlen, "web: cannot resolve %s ([web] laddr): %s", laddr, gai_strerror(r));
         return -1;
     }
     for (ai = res; ai; ai = ai->ai_next) {
         int one = 1;
-        fd = socket(ai->ai_family, ai->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC,
-                    ai->ai_protocol);
+        fd = socket(ai->ai_family, ai->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC, ai->ai_protocol);
         if (fd < 0) {
             last_errno = errno;
             continue;
@@ -266,8 +262,7 @@ sb_web *sb_web_start(const sb_config *cfg, const char *db_path, char *err, size_
                                              : ((struct sockaddr_in *)&ss)->sin_port);
     if (pipe(w->wake) < 0 || fcntl(w->wake[0], F_SETFD, FD_CLOEXEC) < 0 ||
         fcntl(w->wake[1], F_SETFD, FD_CLOEXEC) < 0 || fcntl(w->wake[0], F_SETFL, O_NONBLOCK) < 0 ||
-        !(w->base = event_base_new()) ||
-        !(w->http = evhttp_new(w->base)) ||
+        !(w->base = event_base_new()) || !(w->http = evhttp_new(w->base)) ||
         !(w->stop_ev = event_new(w->base, w->wake[0], EV_READ, on_stop, w)) ||
         event_add(w->stop_ev, NULL) < 0) {
         snprintf(err, errlen, "web: cannot set up the event loop");

@@ -12,32 +12,32 @@
 /* A request. Strings are borrowed. Body: either (ctype, body, len), or file_path which is
  * sent as multipart/form-data field "file" (Kubo add), or neither (empty POST). */
 typedef struct sb_http_req {
-  const char *url;       /* full URL */
-  const char *what;      /* the peer, for messages: "CometBFT RPC" / "Kubo RPC" */
-  const char *base;      /* the base URL the user gave (for messages) */
-  const char *flag;      /* the option that changes it: "--node" / "--ipfs" */
-  const char *ctype;     /* Content-Type of body */
-  const void *body;
-  size_t len;
-  const char *file_path; /* multipart upload */
-  long timeout_s;        /* whole transfer; 0 = none */
-  size_t max_bytes;      /* cap on the reply body */
+    const char *url;   /* full URL */
+    const char *what;  /* the peer, for messages: "CometBFT RPC" / "Kubo RPC" */
+    const char *base;  /* the base URL the user gave (for messages) */
+    const char *flag;  /* the option that changes it: "--node" / "--ipfs" */
+    const char *ctype; /* Content-Type of body */
+    const void *body;
+    size_t len;
+    const char *file_path; /* multipart upload */
+    long timeout_s;        /* whole transfer; 0 = none */
+    size_t max_bytes;      /* cap on the reply body */
 } sb_http_req;
 
 /* The reply. body.data is NUL-terminated after a successful call (the NUL is not counted in
  * body.len); owned, free with sb_http_res_free. stream_error: Kubo's X-Stream-Error
  * trailer (an error after a streamed 200), "" if none. */
 typedef struct sb_http_res {
-  long status;
-  sb_buf body;
-  char stream_error[512];
+    long status;
+    sb_buf body;
+    char stream_error[512];
 } sb_http_res;
 
 /* Failures of sb_http_post. */
 enum {
-  CLI_HTTP_UNREACHABLE = -1, /* no connection: refused, no route, DNS, connect timeout */
-  CLI_HTTP_TIMEOUT = -2,     /* connected, but no complete reply within timeout_s */
-  CLI_HTTP_FAILED = -3       /* reply over max_bytes, upload file unreadable, other */
+    CLI_HTTP_UNREACHABLE = -1, /* no connection: refused, no route, DNS, connect timeout */
+    CLI_HTTP_TIMEOUT = -2,     /* connected, but no complete reply within timeout_s */
+    CLI_HTTP_FAILED = -3       /* reply over max_bytes, upload file unreadable, other */
 };
 
 /* Send rq. 0 when an HTTP reply arrived (any status; *res filled, caller frees it), or one

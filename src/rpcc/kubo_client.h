@@ -16,8 +16,8 @@
 /* Add the file at path: add?cid-version=1&raw-leaves=true&pin=true, as `ipfs add
  * --cid-version 1 --raw-leaves` would. cid receives the CID string (validated with
  * sb_cid_parse). timeout_s bounds the whole upload (0 = none). */
-int sb_kuboc_add(const char *api, const char *path, long timeout_s,
-                 char cid[SB_CID_STR_MAX], char *err, size_t errlen);
+int sb_kuboc_add(const char *api, const char *path, long timeout_s, char cid[SB_CID_STR_MAX],
+                 char *err, size_t errlen);
 
 /* sb_kuboc_add with only_hash = 1: add?…&only-hash=true computes the same CID without
  * storing or pinning anything (schedule --dry-run, protocol.md §15). */
@@ -34,8 +34,8 @@ int sb_kuboc_id(const char *api, long timeout_s, char *peer, size_t peerlen, cha
  * (block not found) or no answer within timeout_s (an online Kubo looking for content no
  * peer has never answers) returns SB_RPCC_REJECTED with the reason in err, so the caller
  * can tell "Kubo down" (3) from "Kubo cannot get it" (1). */
-int sb_kuboc_dag_size(const char *api, const char *cid, long timeout_s, uint64_t *size,
-                      char *err, size_t errlen);
+int sb_kuboc_dag_size(const char *api, const char *cid, long timeout_s, uint64_t *size, char *err,
+                      size_t errlen);
 
 /* Parse Kubo's reply body text: the last JSON object of a newline-delimited stream.
  * New reference or NULL. (Exposed for tests.) */

@@ -12,14 +12,14 @@
 
 /* A CometBFT RPC endpoint: base URL as given with --node, per-request timeout (s). */
 typedef struct sb_rpcc {
-  const char *url;
-  long timeout_s;
+    const char *url;
+    long timeout_s;
 } sb_rpcc;
 
 /* Call method with params (borrowed JSON object, NULL = {}). *result gets a new reference to
  * the reply's "result" (caller json_decref's it). */
-int sb_rpcc_call(const sb_rpcc *r, const char *method, json_t *params, json_t **result,
-                 char *err, size_t errlen);
+int sb_rpcc_call(const sb_rpcc *r, const char *method, json_t *params, json_t **result, char *err,
+                 size_t errlen);
 
 /* `status`: chain_id (= .node_info.network) into chain_id[chain_id_len], latest height and
  * latest block time (ns since the Unix epoch). Any output pointer may be NULL. */
@@ -29,11 +29,11 @@ int sb_rpcc_status(const sb_rpcc *r, char *chain_id, size_t chain_id_len, int64_
 /* The app's answer to an abci_query. value: the decoded JSON value (NULL when the node sent
  * none), owned; log/codespace: copies, owned. Free with sb_rpcc_query_free. */
 typedef struct sb_rpcc_result {
-  int code;
-  char *log;
-  char *codespace;
-  int64_t height;
-  json_t *value;
+    int code;
+    char *log;
+    char *codespace;
+    int64_t height;
+    json_t *value;
 } sb_rpcc_result;
 
 /* abci_query with path and empty data at the latest height (protocol.md §8). A non-zero app code is
@@ -48,10 +48,10 @@ void sb_rpcc_query_free(sb_rpcc_result *q);
  * log='…', codespace='…'") is read into out the same way (returns 0). Any other JSON-RPC error
  * (e.g. "tx already exists in cache") returns SB_RPCC_REJECTED with the message in err. */
 typedef struct sb_rpcc_tx_result {
-  int code;
-  char log[1024];
-  char codespace[64];
-  char hash[65];
+    int code;
+    char log[1024];
+    char codespace[64];
+    char hash[65];
 } sb_rpcc_tx_result;
 int sb_rpcc_broadcast(const sb_rpcc *r, const uint8_t *tx, size_t len, sb_rpcc_tx_result *out,
                       char *err, size_t errlen);

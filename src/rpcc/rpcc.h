@@ -6,10 +6,10 @@
 #define SB_RPCC_H
 
 enum {
-  SB_RPCC_OK = 0,
-  SB_RPCC_REJECTED = 1,   /* the chain answered with a non-zero code */
-  SB_RPCC_USAGE = 2,      /* bad arguments or bad input */
-  SB_RPCC_UNREACHABLE = 3 /* CometBFT RPC or Kubo RPC unreachable, or a garbled reply */
+    SB_RPCC_OK = 0,
+    SB_RPCC_REJECTED = 1,   /* the chain answered with a non-zero code */
+    SB_RPCC_USAGE = 2,      /* bad arguments or bad input */
+    SB_RPCC_UNREACHABLE = 3 /* CometBFT RPC or Kubo RPC unreachable, or a garbled reply */
 };
 
 #endif

@@ -83,7 +83,7 @@ static int64_t real_ms(void)
 
 static void sleep_ms(int ms)
 {
-    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+    struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
     nanosleep(&ts, NULL);
 }
 
@@ -165,7 +165,7 @@ static void on_signal(int sig)
 static int port_in_use(int port)
 {
     int s = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+    struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port) };
     a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
     int used = connect(s, (struct sockaddr *)&a, sizeof(a)) == 0;
     close(s);
@@ -175,7 +175,7 @@ static int port_in_use(int port)
 static int kubo_healthy(void)
 {
     char err[128];
-    sb_kubo_opts o = {.api_url = API_URL, .auth_header = kubo_auth, .timeout_seconds = 2};
+    sb_kubo_opts o = { .api_url = API_URL, .auth_header = kubo_auth, .timeout_seconds = 2 };
     sb_kubo *k = sb_kubo_new(&o, err, sizeof(err));
     sb_kubo_err e;
     int ok = k && sb_kubo_health(k, &e) == SB_KUBO_OK;
@@ -224,7 +224,7 @@ static void kubo_start(int offline)
 
 static int ipfs_cfg(const char *key, const char *json)
 {
-    char *argv[] = {"ipfs", "config", "--json", (char *)key, (char *)json, NULL};
+    char *argv[] = { "ipfs", "config", "--json", (char *)key, (char *)json, NULL };
     return run(argv, NULL, 0);
 }
 
@@ -235,8 +235,7 @@ static void kubo_start_auth(const char *token, const char *header)
     char json[256];
     kubo_stop();
     snprintf(json, sizeof(json),
-             "{\"sb-test\":{\"AuthSecret\":\"bearer:%s\",\"AllowedPaths\":[\"/api/v0\"]}}",
-             token);
+             "{\"sb-test\":{\"AuthSecret\":\"bearer:%s\",\"AllowedPaths\":[\"/api/v0\"]}}", token);
     assert_int_equal(ipfs_cfg("API.Authorizations", json), 0);
     kubo_auth = header;
     kubo_start(1);
@@ -265,8 +264,8 @@ static void add_random_file_v(size_t n, char *cid, size_t cidlen, int v0)
         left -= k;
     }
     fclose(f);
-    char *argv[] = {"ipfs", "add", "-q", "--pin=false",
-                    v0 ? "--cid-version=0" : "--cid-version=1", path, NULL};
+    char *argv[] = { "ipfs", "add", "-q", "--pin=false", v0 ? "--cid-version=0" : "--cid-version=1",
+                     path,   NULL };
     assert_int_equal(run(argv, cid, cidlen), 0);
     assert_true(strlen(cid) > 10);
     if (v0)
@@ -281,7 +280,7 @@ static void add_random_file(size_t n, char *cid, size_t cidlen)
 /* A valid CIDv1 (raw) of random bytes: nobody has it. */
 static void unknown_cid(char *cid, size_t cidlen)
 {
-    uint8_t bin[36] = {0x01, 0x55, 0x12, 0x20};
+    uint8_t bin[36] = { 0x01, 0x55, 0x12, 0x20 };
     assert_int_equal(getrandom(bin + 4, 32, 0), 32);
     assert_int_equal(sb_cid_to_string(bin, sizeof(bin), cid, cidlen), 0);
 }
@@ -291,8 +290,9 @@ static void unknown_cid(char *cid, size_t cidlen)
 static sb_kubo *client(const char *url, const char *auth, uint32_t timeout)
 {
     char err[256];
-    sb_kubo_opts o = {.api_url = url, .auth_header = auth ? auth : kubo_auth,
-                      .timeout_seconds = timeout};
+    sb_kubo_opts o = { .api_url = url,
+                       .auth_header = auth ? auth : kubo_auth,
+                       .timeout_seconds = timeout };
     sb_kubo *k = sb_kubo_new(&o, err, sizeof(err));
     if (!k)
         fail_msg("sb_kubo_new: %s", err);
@@ -316,7 +316,7 @@ static int find_cb(void *arg, const char *cid)
 static int kubo_pinned(const char *cid, const char *type)
 {
     sb_kubo *k = client(API_URL, NULL, 10);
-    find_ctx f = {cid, 0};
+    find_ctx f = { cid, 0 };
     sb_kubo_err e;
     int rc = sb_kubo_pin_ls(k, type, 10, find_cb, &f, &e);
     sb_kubo_free(k);
@@ -330,8 +330,8 @@ static int kubo_pinned(const char *cid, const char *type)
 typedef struct fx {
     char db_path[400];
     char pins_path[400];
-    sqlite3 *db;      /* the consensus database, written as Commit would */
-    sqlite3 *pdb;     /* the worker's pins.db, read by the checks */
+    sqlite3 *db;  /* the consensus database, written as Commit would */
+    sqlite3 *pdb; /* the worker's pins.db, read by the checks */
     sb_config cfg;
     sb_pin *pin;
 } fx;
@@ -410,10 +410,14 @@ static void add_winner(fx *f, int64_t slot, int outcome, int64_t copy_of, const 
 {
     sqlite3_stmt *s;
     if (outcome == 3) {
-        assert_int_equal(sqlite3_prepare_v2(f->db,
-            "INSERT INTO slots (slot, outcome, proposal_id, power_for, total, manifest_cid, "
-            "manifest, height) SELECT ?, 3, proposal_id, 0, 10, manifest_cid, NULL, 1 "
-            "FROM slots WHERE slot = ?", -1, &s, NULL), SQLITE_OK);
+        assert_int_equal(
+            sqlite3_prepare_v2(
+                f->db,
+                "INSERT INTO slots (slot, outcome, proposal_id, power_for, total, manifest_cid, "
+                "manifest, height) SELECT ?, 3, proposal_id, 0, 10, manifest_cid, NULL, 1 "
+                "FROM slots WHERE slot = ?",
+                -1, &s, NULL),
+            SQLITE_OK);
         sqlite3_bind_int64(s, 1, slot);
         sqlite3_bind_int64(s, 2, copy_of);
         assert_int_equal(sqlite3_step(s), SQLITE_DONE);
@@ -423,7 +427,7 @@ static void add_winner(fx *f, int64_t slot, int outcome, int64_t copy_of, const 
             sb_pin_notify(f->pin, slot);
         return;
     }
-    uint8_t pid[32] = {0};
+    uint8_t pid[32] = { 0 };
     pid[0] = (uint8_t)slot;
     pid[31] = 0xaa;
     Sleetbubble__V1__Track tr[16], *tp[16];
@@ -460,18 +464,26 @@ static void add_winner(fx *f, int64_t slot, int outcome, int64_t copy_of, const 
         snprintf(mcid, mcidlen, "%s", cid);
 
     sql(f, "BEGIN IMMEDIATE");
-    assert_int_equal(sqlite3_prepare_v2(f->db,
-        "INSERT INTO proposals (id, slot, curator, height, idx, tx, body, n_tracks, total_ms) "
-        "VALUES (?, ?, zeroblob(32), 1, 0, x'00', ?, ?, 1000)", -1, &s, NULL), SQLITE_OK);
+    assert_int_equal(
+        sqlite3_prepare_v2(
+            f->db,
+            "INSERT INTO proposals (id, slot, curator, height, idx, tx, body, n_tracks, total_ms) "
+            "VALUES (?, ?, zeroblob(32), 1, 0, x'00', ?, ?, 1000)",
+            -1, &s, NULL),
+        SQLITE_OK);
     sqlite3_bind_blob(s, 1, pid, 32, SQLITE_TRANSIENT);
     sqlite3_bind_int64(s, 2, slot);
     sqlite3_bind_blob(s, 3, packed, (int)plen, SQLITE_TRANSIENT);
     sqlite3_bind_int64(s, 4, (sqlite3_int64)n);
     assert_int_equal(sqlite3_step(s), SQLITE_DONE);
     sqlite3_finalize(s);
-    assert_int_equal(sqlite3_prepare_v2(f->db,
-        "INSERT INTO slots (slot, outcome, proposal_id, power_for, total, manifest_cid, "
-        "manifest, height) VALUES (?, ?, ?, 10, 10, ?, ?, 1)", -1, &s, NULL), SQLITE_OK);
+    assert_int_equal(
+        sqlite3_prepare_v2(
+            f->db,
+            "INSERT INTO slots (slot, outcome, proposal_id, power_for, total, manifest_cid, "
+            "manifest, height) VALUES (?, ?, ?, 10, 10, ?, ?, 1)",
+            -1, &s, NULL),
+        SQLITE_OK);
     sqlite3_bind_int64(s, 1, slot);
     sqlite3_bind_int(s, 2, outcome);
     sqlite3_bind_blob(s, 3, pid, 32, SQLITE_TRANSIENT);
@@ -504,11 +516,14 @@ static sqlite3 *pins_db(fx *f)
 
 static jobrow get_job(fx *f, const char *cid)
 {
-    jobrow r = {0};
+    jobrow r = { 0 };
     sqlite3_stmt *s;
-    assert_int_equal(sqlite3_prepare_v2(pins_db(f),
-        "SELECT state, attempts, next_try_ms, bytes, coalesce(pinned_at_ms, 0), "
-        "coalesce(last_error, '') FROM jobs WHERE cid = ?", -1, &s, NULL), SQLITE_OK);
+    assert_int_equal(
+        sqlite3_prepare_v2(pins_db(f),
+                           "SELECT state, attempts, next_try_ms, bytes, coalesce(pinned_at_ms, 0), "
+                           "coalesce(last_error, '') FROM jobs WHERE cid = ?",
+                           -1, &s, NULL),
+        SQLITE_OK);
     sqlite3_bind_text(s, 1, cid, -1, SQLITE_TRANSIENT);
     if (sqlite3_step(s) == SQLITE_ROW) {
         r.exists = 1;
@@ -537,8 +552,7 @@ static int64_t wait_state(fx *f, const char *cid, const char *state, int timeout
         sleep_ms(100);
     }
     fail_msg("job %s: state %s attempts %lld last_error \"%s\" after %d ms, wanted %s", cid,
-             r.exists ? r.state : "(none)", (long long)r.attempts, r.last_error, timeout_ms,
-             state);
+             r.exists ? r.state : "(none)", (long long)r.attempts, r.last_error, timeout_ms, state);
     return -1;
 }
 
@@ -563,8 +577,8 @@ typedef struct fake {
     pthread_t th;
     atomic_int stop;
     pthread_mutex_t mu;
-    char put_key[128];        /* Key answered by block/put */
-    int relay_timeout;        /* pin/add is relayed to the real Kubo with timeout=2s added */
+    char put_key[128]; /* Key answered by block/put */
+    int relay_timeout; /* pin/add is relayed to the real Kubo with timeout=2s added */
     int puts, pin_adds;
     char last_path[512];
 } fake;
@@ -587,7 +601,7 @@ static void relay_with_timeout(int c, const char *req, size_t n)
     if (!q || !eol || q > eol)
         return;
     int k = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons(API_PORT)};
+    struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons(API_PORT) };
     a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
     if (k < 0 || connect(k, (struct sockaddr *)&a, sizeof(a)) != 0) {
         if (k >= 0)
@@ -612,7 +626,7 @@ static void *fake_main(void *arg)
 {
     fake *fk = arg;
     while (!atomic_load(&fk->stop)) {
-        struct pollfd pf = {fk->lfd, POLLIN, 0};
+        struct pollfd pf = { fk->lfd, POLLIN, 0 };
         if (poll(&pf, 1, 100) <= 0)
             continue;
         int c = accept(fk->lfd, NULL, NULL);
@@ -623,7 +637,7 @@ static void *fake_main(void *arg)
         long clen = -1;
         char *hend = NULL;
         while (n + 1 < sizeof(req)) {
-            struct pollfd cp = {c, POLLIN, 0};
+            struct pollfd cp = { c, POLLIN, 0 };
             if (poll(&cp, 1, 2000) <= 0)
                 break;
             ssize_t r = read(c, req + n, sizeof(req) - 1 - n);
@@ -674,7 +688,7 @@ static fake *fake_start(void)
     pthread_mutex_init(&fk->mu, NULL);
     atomic_init(&fk->stop, 0);
     fk->lfd = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in a = {.sin_family = AF_INET};
+    struct sockaddr_in a = { .sin_family = AF_INET };
     a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
     socklen_t al = sizeof(a);
     assert_int_equal(bind(fk->lfd, (struct sockaddr *)&a, sizeof(a)), 0);
@@ -710,8 +724,9 @@ static void client_block_put_returns_the_dag_json_cid_and_pins_it(void **state)
     sb_cid_dagjson((const uint8_t *)manifest, strlen(manifest), bin);
     assert_int_equal(sb_cid_to_string(bin, 37, want, sizeof(want)), 0);
     assert_int_equal(sb_kubo_health(k, &e), SB_KUBO_OK);
-    assert_int_equal(sb_kubo_block_put(k, (const uint8_t *)manifest, strlen(manifest), key,
-                                       sizeof(key), &e), SB_KUBO_OK);
+    assert_int_equal(
+        sb_kubo_block_put(k, (const uint8_t *)manifest, strlen(manifest), key, sizeof(key), &e),
+        SB_KUBO_OK);
     assert_string_equal(key, want);
     assert_int_equal(strncmp(key, "baguqeera", 9), 0);
     assert_int_equal(sb_kubo_pin_direct(k, key, &e), SB_KUBO_OK);
@@ -733,7 +748,7 @@ static void client_recursive_pin_reports_bytes(void **state)
     sb_kubo_err e;
     add_random_file(300000, cid, sizeof(cid));
     sb_kubo *k = client(API_URL, NULL, 10);
-    sb_kubo_pin_limits lim = {.stall_seconds = 5, .max_bytes = 0};
+    sb_kubo_pin_limits lim = { .stall_seconds = 5, .max_bytes = 0 };
     assert_int_equal(sb_kubo_pin_recursive(k, cid, &lim, &bytes, &e), SB_KUBO_OK);
     assert_true(bytes >= 300000);
     assert_true(kubo_pinned(cid, "recursive"));
@@ -749,7 +764,7 @@ static void client_kubo_error_message_comes_back(void **state)
     /* A well-formed but missing CID on an offline node fails at once with Kubo's message. */
     char cid[SB_CID_STR_MAX];
     unknown_cid(cid, sizeof(cid));
-    sb_kubo_pin_limits lim = {.stall_seconds = 5};
+    sb_kubo_pin_limits lim = { .stall_seconds = 5 };
     /* Kubo's own error (E_API), not our stall watchdog (E_STALLED) nor the timeout. */
     assert_int_equal(sb_kubo_pin_recursive(k, cid, &lim, NULL, &e), SB_KUBO_E_API);
     assert_non_null(strstr(e.msg, "pin/add"));
@@ -779,7 +794,7 @@ static void client_stalled_pin_is_cancelled_after_stall_seconds(void **state)
     sb_kubo_err e;
     char cid[SB_CID_STR_MAX];
     unknown_cid(cid, sizeof(cid));
-    sb_kubo_pin_limits lim = {.stall_seconds = 3};
+    sb_kubo_pin_limits lim = { .stall_seconds = 3 };
     int64_t t0 = mono_ms();
     assert_int_equal(sb_kubo_pin_recursive(k, cid, &lim, NULL, &e), SB_KUBO_E_STALLED);
     int64_t took = mono_ms() - t0;
@@ -797,7 +812,7 @@ static void client_no_progress_at_all_hits_timeout_when_shorter_than_stall(void 
     sb_kubo_err e;
     char cid[SB_CID_STR_MAX];
     unknown_cid(cid, sizeof(cid));
-    sb_kubo_pin_limits lim = {.stall_seconds = 60};
+    sb_kubo_pin_limits lim = { .stall_seconds = 60 };
     assert_int_equal(sb_kubo_pin_recursive(k, cid, &lim, NULL, &e), SB_KUBO_E_TIMEOUT);
     assert_non_null(strstr(e.msg, "no progress at all within ipfs.timeout_seconds = 2"));
     sb_kubo_free(k);
@@ -818,7 +833,7 @@ static void client_stream_error_trailer_from_real_kubo_is_an_api_error(void **st
     sb_kubo *k = client(url, NULL, 60);
     sb_kubo_err e;
     uint64_t bytes = 7;
-    sb_kubo_pin_limits lim = {.stall_seconds = 60}; /* the watchdog is not what ends it */
+    sb_kubo_pin_limits lim = { .stall_seconds = 60 }; /* the watchdog is not what ends it */
     int rc = sb_kubo_pin_recursive(k, cid, &lim, &bytes, &e);
     sb_kubo_free(k);
     pthread_mutex_lock(&fk->mu);
@@ -859,24 +874,25 @@ static void client_auth_header_against_kubo_with_api_authorizations(void **state
     snprintf(manifest, sizeof(manifest), "{\"auth\":%lld}", (long long)real_ms());
     sb_kubo *k = client(API_URL, hdr, 10);
     assert_int_equal(sb_kubo_health(k, &e), SB_KUBO_OK);
-    assert_int_equal(sb_kubo_block_put(k, (const uint8_t *)manifest, strlen(manifest), key,
-                                       sizeof(key), &e), SB_KUBO_OK);
+    assert_int_equal(
+        sb_kubo_block_put(k, (const uint8_t *)manifest, strlen(manifest), key, sizeof(key), &e),
+        SB_KUBO_OK);
     assert_int_equal(sb_kubo_pin_direct(k, key, &e), SB_KUBO_OK);
     assert_true(kubo_pinned(key, "direct")); /* the check's client sends hdr too */
     sb_kubo_free(k);
 
     /* Kubo 0.42 refuses with 403 and a plain-text page (not JSON): an API error carrying
      * Kubo's words, not "unreachable". */
-    const char *wrong[] = {"Authorization: Bearer wr0ng-t0ken", ""};
+    const char *wrong[] = { "Authorization: Bearer wr0ng-t0ken", "" };
     for (size_t i = 0; i < 2; i++) {
         char o_err[256];
-        sb_kubo_opts o = {.api_url = API_URL, .auth_header = wrong[i], .timeout_seconds = 10};
+        sb_kubo_opts o = { .api_url = API_URL, .auth_header = wrong[i], .timeout_seconds = 10 };
         sb_kubo *b = sb_kubo_new(&o, o_err, sizeof(o_err));
         assert_non_null(b);
         int rc = sb_kubo_health(b, &e);
         if (rc != SB_KUBO_E_API || e.http_status != 403)
-            fail_msg("health with auth \"%s\": rc %d HTTP %d: %s", wrong[i], rc,
-                     (int)e.http_status, e.msg);
+            fail_msg("health with auth \"%s\": rc %d HTTP %d: %s", wrong[i], rc, (int)e.http_status,
+                     e.msg);
         assert_int_equal(sb_kubo_pin_direct(b, key, &e), SB_KUBO_E_API);
         assert_int_equal(e.http_status, 403);
         assert_non_null(strstr(e.msg, "pin/add"));
@@ -909,7 +925,7 @@ static void worker_pins_manifest_and_tracks_of_a_winner(void **state)
     int64_t before = real_ms();
     fx_start(f);
     sleep_ms(300); /* idle: only sb_pin_notify can wake it before its 60 s nap ends */
-    const char *tr[] = {t1, t2};
+    const char *tr[] = { t1, t2 };
     add_winner(f, 7, 1, 0, tr, 2, m, sizeof(m));
     wait_state(f, m, "pinned", 20000);
     wait_state(f, t1, "pinned", 20000);
@@ -942,7 +958,7 @@ static void worker_cancels_a_stalled_track_within_stall_seconds(void **state)
     unknown_cid(t, sizeof(t));
     f->cfg.pin.max_attempts = 1;
     f->cfg.pin.stall_seconds = 3;
-    const char *tr[] = {t};
+    const char *tr[] = { t };
     add_winner(f, 8, 2, 0, tr, 1, m, sizeof(m));
     fx_start(f);
     wait_state(f, t, "failed", 30000);
@@ -962,7 +978,7 @@ static void worker_stop_interrupts_a_stalled_pin_and_requeues_it(void **state)
     unknown_cid(t, sizeof(t));
     f->cfg.pin.stall_seconds = 600;
     f->cfg.ipfs.timeout_seconds = 600;
-    const char *tr[] = {t};
+    const char *tr[] = { t };
     add_winner(f, 9, 1, 0, tr, 1, NULL, 0);
     fx_start(f);
     wait_state(f, t, "pinning", 10000);
@@ -980,7 +996,7 @@ static void worker_fails_a_too_large_track_without_retry(void **state)
     char t[128];
     add_random_file(3000000, t, sizeof(t));
     f->cfg.pin.max_track_bytes = 100000;
-    const char *tr[] = {t};
+    const char *tr[] = { t };
     add_winner(f, 10, 1, 0, tr, 1, NULL, 0);
     fx_start(f);
     wait_state(f, t, "failed", 20000);
@@ -1001,13 +1017,13 @@ static void worker_reconcile_repins_what_was_unpinned_behind_its_back(void **sta
     kubo_start(1);
     char t[128], m[SB_CID_STR_MAX];
     add_random_file(5000, t, sizeof(t));
-    const char *tr[] = {t};
+    const char *tr[] = { t };
     add_winner(f, 11, 1, 0, tr, 1, m, sizeof(m));
     fx_start(f);
     wait_state(f, t, "pinned", 20000);
     wait_state(f, m, "pinned", 20000);
     fx_stop(f);
-    char *argv[] = {"ipfs", "pin", "rm", t, NULL};
+    char *argv[] = { "ipfs", "pin", "rm", t, NULL };
     assert_int_equal(run(argv, NULL, 0), 0);
     assert_false(kubo_pinned(t, "recursive"));
     int64_t before = get_job(f, t).pinned_at;
@@ -1033,10 +1049,10 @@ static void worker_reconcile_marks_already_pinned_queued_jobs_pinned(void **stat
     kubo_start(1);
     char t[128];
     add_random_file(5000, t, sizeof(t));
-    char *argv[] = {"ipfs", "pin", "add", t, NULL};
+    char *argv[] = { "ipfs", "pin", "add", t, NULL };
     assert_int_equal(run(argv, NULL, 0), 0);
     /* Queued, but not due for an hour: only reconcile can mark it. */
-    const char *tr[] = {t};
+    const char *tr[] = { t };
     add_winner(f, 12, 1, 0, tr, 1, NULL, 0);
     /* A previous run ingested it and left it queued, not due for an hour. */
     char err[256], q[512];
@@ -1062,7 +1078,7 @@ static void worker_waits_for_kubo_with_backoff_and_completes_when_it_returns(voi
     char t[128], m[SB_CID_STR_MAX];
     add_random_file(20000, t, sizeof(t));
     kubo_stop();
-    const char *tr[] = {t};
+    const char *tr[] = { t };
     add_winner(f, 13, 1, 0, tr, 1, m, sizeof(m));
     int64_t started = real_ms();
     fx_start(f);
@@ -1138,15 +1154,14 @@ static void worker_retention_unpins_only_cids_no_kept_slot_references(void **sta
 {
     fx *f = *state;
     kubo_start(1);
-    char a[128], b[128], c[128], d[128], m1[SB_CID_STR_MAX], m2[SB_CID_STR_MAX],
-        m4[SB_CID_STR_MAX];
+    char a[128], b[128], c[128], d[128], m1[SB_CID_STR_MAX], m2[SB_CID_STR_MAX], m4[SB_CID_STR_MAX];
     add_random_file(3000, a, sizeof(a));
     add_random_file(3000, b, sizeof(b));
     add_random_file(3000, c, sizeof(c));
     add_random_file(3000, d, sizeof(d));
     f->cfg.pin.keep_slots = 2;
     fx_start(f);
-    const char *s1[] = {a, b}, *s2[] = {b, c}, *s4[] = {d};
+    const char *s1[] = { a, b }, *s2[] = { b, c }, *s4[] = { d };
     add_winner(f, 1, 1, 0, s1, 2, m1, sizeof(m1));
     wait_state(f, a, "pinned", 20000);
     wait_state(f, m1, "pinned", 20000);
@@ -1187,7 +1202,7 @@ static void worker_backfills_jobs_for_kept_slots_without_jobs(void **state)
     char a[128], b[128], m1[SB_CID_STR_MAX], m2[SB_CID_STR_MAX];
     add_random_file(2000, a, sizeof(a));
     add_random_file(2000, b, sizeof(b));
-    const char *s1[] = {a}, *s2[] = {b};
+    const char *s1[] = { a }, *s2[] = { b };
     /* Finalized while pinning was off: no jobs. */
     add_winner(f, 20, 1, 0, s1, 1, m1, sizeof(m1));
     add_winner(f, 21, 1, 0, s2, 1, m2, sizeof(m2));
@@ -1215,7 +1230,7 @@ static int group_setup(void **state)
     snprintf(repo, sizeof(repo), "%s/repo", tmpdir);
     setenv("IPFS_PATH", repo, 1);
     setenv("IPFS_TELEMETRY", "off", 1);
-    char *init[] = {"ipfs", "init", "--profile=test", NULL};
+    char *init[] = { "ipfs", "init", "--profile=test", NULL };
     if (run(init, NULL, 0) != 0) {
         fprintf(stderr, "ipfs init failed (see %s/cmd.log)\n", tmpdir);
         return -1;
@@ -1234,7 +1249,7 @@ static int group_setup(void **state)
 static int group_teardown(void **state)
 {
     kubo_stop();
-    char *argv[] = {"rm", "-rf", tmpdir, NULL};
+    char *argv[] = { "rm", "-rf", tmpdir, NULL };
     if (!getenv("SB_KEEP_TMP"))
         run(argv, NULL, 0);
     return 0;
@@ -1242,7 +1257,7 @@ static int group_teardown(void **state)
 
 int main(void)
 {
-    char *which[] = {"sh", "-c", "command -v ipfs", NULL};
+    char *which[] = { "sh", "-c", "command -v ipfs", NULL };
     if (run(which, NULL, 0) != 0) {
         const char *allow = getenv("SB_ALLOW_SKIP");
         int skip = allow && strcmp(allow, "1") == 0;

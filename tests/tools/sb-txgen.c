@@ -69,7 +69,7 @@ int main(int argc, char **argv)
         unsigned long d = strtoul(argv[6], &end, 10);
         if (*end)
             return die("bad duration");
-        sb_track_in t = {argv[5], (uint32_t)d, "Track", "Artist"};
+        sb_track_in t = { argv[5], (uint32_t)d, "Track", "Artist" };
         if (sb_tx_build_proposal(argv[2], slot, seed, &t, 1, argc == 8 ? argv[7] : "", &b, id) < 0)
             return die("build failed");
         print_hex(b.data, b.len);
@@ -82,7 +82,7 @@ int main(int argc, char **argv)
         if (*end || unhex32(argv[4], seed) < 0)
             return die("bad slot or seed");
         for (int i = 5; i < argc; i++)
-            t[i - 5] = (sb_track_in){argv[i], 1000, "Track", "Artist"};
+            t[i - 5] = (sb_track_in){ argv[i], 1000, "Track", "Artist" };
         if (sb_tx_build_proposal(argv[2], slot, seed, t, (size_t)(argc - 5), "", &b, id) < 0)
             return die("build failed");
         print_hex(b.data, b.len);

@@ -88,7 +88,7 @@ abci_check_tx_kind abci_check_tx_kind_of(const Tendermint__Abci__RequestCheckTx 
 /* Callback result: 0 = response filled; any other value closes the connection (CometBFT then
  * halts - the right answer to an application bug). Recoverable conditions (bad tx, unknown
  * query path) MUST be reported as a non-zero `code` in the response, never as an error. */
-#define ABCI_CB(name, Req, Res) \
+#define ABCI_CB(name, Req, Res)                                               \
     int (*name)(void *app, abci_ctx *ctx, const Tendermint__Abci__##Req *req, \
                 Tendermint__Abci__##Res *res)
 
@@ -137,17 +137,17 @@ typedef void (*abci_log_fn)(void *log_arg, int level, const char *msg);
 #define ABCI_DEFAULT_STAGE_QUEUE_MAX 1024
 
 typedef struct abci_server_opts {
-    size_t max_frame_bytes;   /* largest accepted frame body; 0 = 64 MiB (protocol.md §2) */
-    size_t max_output_bytes;  /* queued output cap per connection before it is closed; 0 = 256 MiB */
-    size_t max_connections;   /* connections served at once; one accepted beyond it is closed
+    size_t max_frame_bytes;  /* largest accepted frame body; 0 = 64 MiB (protocol.md §2) */
+    size_t max_output_bytes; /* queued output cap per connection before it is closed; 0 = 256 MiB */
+    size_t max_connections;  /* connections served at once; one accepted beyond it is closed
                                * at once with one log line naming the peer and the limit;
                                * 0 = ABCI_DEFAULT_MAX_CONNECTIONS (protocol.md §2) */
-    size_t workers;           /* worker threads for check_tx_stage and abci_parallel_map,
+    size_t workers;          /* worker threads for check_tx_stage and abci_parallel_map,
                                * started on first use; 0 = the number of online CPUs */
-    size_t stage_queue_max;   /* CheckTx stages waiting for a worker beyond which the loop
+    size_t stage_queue_max;  /* CheckTx stages waiting for a worker beyond which the loop
                                * thread runs the stage itself (reading never stops);
                                * 0 = ABCI_DEFAULT_STAGE_QUEUE_MAX */
-    abci_log_fn log;          /* NULL = default stderr logger */
+    abci_log_fn log;         /* NULL = default stderr logger */
     void *log_arg;
 } abci_server_opts;
 
@@ -179,11 +179,11 @@ size_t abci_server_connections(const abci_server *srv);
 
 /* What the server holds for one open connection (protocol.md §2), for metrics and tests. */
 typedef struct abci_conn_info {
-    unsigned long id;      /* connection number, as in the log lines */
-    uint64_t requests;     /* requests handled so far */
-    size_t input_bytes;    /* bytes read from the socket that are not yet a complete frame */
-    size_t held_bytes;     /* packed responses held back until Flush */
-    size_t unwritten_bytes;/* responses released for writing that the socket has not taken */
+    unsigned long id;       /* connection number, as in the log lines */
+    uint64_t requests;      /* requests handled so far */
+    size_t input_bytes;     /* bytes read from the socket that are not yet a complete frame */
+    size_t held_bytes;      /* packed responses held back until Flush */
+    size_t unwritten_bytes; /* responses released for writing that the socket has not taken */
 } abci_conn_info;
 
 /* Fill *out for the i-th open connection (0 = the newest). Returns 0, or -1 if there are

@@ -37,9 +37,9 @@ typedef struct abci_reader {
 /* Result of a decode step. Negative values are fatal for the stream. */
 typedef enum abci_frame_status {
     ABCI_FRAME_OK = 0,
-    ABCI_FRAME_NEED_MORE = 1,    /* input ends inside the varint or the body: wait for bytes */
-    ABCI_FRAME_BAD_VARINT = -1,  /* more than 10 bytes, or the value overflows 64 bits */
-    ABCI_FRAME_TOO_LONG = -2,    /* declared body length > max_body */
+    ABCI_FRAME_NEED_MORE = 1,   /* input ends inside the varint or the body: wait for bytes */
+    ABCI_FRAME_BAD_VARINT = -1, /* more than 10 bytes, or the value overflows 64 bits */
+    ABCI_FRAME_TOO_LONG = -2,   /* declared body length > max_body */
 } abci_frame_status;
 
 /* Static name of a status ("ok", "need more bytes", "bad varint", "frame too long"). */

@@ -30,8 +30,7 @@ static int on_trace(unsigned type, void *ctx, void *p, void *x)
     return 0;
 }
 
-int sb_db_open(const char *path, int writable, int busy_ms, sqlite3 **out, char *err,
-               size_t errlen)
+int sb_db_open(const char *path, int writable, int busy_ms, sqlite3 **out, char *err, size_t errlen)
 {
     sqlite3 *db = NULL;
     int flags = writable ? (SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE) : SQLITE_OPEN_READONLY;

@@ -20,8 +20,8 @@
 
 struct sb_pinstore {
     pthread_mutex_t mu;
-    sqlite3 *db;       /* pins.db, the only writer */
-    sb_store *state;   /* consensus database, read-only; NULL for a query view */
+    sqlite3 *db;     /* pins.db, the only writer */
+    sb_store *state; /* consensus database, read-only; NULL for a query view */
 };
 
 /* Module name in log lines. */

@@ -86,8 +86,8 @@ int sb_pinstore_items_add(items *it, int64_t slot, int kind, const char *cid)
     return 0;
 }
 
-int sb_pinstore_open(const char *pins_path, const char *state_path, sb_pinstore **out,
-                     char *err, size_t errlen)
+int sb_pinstore_open(const char *pins_path, const char *state_path, sb_pinstore **out, char *err,
+                     size_t errlen)
 {
     sb_pinstore *ps = calloc(1, sizeof(*ps));
     *out = NULL;
@@ -130,8 +130,9 @@ int sb_pinstore_restart(sb_pinstore *ps, int64_t now_ms)
 {
     int n = -1;
     sb_pinstore_lock(ps);
-    sqlite3_stmt *s = sb_db_prep(ps->db, M, "UPDATE jobs SET state = 'queued', next_try_ms = ? "
-                                            "WHERE state = 'pinning'");
+    sqlite3_stmt *s = sb_db_prep(ps->db, M,
+                                 "UPDATE jobs SET state = 'queued', next_try_ms = ? "
+                                 "WHERE state = 'pinning'");
     if (s) {
         sqlite3_bind_int64(s, 1, now_ms);
         if (sb_pinstore_run(ps->db, s, "restart pinning jobs") == 0)
@@ -151,12 +152,13 @@ int sb_pinstore_claim(sb_pinstore *ps, int64_t now_ms, sb_pin_job *j)
     /* Newest slot first (the next slot to play matters most); walks jobs_queue in order and
      * stops at the first due job. */
     sqlite3_stmt *s = sb_db_prep(ps->db, M,
-        "SELECT cid, kind, slot, attempts, next_try_ms FROM jobs "
-        "WHERE state = 'queued' AND next_try_ms <= ? "
-        "AND NOT EXISTS (SELECT 1 FROM doomed d WHERE d.cid = jobs.cid) "
-        "ORDER BY slot DESC LIMIT 1");
-    sqlite3_stmt *u = sb_db_prep(ps->db, M, "UPDATE jobs SET state = 'pinning' "
-                                            "WHERE cid = ? AND state = 'queued'");
+                                 "SELECT cid, kind, slot, attempts, next_try_ms FROM jobs "
+                                 "WHERE state = 'queued' AND next_try_ms <= ? "
+                                 "AND NOT EXISTS (SELECT 1 FROM doomed d WHERE d.cid = jobs.cid) "
+                                 "ORDER BY slot DESC LIMIT 1");
+    sqlite3_stmt *u = sb_db_prep(ps->db, M,
+                                 "UPDATE jobs SET state = 'pinning' "
+                                 "WHERE cid = ? AND state = 'queued'");
     if (!s || !u)
         goto done;
     sqlite3_bind_int64(s, 1, now_ms);
@@ -203,13 +205,14 @@ int sb_pinstore_finish(sb_pinstore *ps, const sb_pin_job *j, const sb_pin_job_st
 {
     int ret = -1;
     sb_pinstore_lock(ps);
-    sqlite3_stmt *s = sb_db_prep(ps->db, M,
-        "UPDATE jobs SET state = ?1, attempts = ?2, next_try_ms = ?3, "
-        "last_error = CASE WHEN ?1 = 'pinned' THEN NULL "
-        "  WHEN ?4 IS NULL THEN last_error ELSE ?4 END, "
-        "pinned_at_ms = CASE WHEN ?1 = 'pinned' THEN ?5 ELSE pinned_at_ms END, "
-        "bytes = CASE WHEN ?6 > 0 THEN ?6 ELSE bytes END "
-        "WHERE cid = ?7 AND state = 'pinning'");
+    sqlite3_stmt *s =
+        sb_db_prep(ps->db, M,
+                   "UPDATE jobs SET state = ?1, attempts = ?2, next_try_ms = ?3, "
+                   "last_error = CASE WHEN ?1 = 'pinned' THEN NULL "
+                   "  WHEN ?4 IS NULL THEN last_error ELSE ?4 END, "
+                   "pinned_at_ms = CASE WHEN ?1 = 'pinned' THEN ?5 ELSE pinned_at_ms END, "
+                   "bytes = CASE WHEN ?6 > 0 THEN ?6 ELSE bytes END "
+                   "WHERE cid = ?7 AND state = 'pinning'");
     if (s) {
         sqlite3_bind_text(s, 1, sb_pin_state_name(out->state), -1, SQLITE_STATIC);
         sqlite3_bind_int64(s, 2, out->attempts);
@@ -252,8 +255,9 @@ int64_t sb_pinstore_next_due(sb_pinstore *ps)
 {
     int64_t t = -1;
     sb_pinstore_lock(ps);
-    sqlite3_stmt *s = sb_db_prep(ps->db, M, "SELECT min(next_try_ms) FROM jobs "
-                                            "WHERE state = 'queued'");
+    sqlite3_stmt *s = sb_db_prep(ps->db, M,
+                                 "SELECT min(next_try_ms) FROM jobs "
+                                 "WHERE state = 'queued'");
     if (s) {
         int rc = sqlite3_step(s);
         if (rc == SQLITE_ROW)
@@ -271,8 +275,9 @@ int sb_pinstore_counts(sb_pinstore *ps, int64_t n[SB_PIN_NSTATES])
     int ret = -1;
     memset(n, 0, sizeof(*n) * SB_PIN_NSTATES);
     sb_pinstore_lock(ps);
-    sqlite3_stmt *s = sb_db_prep(ps->db, M, "SELECT state, n FROM job_counts WHERE state IN "
-                                            "('queued', 'pinning', 'pinned', 'failed')");
+    sqlite3_stmt *s = sb_db_prep(ps->db, M,
+                                 "SELECT state, n FROM job_counts WHERE state IN "
+                                 "('queued', 'pinning', 'pinned', 'failed')");
     if (s) {
         int rc;
         while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
@@ -297,8 +302,9 @@ int sb_pinstore_job(sb_pinstore *ps, const char *cid, sb_pin_job_info *out)
     int ret = -1;
     memset(out, 0, sizeof(*out));
     sb_pinstore_lock(ps);
-    sqlite3_stmt *s = sb_db_prep(ps->db, M, "SELECT state, attempts, last_error, pinned_at_ms, "
-                                            "bytes, next_try_ms FROM jobs WHERE cid = ?");
+    sqlite3_stmt *s = sb_db_prep(ps->db, M,
+                                 "SELECT state, attempts, last_error, pinned_at_ms, "
+                                 "bytes, next_try_ms FROM jobs WHERE cid = ?");
     if (!s)
         goto done;
     sqlite3_bind_text(s, 1, cid, -1, SQLITE_STATIC);

@@ -47,8 +47,8 @@ enum { SB_PIN_KIND_MANIFEST = 1, SB_PIN_KIND_TRACK = 2 };
 /* Open (creating) pins_path with its schema, and state_path (the consensus database)
  * read-only. state_path NULL: a read-only view of pins.db for queries (pins_path must exist;
  * only sb_pinstore_job works). Returns -1 with "path: reason" in err. */
-int sb_pinstore_open(const char *pins_path, const char *state_path, sb_pinstore **out,
-                     char *err, size_t errlen);
+int sb_pinstore_open(const char *pins_path, const char *state_path, sb_pinstore **out, char *err,
+                     size_t errlen);
 /* Close both connections and free. NULL is a no-op. */
 void sb_pinstore_close(sb_pinstore *ps);
 
@@ -91,16 +91,15 @@ int sb_pinstore_counts(sb_pinstore *ps, int64_t n[SB_PIN_NSTATES]);
 typedef struct sb_pin_snap {
     char cid[SB_PIN_CID_MAX];
     int kind;
-    sb_pin_state state;       /* SB_PIN_PINNED or SB_PIN_QUEUED */
+    sb_pin_state state; /* SB_PIN_PINNED or SB_PIN_QUEUED */
     int64_t pinned_at;
     int pinned_at_null;
-    int present;              /* filled by the caller: Kubo pins it */
+    int present; /* filled by the caller: Kubo pins it */
 } sb_pin_snap;
 
 /* Up to max pinned/queued jobs with cid > after (after "" = from the start), in cid order.
  * *n: how many (< max: last page). */
-int sb_pinstore_page(sb_pinstore *ps, const char *after, sb_pin_snap *v, size_t max,
-                     size_t *n);
+int sb_pinstore_page(sb_pinstore *ps, const char *after, sb_pin_snap *v, size_t max, size_t *n);
 /* Judge a page in one transaction: a pinned job not present goes back to queued (MISSING,
  * only if still pinned with the same pinned_at, and only if it was pinned before listed_ms,
  * the time (ms, same clock as pinned_at) the Kubo listing began: a pin made while the listing
@@ -119,8 +118,8 @@ int sb_pin_snap_missing(const sb_pin_snap *s, int64_t listed_ms);
 /* One bounded batch: the ingested winner slots older than the newest keep_slots (at most
  * max_slots of them, oldest first) lose their refs; every CID left with no ref is marked
  * doomed (no longer claimable). *expired: slots expired; *doomed: CIDs newly doomed. */
-int sb_pinstore_expire(sb_pinstore *ps, uint64_t keep_slots, size_t max_slots,
-                       size_t *expired, size_t *doomed);
+int sb_pinstore_expire(sb_pinstore *ps, uint64_t keep_slots, size_t max_slots, size_t *expired,
+                       size_t *doomed);
 /* Up to max doomed CIDs to unpin now (their job is not `pinning` and still no slot
  * references them; a doomed CID referenced again is simply un-doomed here). cids: max
  * entries of SB_PIN_CID_MAX bytes. */
@@ -135,7 +134,7 @@ typedef struct sb_pin_job_info {
     char state[16];
     int64_t attempts, pinned_at_ms, bytes, next_try_ms;
     int pinned_at_null;
-    char last_error[400];     /* "" when none */
+    char last_error[400]; /* "" when none */
 } sb_pin_job_info;
 
 /* The job of `cid`. 1 found, 0 none, -1 error. */

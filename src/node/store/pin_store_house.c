@@ -16,15 +16,15 @@
 
 /* ==== reconcile ============================================================================= */
 
-int sb_pinstore_page(sb_pinstore *ps, const char *after, sb_pin_snap *v, size_t max,
-                     size_t *n)
+int sb_pinstore_page(sb_pinstore *ps, const char *after, sb_pin_snap *v, size_t max, size_t *n)
 {
     int ret = -1;
     *n = 0;
     sb_pinstore_lock(ps);
-    sqlite3_stmt *s = sb_db_prep(ps->db, M, "SELECT cid, kind, state, pinned_at_ms FROM jobs "
-                                            "WHERE cid > ? AND +state IN ('pinned', 'queued') "
-                                            "ORDER BY cid LIMIT ?");
+    sqlite3_stmt *s = sb_db_prep(ps->db, M,
+                                 "SELECT cid, kind, state, pinned_at_ms FROM jobs "
+                                 "WHERE cid > ? AND +state IN ('pinned', 'queued') "
+                                 "ORDER BY cid LIMIT ?");
     if (!s)
         goto done;
     sqlite3_bind_text(s, 1, after, -1, SQLITE_STATIC);
@@ -67,17 +67,19 @@ int sb_pinstore_reconcile(sb_pinstore *ps, const sb_pin_snap *v, size_t n, int64
     int ret = -1;
     *missing = *found = 0;
     sb_pinstore_lock(ps);
-    sqlite3_stmt *miss = sb_db_prep(ps->db, M,
-        "UPDATE jobs SET state = 'queued', attempts = 0, next_try_ms = ?, last_error = "
-        "'missing: no longer pinned in Kubo (start-up reconcile)' WHERE cid = ? AND "
-        "state = 'pinned' AND pinned_at_ms IS ?");
-    sqlite3_stmt *have = sb_db_prep(ps->db, M,
+    sqlite3_stmt *miss =
+        sb_db_prep(ps->db, M,
+                   "UPDATE jobs SET state = 'queued', attempts = 0, next_try_ms = ?, last_error = "
+                   "'missing: no longer pinned in Kubo (start-up reconcile)' WHERE cid = ? AND "
+                   "state = 'pinned' AND pinned_at_ms IS ?");
+    sqlite3_stmt *have = sb_db_prep(
+        ps->db, M,
         "UPDATE jobs SET state = 'pinned', pinned_at_ms = ?, last_error = NULL, next_try_ms = 0 "
         "WHERE cid = ? AND state = 'queued'");
     if (!miss || !have || sb_db_exec(ps->db, M, "BEGIN IMMEDIATE") < 0)
         goto done;
     for (size_t i = 0; i < n; i++) {
-        sb_pin_job_state st = {v[i].state, 0, 0}, out;
+        sb_pin_job_state st = { v[i].state, 0, 0 }, out;
         sqlite3_stmt *u = NULL;
         if (sb_pin_snap_missing(&v[i], listed_ms) &&
             sb_pin_transition(&st, SB_PIN_EV_MISSING, now_ms, 0, 0, &out) == 0) {
@@ -119,11 +121,10 @@ done:
 /* ==== retention ============================================================================ */
 
 /* Expire one slot: drop its refs and winner row; doom every CID it was the last ref of. */
-static int expire_slot(sb_pinstore *ps, sqlite3_stmt *sel, sqlite3_stmt *del,
-                       sqlite3_stmt *any, sqlite3_stmt *doom, sqlite3_stmt *delw, int64_t slot,
-                       size_t *doomed)
+static int expire_slot(sb_pinstore *ps, sqlite3_stmt *sel, sqlite3_stmt *del, sqlite3_stmt *any,
+                       sqlite3_stmt *doom, sqlite3_stmt *delw, int64_t slot, size_t *doomed)
 {
-    items it = {0};
+    items it = { 0 };
     int ret = -1, rc;
     sqlite3_bind_int64(sel, 1, slot);
     while ((rc = sqlite3_step(sel)) == SQLITE_ROW)
@@ -136,7 +137,8 @@ static int expire_slot(sb_pinstore *ps, sqlite3_stmt *sel, sqlite3_stmt *del,
     }
     sqlite3_bind_int64(del, 1, slot);
     sqlite3_bind_int64(delw, 1, slot);
-    if (sb_pinstore_run(ps->db, del, "drop refs") < 0 || sb_pinstore_run(ps->db, delw, "drop winner") < 0)
+    if (sb_pinstore_run(ps->db, del, "drop refs") < 0 ||
+        sb_pinstore_run(ps->db, delw, "drop winner") < 0)
         goto done;
     for (size_t i = 0; i < it.n; i++) {
         sqlite3_bind_text(any, 1, it.v[i].cid, -1, SQLITE_STATIC);
@@ -159,8 +161,8 @@ done:
     return ret;
 }
 
-int sb_pinstore_expire(sb_pinstore *ps, uint64_t keep_slots, size_t max_slots,
-                       size_t *expired, size_t *doomed)
+int sb_pinstore_expire(sb_pinstore *ps, uint64_t keep_slots, size_t max_slots, size_t *expired,
+                       size_t *doomed)
 {
     int ret = -1, rc;
     int64_t *old = NULL;
@@ -172,8 +174,9 @@ int sb_pinstore_expire(sb_pinstore *ps, uint64_t keep_slots, size_t max_slots,
         return -1;
     sb_pinstore_lock(ps);
     sqlite3_stmt *cut = sb_db_prep(ps->db, M, "SELECT max(n) FROM winners");
-    sqlite3_stmt *olds = sb_db_prep(ps->db, M, "SELECT slot FROM winners WHERE n <= ? "
-                                               "ORDER BY n LIMIT ?");
+    sqlite3_stmt *olds = sb_db_prep(ps->db, M,
+                                    "SELECT slot FROM winners WHERE n <= ? "
+                                    "ORDER BY n LIMIT ?");
     sqlite3_stmt *sel = sb_db_prep(ps->db, M, "SELECT cid FROM refs WHERE slot = ?");
     sqlite3_stmt *del = sb_db_prep(ps->db, M, "DELETE FROM refs WHERE slot = ?");
     sqlite3_stmt *any = sb_db_prep(ps->db, M, "SELECT 1 FROM refs WHERE cid = ? LIMIT 1");
@@ -229,7 +232,8 @@ int sb_pinstore_doomed(sb_pinstore *ps, char (*cids)[SB_PIN_CID_MAX], size_t max
     sb_pinstore_lock(ps);
     /* Doomed CIDs whose job is not being pinned right now (a running pin/add would pin it
      * again behind our back; it is looked at again on the next pass). */
-    sqlite3_stmt *s = sb_db_prep(ps->db, M,
+    sqlite3_stmt *s = sb_db_prep(
+        ps->db, M,
         "SELECT d.cid, EXISTS (SELECT 1 FROM refs r WHERE r.cid = d.cid) FROM doomed d "
         "WHERE NOT EXISTS (SELECT 1 FROM jobs j WHERE j.cid = d.cid AND j.state = 'pinning') "
         "LIMIT ?");
@@ -270,11 +274,13 @@ int sb_pinstore_unpinned(sb_pinstore *ps, const char *cid, int *requeued)
     *requeued = 0;
     sb_pinstore_lock(ps);
     sqlite3_stmt *any = sb_db_prep(ps->db, M, "SELECT 1 FROM refs WHERE cid = ? LIMIT 1");
-    sqlite3_stmt *req = sb_db_prep(ps->db, M,
+    sqlite3_stmt *req = sb_db_prep(
+        ps->db, M,
         "UPDATE jobs SET state = 'queued', attempts = 0, next_try_ms = 0, last_error = NULL "
         "WHERE cid = ? AND state != 'pinning'");
-    sqlite3_stmt *del = sb_db_prep(ps->db, M, "DELETE FROM jobs WHERE cid = ? AND "
-                                              "state != 'pinning'");
+    sqlite3_stmt *del = sb_db_prep(ps->db, M,
+                                   "DELETE FROM jobs WHERE cid = ? AND "
+                                   "state != 'pinning'");
     sqlite3_stmt *und = sb_db_prep(ps->db, M, "DELETE FROM doomed WHERE cid = ?");
     if (!any || !req || !del || !und || sb_db_exec(ps->db, M, "BEGIN IMMEDIATE") < 0)
         goto done;

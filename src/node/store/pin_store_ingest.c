@@ -50,7 +50,8 @@ static int winner_cids(sb_store *st, const sb_slot_record *r, items *it)
     int bad = 0;
     for (size_t i = 0; pb->playlist && i < pb->playlist->n_tracks && !bad; i++)
         if (pb->playlist->tracks[i]->cid)
-            bad = sb_pinstore_items_add(it, slot, SB_PIN_KIND_TRACK, pb->playlist->tracks[i]->cid) < 0;
+            bad = sb_pinstore_items_add(it, slot, SB_PIN_KIND_TRACK, pb->playlist->tracks[i]->cid) <
+                  0;
     sleetbubble__v1__proposal_body__free_unpacked(pb, NULL);
     return bad ? -1 : 0;
 }
@@ -104,7 +105,7 @@ static int read_slots(sb_pinstore *ps, int64_t hw, size_t max, items *it, size_t
                       int64_t *last)
 {
     int ret = -1;
-    read_ctx c = {ps->state, it, nslots, last};
+    read_ctx c = { ps->state, it, nslots, last };
     *nslots = 0;
     *last = hw;
     if (!(it->winners = malloc(max * sizeof(*it->winners))) ||
@@ -117,21 +118,23 @@ done:
 }
 
 /* Write one batch's jobs, refs, winners and high-water mark (inside BEGIN IMMEDIATE). */
-static int write_batch(sb_pinstore *ps, const items *it, int64_t last, int first,
-                       size_t *jobs)
+static int write_batch(sb_pinstore *ps, const items *it, int64_t last, int first, size_t *jobs)
 {
     sqlite3 *db = ps->db;
     int ret = -1;
-    sqlite3_stmt *j = sb_db_prep(db, M,
+    sqlite3_stmt *j = sb_db_prep(
+        db, M,
         "INSERT INTO jobs (cid, kind, slot) VALUES (?1, ?2, ?3) ON CONFLICT(cid) DO UPDATE SET "
         "state = 'queued', attempts = 0, next_try_ms = 0, slot = excluded.slot "
         "WHERE jobs.state = 'failed'");
     sqlite3_stmt *r = sb_db_prep(db, M, "INSERT OR IGNORE INTO refs (slot, cid) VALUES (?, ?)");
-    sqlite3_stmt *w = sb_db_prep(db, M, "INSERT OR IGNORE INTO winners (n, slot) VALUES "
-                                        "(coalesce((SELECT max(n) FROM winners), 0) + 1, ?)");
-    sqlite3_stmt *h = sb_db_prep(db, M, first ? "INSERT INTO progress (id, high_water) "
-                                                "VALUES (1, ?)"
-                                              : "UPDATE progress SET high_water = ? WHERE id = 1");
+    sqlite3_stmt *w = sb_db_prep(db, M,
+                                 "INSERT OR IGNORE INTO winners (n, slot) VALUES "
+                                 "(coalesce((SELECT max(n) FROM winners), 0) + 1, ?)");
+    sqlite3_stmt *h = sb_db_prep(db, M,
+                                 first ? "INSERT INTO progress (id, high_water) "
+                                         "VALUES (1, ?)"
+                                       : "UPDATE progress SET high_water = ? WHERE id = 1");
     if (!j || !r || !w || !h)
         goto done;
     for (size_t i = 0; i < it->n; i++) {
@@ -165,7 +168,7 @@ done:
 int sb_pinstore_ingest(sb_pinstore *ps, uint64_t keep_slots, size_t max_slots, size_t *slots,
                        size_t *jobs)
 {
-    items it = {0};
+    items it = { 0 };
     int ret = -1, first = 0;
     int64_t hw = -1, last;
     *slots = *jobs = 0;

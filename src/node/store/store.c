@@ -22,8 +22,8 @@ typedef struct stmt_slot {
 } stmt_slot;
 
 struct sb_store {
-    sqlite3 *w;      /* writer: staged block transaction */
-    sqlite3 *r;      /* reader: committed state only */
+    sqlite3 *w; /* writer: staged block transaction */
+    sqlite3 *r; /* reader: committed state only */
     int in_block;
     char *path;
     stmt_slot cache[STMT_CACHE];
@@ -106,9 +106,8 @@ int sb_store_open(const char *path, sb_store **out, char *err, size_t errlen)
     if (sb_db_open(path, 1, STORE_BUSY_MS, &st->w, err, errlen) < 0)
         goto err;
     char schema[4096], outcomes[OUTCOME_LIST_MAX];
-    if ((size_t)snprintf(schema, sizeof(schema), "%s%s%s", schema_head,
-                         winner_outcomes(outcomes), schema_tail) >=
-        sizeof(schema)) {
+    if ((size_t)snprintf(schema, sizeof(schema), "%s%s%s", schema_head, winner_outcomes(outcomes),
+                         schema_tail) >= sizeof(schema)) {
         snprintf(err, errlen, "%s: schema longer than %zu bytes", path, sizeof(schema));
         goto err;
     }
@@ -196,7 +195,7 @@ static sqlite3_stmt *prep(sb_store *st, sqlite3 *db, const char *sql)
         return NULL;
     }
     if (room && !nested)
-        *room = (stmt_slot){db, s, 1};
+        *room = (stmt_slot){ db, s, 1 };
     return s;
 }
 
@@ -220,8 +219,9 @@ static sqlite3 *conn(sb_store *st, int staged) { return staged ? st->w : st->r; 
 int sb_store_load_meta(sb_store *st, sb_meta *out)
 {
     memset(out, 0, sizeof(*out));
-    sqlite3_stmt *s = prep(st, st->r, "SELECT height, app_hash, last_time_ns, next_slot, "
-                                  "initial_height, params FROM meta WHERE id = 1");
+    sqlite3_stmt *s = prep(st, st->r,
+                           "SELECT height, app_hash, last_time_ns, next_slot, "
+                           "initial_height, params FROM meta WHERE id = 1");
     if (!s)
         return -1;
     int rc = sqlite3_step(s), ret = 0;
@@ -295,9 +295,10 @@ static int step_done(sb_store *st, sqlite3_stmt *s, const char *what)
 
 int sb_store_put_meta(sb_store *st, const sb_meta *m)
 {
-    sqlite3_stmt *s = prep(st, st->w, "INSERT OR REPLACE INTO meta (id, height, app_hash, "
-                                  "last_time_ns, next_slot, initial_height, params) "
-                                  "VALUES (1, ?, ?, ?, ?, ?, ?)");
+    sqlite3_stmt *s = prep(st, st->w,
+                           "INSERT OR REPLACE INTO meta (id, height, app_hash, "
+                           "last_time_ns, next_slot, initial_height, params) "
+                           "VALUES (1, ?, ?, ?, ?, ?, ?)");
     if (!s)
         return -1;
     sqlite3_bind_int64(s, 1, m->height);
@@ -311,11 +312,12 @@ int sb_store_put_meta(sb_store *st, const sb_meta *m)
     return step_done(st, s, "put meta");
 }
 
-int sb_store_set_head(sb_store *st, int64_t height, const uint8_t app_hash[32],
-                      int64_t time_ns, uint64_t next_slot)
+int sb_store_set_head(sb_store *st, int64_t height, const uint8_t app_hash[32], int64_t time_ns,
+                      uint64_t next_slot)
 {
-    sqlite3_stmt *s = prep(st, st->w, "UPDATE meta SET height = ?, app_hash = ?, last_time_ns = ?, "
-                                  "next_slot = ? WHERE id = 1");
+    sqlite3_stmt *s = prep(st, st->w,
+                           "UPDATE meta SET height = ?, app_hash = ?, last_time_ns = ?, "
+                           "next_slot = ? WHERE id = 1");
     if (!s)
         return -1;
     sqlite3_bind_int64(s, 1, height);
@@ -336,8 +338,9 @@ int sb_store_add_proposal(sb_store *st, const uint8_t id[32], uint64_t slot,
                           const uint8_t *tx, size_t txlen, const uint8_t *body, size_t bodylen,
                           uint32_t n_tracks, uint64_t total_ms)
 {
-    sqlite3_stmt *s = prep(st, st->w, "INSERT INTO proposals (id, slot, curator, height, idx, tx, "
-                                  "body, n_tracks, total_ms) VALUES (?,?,?,?,?,?,?,?,?)");
+    sqlite3_stmt *s = prep(st, st->w,
+                           "INSERT INTO proposals (id, slot, curator, height, idx, tx, "
+                           "body, n_tracks, total_ms) VALUES (?,?,?,?,?,?,?,?,?)");
     if (!s)
         return -1;
     sqlite3_bind_blob(s, 1, id, 32, SQLITE_TRANSIENT);
@@ -356,8 +359,9 @@ int sb_store_add_vote(sb_store *st, uint64_t slot, const uint8_t validator[32],
                       const uint8_t proposal_id[32], int64_t height, uint32_t index,
                       const uint8_t *tx, size_t txlen)
 {
-    sqlite3_stmt *s = prep(st, st->w, "INSERT INTO votes (slot, validator, proposal_id, height, "
-                                  "idx, tx) VALUES (?,?,?,?,?,?)");
+    sqlite3_stmt *s = prep(st, st->w,
+                           "INSERT INTO votes (slot, validator, proposal_id, height, "
+                           "idx, tx) VALUES (?,?,?,?,?,?)");
     if (!s)
         return -1;
     sqlite3_bind_int64(s, 1, (sqlite3_int64)slot);
@@ -372,9 +376,10 @@ int sb_store_add_vote(sb_store *st, uint64_t slot, const uint8_t validator[32],
 int sb_store_add_slot(sb_store *st, const sb_slot_record *r, const uint8_t *manifest,
                       size_t manifest_len)
 {
-    sqlite3_stmt *s = prep(st, st->w, "INSERT OR REPLACE INTO slots (slot, outcome, proposal_id, "
-                                  "power_for, total, manifest_cid, manifest, height) "
-                                  "VALUES (?,?,?,?,?,?,?,?)");
+    sqlite3_stmt *s = prep(st, st->w,
+                           "INSERT OR REPLACE INTO slots (slot, outcome, proposal_id, "
+                           "power_for, total, manifest_cid, manifest, height) "
+                           "VALUES (?,?,?,?,?,?,?,?)");
     if (!s)
         return -1;
     sqlite3_bind_int64(s, 1, (sqlite3_int64)r->slot);
@@ -418,8 +423,7 @@ int sb_store_curator_proposed(sb_store *st, int staged, uint64_t slot, const uin
                    curator);
 }
 
-int sb_store_validator_voted(sb_store *st, int staged, uint64_t slot,
-                             const uint8_t validator[32])
+int sb_store_validator_voted(sb_store *st, int staged, uint64_t slot, const uint8_t validator[32])
 {
     return exists2(st, staged, "SELECT 1 FROM votes WHERE slot = ? AND validator = ?", slot,
                    validator);
@@ -585,8 +589,9 @@ int sb_store_each_proposal(sb_store *st, int staged, uint64_t slot, sb_store_pro
                            void *arg)
 {
     sqlite3 *db = conn(st, staged);
-    sqlite3_stmt *s = prep(st, db, "SELECT id, curator, n_tracks, total_ms, height FROM proposals "
-                               "WHERE slot = ? ORDER BY height, idx");
+    sqlite3_stmt *s = prep(st, db,
+                           "SELECT id, curator, n_tracks, total_ms, height FROM proposals "
+                           "WHERE slot = ? ORDER BY height, idx");
     if (!s)
         return -1;
     sqlite3_bind_int64(s, 1, (sqlite3_int64)slot);
@@ -658,15 +663,16 @@ int sb_store_each_slot_after(sb_store *st, int64_t after, size_t max, sb_store_s
     return ret;
 }
 
-int sb_store_winner_slots_below(sb_store *st, int64_t below, int64_t *slots, size_t max,
-                                size_t *n)
+int sb_store_winner_slots_below(sb_store *st, int64_t below, int64_t *slots, size_t max, size_t *n)
 {
     char sql[256], outcomes[OUTCOME_LIST_MAX];
     *n = 0;
     /* The outcome list must be spelled as in the slots_with_winner index (schema()) for the
      * planner to use it. */
-    snprintf(sql, sizeof(sql), "SELECT slot FROM slots WHERE outcome IN %s AND slot < ? "
-             "ORDER BY slot DESC LIMIT ?", winner_outcomes(outcomes));
+    snprintf(sql, sizeof(sql),
+             "SELECT slot FROM slots WHERE outcome IN %s AND slot < ? "
+             "ORDER BY slot DESC LIMIT ?",
+             winner_outcomes(outcomes));
     sqlite3_stmt *s = prep(st, st->r, sql);
     if (!s)
         return -1;
@@ -687,8 +693,9 @@ int sb_store_winner_slots_below(sb_store *st, int64_t below, int64_t *slots, siz
 int sb_store_manifest_by_cid(sb_store *st, const uint8_t *cid, size_t cidlen, uint8_t **out,
                              size_t *len)
 {
-    sqlite3_stmt *s = prep(st, st->r, "SELECT manifest FROM slots WHERE manifest_cid = ? "
-                                  "AND manifest IS NOT NULL LIMIT 1");
+    sqlite3_stmt *s = prep(st, st->r,
+                           "SELECT manifest FROM slots WHERE manifest_cid = ? "
+                           "AND manifest IS NOT NULL LIMIT 1");
     *out = NULL;
     *len = 0;
     if (!s)

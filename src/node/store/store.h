@@ -22,13 +22,13 @@ typedef struct sb_store sb_store;
 
 /* The `meta` row: what Info reports and what the next block builds on. */
 typedef struct sb_meta {
-    int64_t height;          /* last committed height; 0 before the first Commit */
-    uint8_t app_hash[32];    /* app hash after `height` (H_0 before the first block) */
-    int has_app_hash;        /* 0 until InitChain */
-    int64_t last_time_ns;    /* time of block `height` (genesis time before the first block) */
-    uint64_t next_slot;      /* lowest slot not finalized yet (protocol.md §3) */
-    int64_t initial_height;  /* genesis initial_height */
-    char *params_json;       /* sb_params_to_json(); owned by the struct, NULL before InitChain */
+    int64_t height;         /* last committed height; 0 before the first Commit */
+    uint8_t app_hash[32];   /* app hash after `height` (H_0 before the first block) */
+    int has_app_hash;       /* 0 until InitChain */
+    int64_t last_time_ns;   /* time of block `height` (genesis time before the first block) */
+    uint64_t next_slot;     /* lowest slot not finalized yet (protocol.md §3) */
+    int64_t initial_height; /* genesis initial_height */
+    char *params_json;      /* sb_params_to_json(); owned by the struct, NULL before InitChain */
 } sb_meta;
 
 void sb_meta_free(sb_meta *m);
@@ -51,8 +51,8 @@ int sb_store_in_block(const sb_store *st);
 int sb_store_put_meta(sb_store *st, const sb_meta *m);
 /* Update the staged meta row's head (height, app hash, block time, next slot) after a
  * FinalizeBlock; params and initial_height stay as InitChain wrote them. */
-int sb_store_set_head(sb_store *st, int64_t height, const uint8_t app_hash[32],
-                      int64_t time_ns, uint64_t next_slot);
+int sb_store_set_head(sb_store *st, int64_t height, const uint8_t app_hash[32], int64_t time_ns,
+                      uint64_t next_slot);
 /* Delete all state in the staged transaction (a repeated InitChain at height 0, protocol.md §7). */
 int sb_store_wipe(sb_store *st);
 /* Make the staged transaction durable. After it the reader sees it. */
@@ -70,12 +70,10 @@ int sb_store_add_vote(sb_store *st, uint64_t slot, const uint8_t validator[32],
 int sb_store_add_slot(sb_store *st, const sb_slot_record *r, const uint8_t *manifest,
                       size_t manifest_len);
 
-
 /* Lookups for the tx rules: 1 yes, 0 no, -1 error. */
 int sb_store_proposal_exists(sb_store *st, int staged, uint64_t slot, const uint8_t id[32]);
 int sb_store_curator_proposed(sb_store *st, int staged, uint64_t slot, const uint8_t curator[32]);
-int sb_store_validator_voted(sb_store *st, int staged, uint64_t slot,
-                             const uint8_t validator[32]);
+int sb_store_validator_voted(sb_store *st, int staged, uint64_t slot, const uint8_t validator[32]);
 int sb_store_proposal_count(sb_store *st, int staged, uint64_t slot, uint32_t *count);
 
 /* Every vote of `slot` (validator pubkey, proposal id), ordered by validator. The callback
@@ -122,8 +120,7 @@ void sb_store_snapshot_end(sb_store *st);
 
 /* The committed slots below `below` that have a winner (sb_outcome_has_winner), newest
  * first: at most max of them into slots[0..*n). */
-int sb_store_winner_slots_below(sb_store *st, int64_t below, int64_t *slots, size_t max,
-                                size_t *n);
+int sb_store_winner_slots_below(sb_store *st, int64_t below, int64_t *slots, size_t max, size_t *n);
 
 /* Every committed slot record above `after` (-1: from slot 0) in slot order, at most max.
  * The callback returns 0 to go on; a non-zero return stops and is returned. */

@@ -68,15 +68,9 @@ void harness_global_init(void)
     signal(SIGPIPE, SIG_IGN);
 }
 
-size_t harness_max_alloc(void)
-{
-    return atomic_load(&g_max_alloc);
-}
+size_t harness_max_alloc(void) { return atomic_load(&g_max_alloc); }
 
-void harness_reset_max_alloc(void)
-{
-    atomic_store(&g_max_alloc, 0);
-}
+void harness_reset_max_alloc(void) { atomic_store(&g_max_alloc, 0); }
 
 /* ---- server on a thread ------------------------------------------------------------------- */
 
@@ -122,7 +116,7 @@ int harness_start(harness *h, const abci_app_t *app, void *app_arg, const abci_s
 {
     memset(h, 0, sizeof *h);
     pthread_mutex_init(&h->mu, NULL);
-    abci_server_opts o = {0};
+    abci_server_opts o = { 0 };
     if (opts)
         o = *opts;
     o.log = capture_log;
@@ -130,7 +124,7 @@ int harness_start(harness *h, const abci_app_t *app, void *app_arg, const abci_s
     h->base = event_base_new();
     if (!h->base)
         return -1;
-    abci_app_t none = {0};
+    abci_app_t none = { 0 };
     h->srv = abci_server_new(h->base, app ? app : &none, app_arg, &o);
     if (!h->srv)
         return -1;
@@ -163,10 +157,10 @@ static void run_tramp(evutil_socket_t fd, short what, void *arg)
 
 void harness_run(harness *h, void (*fn)(void *), void *arg)
 {
-    struct run_ctx r = {.fn = fn, .arg = arg};
+    struct run_ctx r = { .fn = fn, .arg = arg };
     pthread_mutex_init(&r.mu, NULL);
     pthread_cond_init(&r.cv, NULL);
-    struct timeval tv0 = {0, 0};
+    struct timeval tv0 = { 0, 0 };
     if (event_base_once(h->base, -1, EV_TIMEOUT, run_tramp, &r, &tv0) != 0)
         abort();
     pthread_mutex_lock(&r.mu);
@@ -197,7 +191,7 @@ static void count_conns(void *arg)
 
 size_t harness_connections(harness *h)
 {
-    struct count_arg a = {h, 0};
+    struct count_arg a = { h, 0 };
     harness_run(h, count_conns, &a);
     return a.n;
 }
@@ -216,7 +210,7 @@ void harness_stop(harness *h)
 
 static void sleep_ms(int ms)
 {
-    struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
+    struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000L };
     nanosleep(&ts, NULL);
 }
 
@@ -258,7 +252,7 @@ int client_connect(client *c, const char *addr)
     memset(c, 0, sizeof *c);
     c->fd = -1;
     if (strncmp(addr, "unix://", 7) == 0) {
-        struct sockaddr_un sun = {.sun_family = AF_UNIX};
+        struct sockaddr_un sun = { .sun_family = AF_UNIX };
         snprintf(sun.sun_path, sizeof sun.sun_path, "%s", addr + 7);
         c->fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
         if (c->fd < 0 || connect(c->fd, (struct sockaddr *)&sun, sizeof sun) != 0)
@@ -269,7 +263,7 @@ int client_connect(client *c, const char *addr)
         if (!colon)
             goto fail;
         snprintf(host, sizeof host, "%.*s", (int)(colon - (addr + 6)), addr + 6);
-        struct sockaddr_in sin = {.sin_family = AF_INET};
+        struct sockaddr_in sin = { .sin_family = AF_INET };
         sin.sin_port = htons((uint16_t)strtoul(colon + 1, NULL, 10));
         if (inet_pton(AF_INET, host, &sin.sin_addr) != 1)
             goto fail;
@@ -281,7 +275,7 @@ int client_connect(client *c, const char *addr)
     } else {
         goto fail;
     }
-    struct timeval tv = {5, 0};
+    struct timeval tv = { 5, 0 };
     setsockopt(c->fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
     setsockopt(c->fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
     return 0;
@@ -330,7 +324,7 @@ int client_send(client *c, const Tendermint__Abci__Request *req)
 Tendermint__Abci__Response *client_recv(client *c)
 {
     for (;;) {
-        abci_reader r = {c->buf, c->len, 0};
+        abci_reader r = { c->buf, c->len, 0 };
         const uint8_t *body = NULL;
         uint64_t blen = 0;
         abci_frame_status st = abci_frame_next(&r, (size_t)1 << 30, &body, &blen);
@@ -395,8 +389,8 @@ void req_flush(Tendermint__Abci__Request *r, Tendermint__Abci__RequestFlush *f)
     r->flush = f;
 }
 
-void req_check_tx(Tendermint__Abci__Request *r, Tendermint__Abci__RequestCheckTx *c,
-                  const void *tx, size_t n)
+void req_check_tx(Tendermint__Abci__Request *r, Tendermint__Abci__RequestCheckTx *c, const void *tx,
+                  size_t n)
 {
     tendermint__abci__request__init(r);
     tendermint__abci__request_check_tx__init(c);

@@ -69,7 +69,7 @@ int client_wait_closed(client *c);
 /* Request builders (static storage inside the struct passed in). */
 void req_echo(Tendermint__Abci__Request *r, Tendermint__Abci__RequestEcho *e, const char *msg);
 void req_flush(Tendermint__Abci__Request *r, Tendermint__Abci__RequestFlush *f);
-void req_check_tx(Tendermint__Abci__Request *r, Tendermint__Abci__RequestCheckTx *c,
-                  const void *tx, size_t n);
+void req_check_tx(Tendermint__Abci__Request *r, Tendermint__Abci__RequestCheckTx *c, const void *tx,
+                  size_t n);
 
 #endif

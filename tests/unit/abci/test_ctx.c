@@ -61,7 +61,7 @@ static void arena_copies_strings_bytes_and_formats(void **state)
     char *s = abci_ctx_strdup(ctx, src);
     src[0] = 'j';
     assert_string_equal(s, "hello");
-    uint8_t b[3] = {0, 1, 2};
+    uint8_t b[3] = { 0, 1, 2 };
     uint8_t *m = abci_ctx_memdup(ctx, b, 3);
     assert_memory_equal(m, b, 3);
     assert_non_null(abci_ctx_memdup(ctx, NULL, 0));

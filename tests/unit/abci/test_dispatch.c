@@ -21,10 +21,7 @@ typedef struct {
     size_t n;
 } pb;
 
-static void pb_varint(pb *w, uint64_t v)
-{
-    w->n += abci_varint_encode(v, w->b + w->n);
-}
+static void pb_varint(pb *w, uint64_t v) { w->n += abci_varint_encode(v, w->b + w->n); }
 static void pb_bytes(pb *w, unsigned field, const void *p, size_t len)
 {
     pb_varint(w, (uint64_t)field << 3 | 2);
@@ -37,13 +34,10 @@ static void pb_uint(pb *w, unsigned field, uint64_t v)
     pb_varint(w, (uint64_t)field << 3);
     pb_varint(w, v);
 }
-static void pb_msg(pb *w, unsigned field, const pb *m)
-{
-    pb_bytes(w, field, m->b, m->n);
-}
+static void pb_msg(pb *w, unsigned field, const pb *m) { pb_bytes(w, field, m->b, m->n); }
 static void send_pb_frame(client *c, const pb *req)
 {
-    pb f = {.n = 0};
+    pb f = { .n = 0 };
     pb_varint(&f, req->n);
     memcpy(f.b + f.n, req->b, req->n);
     f.n += req->n;
@@ -71,10 +65,10 @@ static Tendermint__Abci__Response *recv_case(client *c, Tendermint__Abci__Respon
     return res;
 }
 
-#define REQ(r, CASE, field, Type, INIT)                                                       \
-    Tendermint__Abci__Request r = TENDERMINT__ABCI__REQUEST__INIT;                              \
-    Type r##_m = INIT;                                                                         \
-    r.value_case = TENDERMINT__ABCI__REQUEST__VALUE_##CASE;                                    \
+#define REQ(r, CASE, field, Type, INIT)                            \
+    Tendermint__Abci__Request r = TENDERMINT__ABCI__REQUEST__INIT; \
+    Type r##_m = INIT;                                             \
+    r.value_case = TENDERMINT__ABCI__REQUEST__VALUE_##CASE;        \
     r.field = &r##_m
 
 /* ---- defaults ----------------------------------------------------------------------------- */
@@ -86,8 +80,8 @@ static void null_callbacks_answer_with_explicit_safe_defaults(void **state)
     client c;
     assert_int_equal(client_connect(&c, h.addr), 0);
 
-    uint8_t t1[10] = {1}, t2[10] = {2}, t3[10] = {3};
-    ProtobufCBinaryData txs[3] = {{10, t1}, {10, t2}, {10, t3}};
+    uint8_t t1[10] = { 1 }, t2[10] = { 2 }, t3[10] = { 3 };
+    ProtobufCBinaryData txs[3] = { { 10, t1 }, { 10, t2 }, { 10, t3 } };
 
     REQ(info, INFO, info, Tendermint__Abci__RequestInfo, TENDERMINT__ABCI__REQUEST_INFO__INIT);
     REQ(ic, INIT_CHAIN, init_chain, Tendermint__Abci__RequestInitChain,
@@ -128,12 +122,11 @@ static void null_callbacks_answer_with_explicit_safe_defaults(void **state)
         TENDERMINT__ABCI__REQUEST_OFFER_SNAPSHOT__INIT);
     REQ(lc, LOAD_SNAPSHOT_CHUNK, load_snapshot_chunk, Tendermint__Abci__RequestLoadSnapshotChunk,
         TENDERMINT__ABCI__REQUEST_LOAD_SNAPSHOT_CHUNK__INIT);
-    REQ(ac, APPLY_SNAPSHOT_CHUNK, apply_snapshot_chunk,
-        Tendermint__Abci__RequestApplySnapshotChunk,
+    REQ(ac, APPLY_SNAPSHOT_CHUNK, apply_snapshot_chunk, Tendermint__Abci__RequestApplySnapshotChunk,
         TENDERMINT__ABCI__REQUEST_APPLY_SNAPSHOT_CHUNK__INIT);
 
-    Tendermint__Abci__Request *all[] = {&info, &ic, &q,  &ct, &pp, &pp1, &pr, &fb,
-                                        &ev,   &vv0, &vv1, &cm, &ls, &os, &lc,  &ac};
+    Tendermint__Abci__Request *all[] = { &info, &ic,  &q,   &ct, &pp, &pp1, &pr, &fb,
+                                         &ev,   &vv0, &vv1, &cm, &ls, &os,  &lc, &ac };
     for (size_t i = 0; i < sizeof all / sizeof *all; i++)
         send_req(&c, all[i]);
     send_flush(&c);
@@ -215,7 +208,7 @@ static int check_tx_fails(void *app, abci_ctx *ctx, const Tendermint__Abci__Requ
 static void callback_error_closes_the_connection_with_the_method_named(void **state)
 {
     harness h;
-    const abci_app_t app = {.check_tx = check_tx_fails};
+    const abci_app_t app = { .check_tx = check_tx_fails };
     assert_int_equal(harness_start(&h, &app, NULL, NULL, "tcp", NULL), 0);
     client c;
     assert_int_equal(client_connect(&c, h.addr), 0);
@@ -239,7 +232,7 @@ static int process_proposal_forgets_status(void *app, abci_ctx *ctx,
 static void unknown_status_from_a_callback_is_never_sent(void **state)
 {
     harness h;
-    const abci_app_t app = {.process_proposal = process_proposal_forgets_status};
+    const abci_app_t app = { .process_proposal = process_proposal_forgets_status };
     assert_int_equal(harness_start(&h, &app, NULL, NULL, "tcp", NULL), 0);
     client c;
     assert_int_equal(client_connect(&c, h.addr), 0);
@@ -255,7 +248,8 @@ static void unknown_status_from_a_callback_is_never_sent(void **state)
 
 /* ---- wire forms --------------------------------------------------------------------------- */
 
-static int check_tx_reports_kind(void *app, abci_ctx *ctx, const Tendermint__Abci__RequestCheckTx *req,
+static int check_tx_reports_kind(void *app, abci_ctx *ctx,
+                                 const Tendermint__Abci__RequestCheckTx *req,
                                  Tendermint__Abci__ResponseCheckTx *res)
 {
     res->code = 10 + (uint32_t)abci_check_tx_kind_of(req);
@@ -266,7 +260,7 @@ static int check_tx_reports_kind(void *app, abci_ctx *ctx, const Tendermint__Abc
 static void check_tx_kind_decodes_v038_field_2_and_v1_field_3(void **state)
 {
     harness h;
-    const abci_app_t app = {.check_tx = check_tx_reports_kind};
+    const abci_app_t app = { .check_tx = check_tx_reports_kind };
     assert_int_equal(harness_start(&h, &app, NULL, NULL, "tcp", NULL), 0);
     client c;
     assert_int_equal(client_connect(&c, h.addr), 0);
@@ -276,13 +270,13 @@ static void check_tx_kind_decodes_v038_field_2_and_v1_field_3(void **state)
         uint64_t v;
         uint32_t want;
     } cases[] = {
-        {0, 0, 10}, /* v0.38 NEW (zero, omitted on the wire) */
-        {2, 1, 11}, /* v0.38 RECHECK */
-        {3, 2, 10}, /* v1.0 CHECK */
-        {3, 1, 11}, /* v1.0 RECHECK */
+        { 0, 0, 10 }, /* v0.38 NEW (zero, omitted on the wire) */
+        { 2, 1, 11 }, /* v0.38 RECHECK */
+        { 3, 2, 10 }, /* v1.0 CHECK */
+        { 3, 1, 11 }, /* v1.0 RECHECK */
     };
     for (size_t i = 0; i < 4; i++) {
-        pb in = {.n = 0}, req = {.n = 0};
+        pb in = { .n = 0 }, req = { .n = 0 };
         pb_bytes(&in, 1, "k=v", 3);
         if (cases[i].field)
             pb_uint(&in, cases[i].field, cases[i].v);
@@ -297,8 +291,8 @@ static void check_tx_kind_decodes_v038_field_2_and_v1_field_3(void **state)
         assert_memory_equal(r->check_tx->data.data, "k=v", 3);
         tendermint__abci__response__free_unpacked(r, NULL);
     }
-    tendermint__abci__response__free_unpacked(recv_case(&c, TENDERMINT__ABCI__RESPONSE__VALUE_FLUSH),
-                                              NULL);
+    tendermint__abci__response__free_unpacked(
+        recv_case(&c, TENDERMINT__ABCI__RESPONSE__VALUE_FLUSH), NULL);
     client_close(&c);
     harness_stop(&h);
 }
@@ -314,7 +308,7 @@ static int init_chain_describes_validators(void *app, abci_ctx *ctx,
         /* v0.38: pub_key message; v1.0: pub_key_bytes + pub_key_type */
         const ProtobufCBinaryData *k =
             v->pub_key_bytes.len ? &v->pub_key_bytes : &v->pub_key->ed25519;
-        const char *type = v->pub_key_type[0] ? v->pub_key_type
+        const char *type = v->pub_key_type[0]        ? v->pub_key_type
                            : v->pub_key->ed25519.len ? "ed25519(v0.38)"
                                                      : "none";
         s = abci_ctx_printf(ctx, "%s|%lld:%s:%zu:%d", s, (long long)v->power, type, k->len,
@@ -330,7 +324,7 @@ static int init_chain_describes_validators(void *app, abci_ctx *ctx,
 static void init_chain_decodes_both_validator_update_forms(void **state)
 {
     harness h;
-    const abci_app_t app = {.init_chain = init_chain_describes_validators};
+    const abci_app_t app = { .init_chain = init_chain_describes_validators };
     assert_int_equal(harness_start(&h, &app, NULL, NULL, "tcp", NULL), 0);
     client c;
     assert_int_equal(client_connect(&c, h.addr), 0);
@@ -338,18 +332,18 @@ static void init_chain_decodes_both_validator_update_forms(void **state)
     memset(key1, 0xa1, sizeof key1);
     memset(key2, 0xb2, sizeof key2);
 
-    pb pk = {.n = 0}, v038 = {.n = 0}, v1 = {.n = 0}, ic = {.n = 0}, req = {.n = 0};
-    pb_bytes(&pk, 1, key1, 32);      /* PublicKey.ed25519 */
-    pb_msg(&v038, 1, &pk);           /* ValidatorUpdate.pub_key (v0.38) */
-    pb_uint(&v038, 2, 10);           /* power */
-    pb_uint(&v1, 2, 20);             /* power */
-    pb_bytes(&v1, 3, key2, 32);      /* pub_key_bytes (v1.0) */
-    pb_bytes(&v1, 4, "ed25519", 7);  /* pub_key_type (v1.0) */
-    pb_bytes(&ic, 2, "chain-x", 7);  /* chain_id */
-    pb_msg(&ic, 4, &v038);           /* validators */
+    pb pk = { .n = 0 }, v038 = { .n = 0 }, v1 = { .n = 0 }, ic = { .n = 0 }, req = { .n = 0 };
+    pb_bytes(&pk, 1, key1, 32);     /* PublicKey.ed25519 */
+    pb_msg(&v038, 1, &pk);          /* ValidatorUpdate.pub_key (v0.38) */
+    pb_uint(&v038, 2, 10);          /* power */
+    pb_uint(&v1, 2, 20);            /* power */
+    pb_bytes(&v1, 3, key2, 32);     /* pub_key_bytes (v1.0) */
+    pb_bytes(&v1, 4, "ed25519", 7); /* pub_key_type (v1.0) */
+    pb_bytes(&ic, 2, "chain-x", 7); /* chain_id */
+    pb_msg(&ic, 4, &v038);          /* validators */
     pb_msg(&ic, 4, &v1);
-    pb_uint(&ic, 6, 1);              /* initial_height */
-    pb_msg(&req, 5, &ic);            /* Request.init_chain */
+    pb_uint(&ic, 6, 1);   /* initial_height */
+    pb_msg(&req, 5, &ic); /* Request.init_chain */
     send_pb_frame(&c, &req);
     send_flush(&c);
 
@@ -375,10 +369,9 @@ static int finalize_reads_everything(void *app, abci_ctx *ctx,
     char *s = abci_ctx_printf(ctx, "h=%lld t=%lld.%d round=%d votes=%zu power=%lld mis=%lld",
                               (long long)req->height, (long long)req->time->seconds,
                               req->time->nanos, ci->round, ci->n_votes, power,
-                              req->n_misbehavior
-                                  ? (long long)req->misbehavior[0]->time->seconds +
-                                        req->misbehavior[0]->validator->power
-                                  : -1);
+                              req->n_misbehavior ? (long long)req->misbehavior[0]->time->seconds +
+                                                       req->misbehavior[0]->validator->power
+                                                 : -1);
     if (!s)
         return -1;
     res->app_hash.data = (uint8_t *)s;
@@ -389,31 +382,31 @@ static int finalize_reads_everything(void *app, abci_ctx *ctx,
 static void absent_time_and_commit_info_read_as_empty_messages(void **state)
 {
     harness h;
-    const abci_app_t app = {.finalize_block = finalize_reads_everything};
+    const abci_app_t app = { .finalize_block = finalize_reads_everything };
     assert_int_equal(harness_start(&h, &app, NULL, NULL, "tcp", NULL), 0);
     client c;
     assert_int_equal(client_connect(&c, h.addr), 0);
 
     /* 1: only a height: no time, no decided_last_commit */
-    pb fb = {.n = 0}, req = {.n = 0};
+    pb fb = { .n = 0 }, req = { .n = 0 };
     pb_uint(&fb, 5, 7);
     pb_msg(&req, 20, &fb);
     send_pb_frame(&c, &req);
 
     /* 2: time set, a commit with a vote lacking its validator and one with power 5, and a
      * misbehavior with neither validator nor time */
-    pb ts = {.n = 0}, val = {.n = 0}, vote_a = {.n = 0}, vote_b = {.n = 0}, ci = {.n = 0},
-       mis = {.n = 0};
+    pb ts = { .n = 0 }, val = { .n = 0 }, vote_a = { .n = 0 }, vote_b = { .n = 0 }, ci = { .n = 0 },
+       mis = { .n = 0 };
     pb_uint(&ts, 1, 1700000000);
     pb_uint(&ts, 2, 5);
     pb_uint(&val, 3, 5);
-    pb_uint(&vote_a, 3, 2);     /* block_id_flag COMMIT, no validator */
+    pb_uint(&vote_a, 3, 2); /* block_id_flag COMMIT, no validator */
     pb_msg(&vote_b, 1, &val);
     pb_uint(&vote_b, 3, 2);
-    pb_uint(&ci, 1, 3);         /* round */
+    pb_uint(&ci, 1, 3); /* round */
     pb_msg(&ci, 2, &vote_a);
     pb_msg(&ci, 2, &vote_b);
-    pb_uint(&mis, 1, 1);        /* DUPLICATE_VOTE */
+    pb_uint(&mis, 1, 1); /* DUPLICATE_VOTE */
     fb.n = req.n = 0;
     pb_msg(&fb, 2, &ci);
     pb_msg(&fb, 3, &mis);
@@ -454,7 +447,7 @@ static int echo_like_query(void *app, abci_ctx *ctx, const Tendermint__Abci__Req
 static void responses_may_borrow_request_and_arena_memory(void **state)
 {
     harness h;
-    const abci_app_t app = {.query = echo_like_query};
+    const abci_app_t app = { .query = echo_like_query };
     assert_int_equal(harness_start(&h, &app, NULL, NULL, "unix", NULL), 0);
     client c;
     assert_int_equal(client_connect(&c, h.addr), 0);

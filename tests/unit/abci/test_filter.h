@@ -16,12 +16,13 @@ static inline void abci_test_filter_from_env(void)
         return;
     const char *allow = getenv("SB_ALLOW_SKIP");
     if (!allow || strcmp(allow, "1") != 0) {
-        fprintf(stderr, "ABCI_TEST_FILTER=%s would run only the matching tests: refused "
-                        "(set SB_ALLOW_SKIP=1 to run a subset)\n", f);
+        fprintf(stderr,
+                "ABCI_TEST_FILTER=%s would run only the matching tests: refused "
+                "(set SB_ALLOW_SKIP=1 to run a subset)\n",
+                f);
         exit(1);
     }
-    fprintf(stderr, "PARTIAL RUN: only tests matching ABCI_TEST_FILTER=%s (SB_ALLOW_SKIP=1)\n",
-            f);
+    fprintf(stderr, "PARTIAL RUN: only tests matching ABCI_TEST_FILTER=%s (SB_ALLOW_SKIP=1)\n", f);
     cmocka_set_test_filter(f);
 }
 

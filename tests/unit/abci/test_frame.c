@@ -19,7 +19,7 @@ static void roundtrip(uint64_t v, size_t want_len)
     assert_int_equal(n, want_len);
     assert_int_equal(abci_varint_size(v), want_len);
     assert_int_equal(buf[n], 0xAA); /* nothing written past the varint */
-    abci_reader r = {buf, n, 0};
+    abci_reader r = { buf, n, 0 };
     uint64_t got = ~v;
     assert_int_equal(abci_varint_decode(&r, &got), ABCI_FRAME_OK);
     assert_true(got == v);
@@ -57,8 +57,8 @@ static void varint_known_encodings_match_go_uvarint(void **state)
 
 static void varint_ten_byte_max_decodes_to_uint64_max(void **state)
 {
-    const uint8_t b[] = {0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01};
-    abci_reader r = {b, sizeof b, 0};
+    const uint8_t b[] = { 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01 };
+    abci_reader r = { b, sizeof b, 0 };
     uint64_t v = 0;
     assert_int_equal(abci_varint_decode(&r, &v), ABCI_FRAME_OK);
     assert_true(v == UINT64_MAX);
@@ -68,8 +68,8 @@ static void varint_ten_byte_max_decodes_to_uint64_max(void **state)
 static void varint_tenth_byte_over_one_is_bad_varint(void **state)
 {
     /* 0x02 in the 10th byte would be bit 64: overflow */
-    const uint8_t b[] = {0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x02};
-    abci_reader r = {b, sizeof b, 0};
+    const uint8_t b[] = { 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x02 };
+    abci_reader r = { b, sizeof b, 0 };
     uint64_t v = 7;
     assert_int_equal(abci_varint_decode(&r, &v), ABCI_FRAME_BAD_VARINT);
     assert_int_equal(r.pos, 0);
@@ -81,7 +81,7 @@ static void varint_overlong_eleven_bytes_is_bad_varint(void **state)
     uint8_t b[11];
     memset(b, 0x80, sizeof b);
     b[10] = 0x00;
-    abci_reader r = {b, sizeof b, 0};
+    abci_reader r = { b, sizeof b, 0 };
     uint64_t v;
     assert_int_equal(abci_varint_decode(&r, &v), ABCI_FRAME_BAD_VARINT);
     assert_int_equal(r.pos, 0);
@@ -89,9 +89,9 @@ static void varint_overlong_eleven_bytes_is_bad_varint(void **state)
 
 static void varint_truncated_needs_more_and_keeps_position(void **state)
 {
-    const uint8_t b[] = {0x80, 0x80, 0x80};
+    const uint8_t b[] = { 0x80, 0x80, 0x80 };
     for (size_t len = 0; len <= sizeof b; len++) {
-        abci_reader r = {b, len, 0};
+        abci_reader r = { b, len, 0 };
         uint64_t v;
         assert_int_equal(abci_varint_decode(&r, &v), ABCI_FRAME_NEED_MORE);
         assert_int_equal(r.pos, 0);
@@ -99,15 +99,15 @@ static void varint_truncated_needs_more_and_keeps_position(void **state)
     /* nine continuation bytes: still just incomplete, not bad */
     uint8_t nine[9];
     memset(nine, 0xff, sizeof nine);
-    abci_reader r = {nine, sizeof nine, 0};
+    abci_reader r = { nine, sizeof nine, 0 };
     uint64_t v;
     assert_int_equal(abci_varint_decode(&r, &v), ABCI_FRAME_NEED_MORE);
 }
 
 static void varint_non_minimal_encoding_is_accepted_like_go(void **state)
 {
-    const uint8_t b[] = {0x80, 0x00};
-    abci_reader r = {b, sizeof b, 0};
+    const uint8_t b[] = { 0x80, 0x00 };
+    abci_reader r = { b, sizeof b, 0 };
     uint64_t v = 1;
     assert_int_equal(abci_varint_decode(&r, &v), ABCI_FRAME_OK);
     assert_true(v == 0);
@@ -116,8 +116,8 @@ static void varint_non_minimal_encoding_is_accepted_like_go(void **state)
 
 static void varint_decodes_from_reader_position(void **state)
 {
-    const uint8_t b[] = {0x05, 0xac, 0x02, 0x7f};
-    abci_reader r = {b, sizeof b, 1};
+    const uint8_t b[] = { 0x05, 0xac, 0x02, 0x7f };
+    abci_reader r = { b, sizeof b, 1 };
     uint64_t v;
     assert_int_equal(abci_varint_decode(&r, &v), ABCI_FRAME_OK);
     assert_true(v == 300);
@@ -132,7 +132,7 @@ static void frame_one_gib_declared_length_is_too_long_from_header_alone(void **s
     /* only the 5-byte header exists: the decision cannot depend on any body memory */
     uint8_t b[ABCI_VARINT_MAX_BYTES];
     size_t n = abci_varint_encode((uint64_t)1 << 30, b);
-    abci_reader r = {b, n, 0};
+    abci_reader r = { b, n, 0 };
     uint64_t blen = 0;
     assert_int_equal(abci_frame_header(&r, ABCI_DEFAULT_MAX_FRAME_BYTES, &blen),
                      ABCI_FRAME_TOO_LONG);
@@ -150,7 +150,7 @@ static void frame_at_limit_is_accepted_and_one_over_is_refused(void **state)
 {
     uint8_t b[ABCI_VARINT_MAX_BYTES];
     size_t n = abci_varint_encode(1000, b);
-    abci_reader r = {b, n, 0};
+    abci_reader r = { b, n, 0 };
     uint64_t blen;
     assert_int_equal(abci_frame_header(&r, 1000, &blen), ABCI_FRAME_OK);
     assert_int_equal(r.pos, n);
@@ -158,16 +158,16 @@ static void frame_at_limit_is_accepted_and_one_over_is_refused(void **state)
     assert_int_equal(abci_frame_header(&r, 999, &blen), ABCI_FRAME_TOO_LONG);
     /* a 2^64-1 declared length does not wrap around any size arithmetic */
     n = abci_varint_encode(UINT64_MAX, b);
-    r = (abci_reader){b, n, 0};
+    r = (abci_reader){ b, n, 0 };
     assert_int_equal(abci_frame_header(&r, SIZE_MAX - 1, &blen), ABCI_FRAME_TOO_LONG);
 }
 
 static void frame_incomplete_body_needs_more_then_completes(void **state)
 {
-    uint8_t b[3 + 4] = {0x03, 'a', 'b', 'c', 0x00, 0x01, 'z'};
+    uint8_t b[3 + 4] = { 0x03, 'a', 'b', 'c', 0x00, 0x01, 'z' };
     const uint8_t *body = NULL;
     uint64_t blen = 0;
-    abci_reader r = {b, 3, 0};
+    abci_reader r = { b, 3, 0 };
     assert_int_equal(abci_frame_next(&r, 100, &body, &blen), ABCI_FRAME_NEED_MORE);
     assert_int_equal(blen, 3);
     assert_int_equal(r.pos, 0);
@@ -201,7 +201,7 @@ static void frame_pack_roundtrips_a_request_and_refuses_small_buffer(void **stat
     assert_int_equal(abci_frame_pack(&req.base, buf, need - 1), 0);
     assert_int_equal(abci_frame_pack(&req.base, buf, need), need);
 
-    abci_reader r = {buf, need, 0};
+    abci_reader r = { buf, need, 0 };
     const uint8_t *body;
     uint64_t blen;
     assert_int_equal(abci_frame_next(&r, need, &body, &blen), ABCI_FRAME_OK);

@@ -91,7 +91,7 @@ static void expect_refused(harness *h)
 static void third_connection_is_closed_and_the_first_two_still_answer(void **state)
 {
     harness h;
-    abci_server_opts o = {.max_connections = 2};
+    abci_server_opts o = { .max_connections = 2 };
     assert_int_equal(harness_start(&h, NULL, NULL, &o, "tcp", NULL), 0);
     client a, b;
     assert_int_equal(client_connect(&a, h.addr), 0);

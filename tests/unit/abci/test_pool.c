@@ -28,20 +28,20 @@ typedef struct pool_state {
     pthread_mutex_t mu;
     pthread_cond_t cv;
     harness *h;
-    int gate_open;         /* stage 'X' waits for this */
-    int x_started;         /* stage 'X' is running */
-    int b_done;            /* stage 'B' returned */
-    int a_waited_for_b;    /* stage 'A' saw B finish before returning */
-    int z_on_loop;         /* stage 'Z' ran on the loop thread */
+    int gate_open;      /* stage 'X' waits for this */
+    int x_started;      /* stage 'X' is running */
+    int b_done;         /* stage 'B' returned */
+    int a_waited_for_b; /* stage 'A' saw B finish before returning */
+    int z_on_loop;      /* stage 'Z' ran on the loop thread */
     int z_ran;
-    int stages_on_loop;    /* stages run on the loop thread (other than Z) */
+    int stages_on_loop; /* stages run on the loop thread (other than Z) */
     /* parallel map */
     size_t map_n;
-    unsigned *map_hits;    /* per index */
+    unsigned *map_hits; /* per index */
     pthread_t map_threads[8];
     size_t map_nthreads;
     int map_rc, map_rc2, map_done, map_rendezvous_failed;
-    int map_low_last;      /* mode: index 1 returns only after index n-1 has */
+    int map_low_last; /* mode: index 1 returns only after index n-1 has */
     int map_low_done, map_high_done;
 } pool_state;
 
@@ -174,7 +174,8 @@ static int map_fn(void *arg, size_t i)
     return rc;
 }
 
-static int finalize_block(void *app, abci_ctx *ctx, const Tendermint__Abci__RequestFinalizeBlock *req,
+static int finalize_block(void *app, abci_ctx *ctx,
+                          const Tendermint__Abci__RequestFinalizeBlock *req,
                           Tendermint__Abci__ResponseFinalizeBlock *res)
 {
     int rc = abci_parallel_map(ctx, g.map_n, map_fn, &g); /* low index fails first */
@@ -191,8 +192,9 @@ static int finalize_block(void *app, abci_ctx *ctx, const Tendermint__Abci__Requ
     return 0;
 }
 
-static const abci_app_t k_app = {
-    .check_tx = check_tx, .check_tx_stage = stage, .finalize_block = finalize_block};
+static const abci_app_t k_app = { .check_tx = check_tx,
+                                  .check_tx_stage = stage,
+                                  .finalize_block = finalize_block };
 
 /* ---- client helpers ----------------------------------------------------------------------- */
 
@@ -233,7 +235,8 @@ static void expect_case(client *c, Tendermint__Abci__Response__ValueCase vc, uin
     tendermint__abci__response__free_unpacked(res, NULL);
 }
 
-#define EXPECT_TX(c, k) expect_case((c), TENDERMINT__ABCI__RESPONSE__VALUE_CHECK_TX, (k) + 100, NULL)
+#define EXPECT_TX(c, k) \
+    expect_case((c), TENDERMINT__ABCI__RESPONSE__VALUE_CHECK_TX, (k) + 100, NULL)
 #define EXPECT_ECHO(c, m) expect_case((c), TENDERMINT__ABCI__RESPONSE__VALUE_ECHO, 0, (m))
 #define EXPECT_FLUSH(c) expect_case((c), TENDERMINT__ABCI__RESPONSE__VALUE_FLUSH, 0, NULL)
 
@@ -242,7 +245,7 @@ static void expect_case(client *c, Tendermint__Abci__Response__ValueCase vc, uin
 static void stage_results_keep_request_order_when_stages_finish_out_of_order(void **state)
 {
     harness h;
-    abci_server_opts o = {.workers = 2};
+    abci_server_opts o = { .workers = 2 };
     state_reset(&h);
     assert_int_equal(harness_start(&h, &k_app, NULL, &o, "tcp", NULL), 0);
     client c;
@@ -265,8 +268,8 @@ static void stage_results_keep_request_order_when_stages_finish_out_of_order(voi
     pthread_mutex_lock(&g.mu);
     int waited = g.a_waited_for_b, on_loop = g.stages_on_loop;
     pthread_mutex_unlock(&g.mu);
-    assert_true(waited);           /* A really finished after B */
-    assert_int_equal(on_loop, 0);  /* every stage ran on a worker */
+    assert_true(waited);          /* A really finished after B */
+    assert_int_equal(on_loop, 0); /* every stage ran on a worker */
     client_close(&c);
     harness_stop(&h);
 }
@@ -274,7 +277,7 @@ static void stage_results_keep_request_order_when_stages_finish_out_of_order(voi
 static void past_the_queue_bound_the_loop_runs_the_stage_and_keeps_serving(void **state)
 {
     harness h;
-    abci_server_opts o = {.workers = 1, .stage_queue_max = 1};
+    abci_server_opts o = { .workers = 1, .stage_queue_max = 1 };
     state_reset(&h);
     assert_int_equal(harness_start(&h, &k_app, NULL, &o, "tcp", NULL), 0);
     client mempool, consensus;
@@ -308,7 +311,7 @@ static void past_the_queue_bound_the_loop_runs_the_stage_and_keeps_serving(void 
 static void a_failing_stage_closes_only_its_connection(void **state)
 {
     harness h;
-    abci_server_opts o = {.workers = 2};
+    abci_server_opts o = { .workers = 2 };
     state_reset(&h);
     assert_int_equal(harness_start(&h, &k_app, NULL, &o, "tcp", NULL), 0);
     client bad, good;
@@ -330,7 +333,7 @@ static void a_failing_stage_closes_only_its_connection(void **state)
 static void a_peer_gone_while_its_stage_runs_is_freed_after_the_stage(void **state)
 {
     harness h;
-    abci_server_opts o = {.workers = 1};
+    abci_server_opts o = { .workers = 1 };
     state_reset(&h);
     assert_int_equal(harness_start(&h, &k_app, NULL, &o, "tcp", NULL), 0);
     client c;
@@ -347,7 +350,7 @@ static void a_peer_gone_while_its_stage_runs_is_freed_after_the_stage(void **sta
 static void parallel_map_covers_every_index_once_on_several_threads(void **state)
 {
     harness h;
-    abci_server_opts o = {.workers = 2};
+    abci_server_opts o = { .workers = 2 };
     state_reset(&h);
     g.map_n = 20000;
     g.map_hits = calloc(g.map_n, sizeof *g.map_hits);
@@ -388,7 +391,7 @@ static int serial_fn(void *arg, size_t i)
 
 static void parallel_map_without_a_server_runs_serially(void **state)
 {
-    unsigned hits[100] = {0};
+    unsigned hits[100] = { 0 };
     assert_int_equal(abci_parallel_map(NULL, 100, serial_fn, hits), -30);
     for (size_t i = 0; i < 100; i++)
         assert_int_equal(hits[i], 1);

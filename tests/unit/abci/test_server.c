@@ -34,7 +34,8 @@
 #include "test_filter.h"
 
 /* CheckTx: code = first byte of the tx (so answers can be matched to requests). */
-static int check_tx_first_byte(void *app, abci_ctx *ctx, const Tendermint__Abci__RequestCheckTx *req,
+static int check_tx_first_byte(void *app, abci_ctx *ctx,
+                               const Tendermint__Abci__RequestCheckTx *req,
                                Tendermint__Abci__ResponseCheckTx *res)
 {
     res->code = req->tx.len ? req->tx.data[0] : 0;
@@ -42,7 +43,7 @@ static int check_tx_first_byte(void *app, abci_ctx *ctx, const Tendermint__Abci_
     return res->log ? 0 : -1;
 }
 
-static const abci_app_t k_app = {.check_tx = check_tx_first_byte};
+static const abci_app_t k_app = { .check_tx = check_tx_first_byte };
 
 static void send_echo(client *c, const char *msg)
 {
@@ -136,7 +137,7 @@ static void view_on_loop(void *arg)
 
 static conn_view conn_view_of(harness *h)
 {
-    struct view_arg a = {.h = h};
+    struct view_arg a = { .h = h };
     harness_run(h, view_on_loop, &a);
     return a.v;
 }
@@ -150,12 +151,12 @@ static conn_view wait_conn_state(harness *h, uint64_t nreq, size_t input)
         v = conn_view_of(h);
         if (v.nconns == 1 && v.nreq == nreq && v.input == input)
             return v;
-        struct timespec ts = {0, 1000000};
+        struct timespec ts = { 0, 1000000 };
         nanosleep(&ts, NULL);
     }
     fail_msg("connection state: %zu connections, %llu requests handled, %zu input bytes; "
-             "wanted 1, %llu, %zu", v.nconns, (unsigned long long)v.nreq, v.input,
-             (unsigned long long)nreq, input);
+             "wanted 1, %llu, %zu",
+             v.nconns, (unsigned long long)v.nreq, v.input, (unsigned long long)nreq, input);
     return v;
 }
 
@@ -184,13 +185,15 @@ static void echo_and_flush_answer_alike_in_every_encoding(void **state)
     assert_int_equal(harness_start(&h, &k_app, NULL, NULL, "tcp", NULL), 0);
     client c;
     assert_int_equal(client_connect(&c, h.addr), 0);
-    static const uint8_t canon[] = {0x0a, 0x04, 0x0a, 0x02, 'h', 'i'};
-    static const uint8_t empty[] = {0x0a, 0x00};
-    static const uint8_t empty_explicit[] = {0x0a, 0x02, 0x0a, 0x00};        /* "" spelt out */
-    static const uint8_t unknown[] = {0x0a, 0x06, 0x0a, 0x02, 'h', 'i', 0x10, 0x01}; /* +field 2 */
-    static const uint8_t twice[] = {0x0a, 0x03, 0x0a, 0x01, 'a', 0x0a, 0x03, 0x0a, 0x01, 'b'};
-    static const uint8_t flush_canon[] = {0x12, 0x00};
-    static const uint8_t flush_unknown[] = {0x12, 0x02, 0x08, 0x01};
+    static const uint8_t canon[] = { 0x0a, 0x04, 0x0a, 0x02, 'h', 'i' };
+    static const uint8_t empty[] = { 0x0a, 0x00 };
+    static const uint8_t empty_explicit[] = { 0x0a, 0x02, 0x0a, 0x00 }; /* "" spelt out */
+    static const uint8_t unknown[] = {
+        0x0a, 0x06, 0x0a, 0x02, 'h', 'i', 0x10, 0x01
+    }; /* +field 2 */
+    static const uint8_t twice[] = { 0x0a, 0x03, 0x0a, 0x01, 'a', 0x0a, 0x03, 0x0a, 0x01, 'b' };
+    static const uint8_t flush_canon[] = { 0x12, 0x00 };
+    static const uint8_t flush_unknown[] = { 0x12, 0x02, 0x08, 0x01 };
     uint8_t big[3 + 200];
     big[0] = 0x0a; /* 126-byte message: the lengths need two-byte varints */
     big[1] = 0x80;
@@ -234,7 +237,7 @@ static void pipelined_1000_echo_and_check_tx_are_answered_in_order(void **state)
     char msg[32];
     for (int i = 0; i < 1000; i++) {
         if (i % 2) {
-            uint8_t tx[3] = {(uint8_t)(i % 251), 'x', 'y'};
+            uint8_t tx[3] = { (uint8_t)(i % 251), 'x', 'y' };
             send_check_tx(&c, tx, sizeof tx);
         } else {
             snprintf(msg, sizeof msg, "echo-%d", i);
@@ -395,7 +398,7 @@ static void unix_listen_replaces_stale_socket_but_not_a_regular_file(void **stat
     FILE *f = fopen(addr + 7, "w");
     assert_non_null(f);
     fclose(f);
-    struct listen_arg a = {.h = &h, .addr = addr};
+    struct listen_arg a = { .h = &h, .addr = addr };
     harness_run(&h, listen_on_loop, &a); /* the server is not thread-safe: use its loop */
     assert_int_equal(a.rc, -1);
     assert_non_null(strstr(a.err, "not a socket"));
@@ -437,7 +440,7 @@ static void garbage_protobuf_closes_only_that_connection(void **state)
     assert_int_equal(client_connect(&bad, h.addr), 0);
     send_echo(&good, "before");
     /* frame of 4 bytes: field 1 wire type 7 (invalid) */
-    const uint8_t junk[] = {0x04, 0x0f, 0xff, 0xff, 0xff};
+    const uint8_t junk[] = { 0x04, 0x0f, 0xff, 0xff, 0xff };
     assert_int_equal(client_send_raw(&bad, junk, sizeof junk), 0);
     assert_true(client_wait_closed(&bad));
     assert_true(harness_wait_log(&h, "undecodable protobuf Request (frame length 4)", 2000));
@@ -486,8 +489,7 @@ static void one_gib_frame_is_refused_without_allocating(void **state)
     assert_int_equal(client_send_raw(&c, hdr, n + 64), 0);
     assert_true(client_wait_closed(&c));
     assert_true(harness_wait_log(
-        &h, "frame too long: declared length 1073741824 bytes > max_frame_bytes 67108864",
-        2000));
+        &h, "frame too long: declared length 1073741824 bytes > max_frame_bytes 67108864", 2000));
     /* neither the server nor libevent allocated anything near the declared size */
     assert_true(harness_max_alloc() < ((size_t)1 << 20));
     expect_server_alive(h.addr);
@@ -498,7 +500,7 @@ static void one_gib_frame_is_refused_without_allocating(void **state)
 static void max_frame_bytes_option_is_enforced(void **state)
 {
     harness h;
-    abci_server_opts o = {.max_frame_bytes = 1024};
+    abci_server_opts o = { .max_frame_bytes = 1024 };
     assert_int_equal(harness_start(&h, NULL, NULL, &o, "tcp", NULL), 0);
     client c;
     assert_int_equal(client_connect(&c, h.addr), 0);
@@ -562,7 +564,7 @@ static void peer_closing_mid_frame_is_logged_and_connection_freed(void **state)
     assert_int_equal(harness_start(&h, NULL, NULL, NULL, "tcp", NULL), 0);
     client c;
     assert_int_equal(client_connect(&c, h.addr), 0);
-    const uint8_t part[] = {0x64, 0x0a, 0x03, 'a', 'b'}; /* declares 100 bytes, sends 4 */
+    const uint8_t part[] = { 0x64, 0x0a, 0x03, 'a', 'b' }; /* declares 100 bytes, sends 4 */
     assert_int_equal(client_send_raw(&c, part, sizeof part), 0);
     assert_true(harness_wait_connections(&h, 1, 2000));
     client_close(&c);
@@ -571,7 +573,7 @@ static void peer_closing_mid_frame_is_logged_and_connection_freed(void **state)
 
     /* and inside the length prefix itself */
     assert_int_equal(client_connect(&c, h.addr), 0);
-    const uint8_t half[] = {0x80, 0x80};
+    const uint8_t half[] = { 0x80, 0x80 };
     assert_int_equal(client_send_raw(&c, half, sizeof half), 0);
     assert_true(harness_wait_connections(&h, 1, 2000));
     client_close(&c);
@@ -587,14 +589,14 @@ static void request_without_method_closes_connection(void **state)
     client c;
     /* an empty Request (length 0) */
     assert_int_equal(client_connect(&c, h.addr), 0);
-    const uint8_t empty[] = {0x00};
+    const uint8_t empty[] = { 0x00 };
     assert_int_equal(client_send_raw(&c, empty, sizeof empty), 0);
     assert_true(client_wait_closed(&c));
     assert_true(harness_wait_log(&h, "no known method (oneof case 0, frame length 0)", 2000));
     client_close(&c);
     /* a Request carrying only the reserved field 4 (old SetOption) */
     assert_int_equal(client_connect(&c, h.addr), 0);
-    const uint8_t setopt[] = {0x02, 0x22, 0x00};
+    const uint8_t setopt[] = { 0x02, 0x22, 0x00 };
     assert_int_equal(client_send_raw(&c, setopt, sizeof setopt), 0);
     assert_true(client_wait_closed(&c));
     assert_true(harness_wait_log(&h, "frame length 2)", 2000));
@@ -606,7 +608,7 @@ static void request_without_method_closes_connection(void **state)
 static void output_cap_closes_a_peer_that_never_reads(void **state)
 {
     harness h;
-    abci_server_opts o = {.max_output_bytes = 256 << 10};
+    abci_server_opts o = { .max_output_bytes = 256 << 10 };
     /* a unix socket: small kernel buffers and no TCP retransmit backoff when the reader's
      * buffer is full, so the userspace queue reaches the cap quickly */
     assert_int_equal(harness_start(&h, NULL, NULL, &o, "unix", NULL), 0);
@@ -697,7 +699,7 @@ static void callback_freeing_the_server_is_safe(void **state)
 {
     harness h;
     g_h = &h;
-    const abci_app_t app = {.info = info_frees_server};
+    const abci_app_t app = { .info = info_frees_server };
     assert_int_equal(harness_start(&h, &app, NULL, NULL, "tcp", NULL), 0);
     client c, other;
     assert_int_equal(client_connect(&c, h.addr), 0);

@@ -26,38 +26,37 @@ void tu_params_from_genesis_json(json_t *genesis, sb_params *out);
 void tu_seed(const char *hex, uint8_t seed[32]);
 /* The protocol.md §5 tie-break hash computed from its preimage with EVP SHA-256, independently of
  * sb_tally_tiebreak: SHA-256("sleetbubble/v1/tiebreak\0" || prev || be64(slot) || id). */
-void tu_tiebreak_ref(const uint8_t prev[32], uint64_t slot, const uint8_t id[32],
-                     uint8_t out[32]);
+void tu_tiebreak_ref(const uint8_t prev[32], uint64_t slot, const uint8_t id[32], uint8_t out[32]);
 
 /* In-memory chain state. */
 typedef struct tu_proposal {
-  uint64_t slot;
-  uint8_t id[32], curator[32];
-  uint8_t *tx;
-  size_t txlen;
-  uint64_t power_for;
+    uint64_t slot;
+    uint8_t id[32], curator[32];
+    uint8_t *tx;
+    size_t txlen;
+    uint64_t power_for;
 } tu_proposal;
 typedef struct tu_vote {
-  uint64_t slot;
-  uint8_t validator[32], id[32];
+    uint64_t slot;
+    uint8_t validator[32], id[32];
 } tu_vote;
 typedef struct tu_chain {
-  sb_params params;
-  uint8_t app_hash[32];
-  int64_t height;
-  uint64_t next_slot; /* lowest slot not yet finalized */
-  tu_proposal *props;
-  size_t n_props;
-  tu_vote *votes;
-  size_t n_votes;
-  sb_slot_record *slots; /* finalized, index = slot */
-  size_t n_slots;
-  /* results of the last block */
-  int codes[64];
-  size_t n_codes;
-  sb_slot_record fin[16];
-  char manifests[16][4096];
-  size_t n_fin;
+    sb_params params;
+    uint8_t app_hash[32];
+    int64_t height;
+    uint64_t next_slot; /* lowest slot not yet finalized */
+    tu_proposal *props;
+    size_t n_props;
+    tu_vote *votes;
+    size_t n_votes;
+    sb_slot_record *slots; /* finalized, index = slot */
+    size_t n_slots;
+    /* results of the last block */
+    int codes[64];
+    size_t n_codes;
+    sb_slot_record fin[16];
+    char manifests[16][4096];
+    size_t n_fin;
 } tu_chain;
 
 /* Start a chain at H_0 of params (takes ownership of params). */

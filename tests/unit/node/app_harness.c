@@ -14,8 +14,9 @@ void app_harness_open(app_harness *h)
 {
     char err[256];
     assert_int_equal(sb_store_open(h->db, &h->store, err, sizeof(err)), 0);
-    sb_app_opts o = {.pin_enabled = 1, .pin_db_path = h->pins,
-                     .sig_cache_entries = h->sig_cache_entries};
+    sb_app_opts o = { .pin_enabled = 1,
+                      .pin_db_path = h->pins,
+                      .sig_cache_entries = h->sig_cache_entries };
     h->app = sb_app_new(h->store, &o, err, sizeof(err));
     assert_non_null(h->app);
 }

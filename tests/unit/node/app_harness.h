@@ -7,12 +7,12 @@
 #include "app-internal.h"
 
 typedef struct app_harness {
-    char dir[256];       /* temp dir, removed by app_harness_destroy */
-    char db[300];        /* dir/sleetbubble.db */
-    char pins[300];      /* dir/pins.db: the pin worker's file, read by /pins */
+    char dir[256];  /* temp dir, removed by app_harness_destroy */
+    char db[300];   /* dir/sleetbubble.db */
+    char pins[300]; /* dir/pins.db: the pin worker's file, read by /pins */
     sb_store *store;
-    sb_app *app;         /* pin_enabled = 1 */
-    abci_ctx *ctx;       /* response arena (owned); reset between calls */
+    sb_app *app;              /* pin_enabled = 1 */
+    abci_ctx *ctx;            /* response arena (owned); reset between calls */
     size_t sig_cache_entries; /* sb_app_opts.sig_cache_entries at open (0 = no cache) */
 } app_harness;
 

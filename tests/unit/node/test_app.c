@@ -88,8 +88,10 @@ static void init_chain(fx *f, char h0[65])
     assert_true(n <= 8);
     for (size_t i = 0; i < n; i++) {
         json_t *v = json_array_get(vals, i);
-        const char *b64 = json_string_value(json_object_get(json_object_get(v, "pub_key"), "value"));
-        assert_int_equal(EVP_DecodeBlock(keys[i], (const unsigned char *)b64, (int)strlen(b64)), 33);
+        const char *b64 =
+            json_string_value(json_object_get(json_object_get(v, "pub_key"), "value"));
+        assert_int_equal(EVP_DecodeBlock(keys[i], (const unsigned char *)b64, (int)strlen(b64)),
+                         33);
         tendermint__abci__validator_update__init(&vu[i]);
         tendermint__abci__public_key__init(&pk[i]);
         pk[i].ed25519.data = keys[i];
@@ -99,7 +101,8 @@ static void init_chain(fx *f, char h0[65])
         vp[i] = &vu[i];
     }
     int64_t gt;
-    assert_int_equal(sb_parse_rfc3339_ns(json_string_value(json_object_get(g, "genesis_time")), &gt), 0);
+    assert_int_equal(
+        sb_parse_rfc3339_ns(json_string_value(json_object_get(g, "genesis_time")), &gt), 0);
     ts.seconds = gt / 1000000000;
     ts.nanos = (int32_t)(gt % 1000000000);
     char *as = json_dumps(json_object_get(g, "app_state"), JSON_COMPACT);
@@ -152,9 +155,8 @@ static void run_block(fx *f, size_t bi, int commit)
     for (size_t i = 0; i < n; i++) {
         int want = (int)json_integer_value(json_array_get(codes, i));
         if ((int)res.tx_results[i]->code != want)
-            fail_msg("block %zu tx %zu: code %u (%s), want %d", bi + 1, i,
-                     res.tx_results[i]->code, res.tx_results[i]->log ? res.tx_results[i]->log : "",
-                     want);
+            fail_msg("block %zu tx %zu: code %u (%s), want %d", bi + 1, i, res.tx_results[i]->code,
+                     res.tx_results[i]->log ? res.tx_results[i]->log : "", want);
         if (want == 0) {
             assert_int_equal(res.tx_results[i]->n_events, 1);
         } else {
@@ -169,7 +171,8 @@ static void run_block(fx *f, size_t bi, int commit)
         const Tendermint__Abci__Event *e = res.events[i];
         assert_string_equal(e->type, "sleetbubble.slot_finalized");
         char slot[24];
-        snprintf(slot, sizeof(slot), "%lld", (long long)json_integer_value(json_object_get(w, "slot")));
+        snprintf(slot, sizeof(slot), "%lld",
+                 (long long)json_integer_value(json_object_get(w, "slot")));
         assert_string_equal(attr(e, "slot"), slot);
         assert_string_equal(attr(e, "outcome"), json_string_value(json_object_get(w, "outcome")));
         assert_string_equal(attr(e, "winner"), json_string_value(json_object_get(w, "winner")));
@@ -314,7 +317,9 @@ static void queries_answer_every_path_with_spec_codes(void **state)
     assert_non_null(strstr(v, "SUPERMAJORITY"));
     assert_non_null(strstr(v, "95fb34ea900ca1a6ac5c3ade502eae36e194724fc4d695c0206a13251a71cd6e"));
     /* the winner's vote: validator 1 (power 30) listed, its power summed per proposal */
-    assert_non_null(strstr(v, "\"power_for\":\"30\",\"tracks\":2,\"voters\":[\"d04ab232742bb4ab3a1368bd4615e4e6d0224ab71a016baf8520a332c9778737\"]"));
+    assert_non_null(
+        strstr(v, "\"power_for\":\"30\",\"tracks\":2,\"voters\":["
+                  "\"d04ab232742bb4ab3a1368bd4615e4e6d0224ab71a016baf8520a332c9778737\"]"));
     free(v);
     assert_int_equal(query(f, "/winner/2", 0, &v), 0);
     assert_non_null(strstr(v, "baguqeera77cdgty5oe3m2xrcn67pe5kqkgxvvuoraf55xi6ntxvfaqoxaqoq"));
@@ -324,7 +329,10 @@ static void queries_answer_every_path_with_spec_codes(void **state)
     assert_non_null(strstr(v, "REPEAT"));
     assert_non_null(strstr(v, "bafkreifjzisco6j47mzkunxwv6vhacrr6fsjcg4pq3j3tcdh2wjnp6q2v4"));
     free(v);
-    assert_int_equal(query(f, "/proposal/95fb34ea900ca1a6ac5c3ade502eae36e194724fc4d695c0206a13251a71cd6e", 0, &v), 0);
+    assert_int_equal(
+        query(f, "/proposal/95fb34ea900ca1a6ac5c3ade502eae36e194724fc4d695c0206a13251a71cd6e", 0,
+              &v),
+        0);
     assert_non_null(strstr(v, "\"slot\":\"2\""));
     free(v);
     assert_int_equal(query(f, "/validators", 0, &v), 0);
@@ -370,28 +378,31 @@ static void schedule_query_gives_the_programme_of_a_finalized_slot(void **state)
     for (size_t i = 0; i < nb; i++)
         run_block(f, i, 1);
     assert_int_equal(query(f, "/schedule/2", 0, &v), 0);
-    assert_string_equal(v,
-        "{\"end_ns\":\"1795392060250000000\","
-        "\"manifest_cid\":\"baguqeera77cdgty5oe3m2xrcn67pe5kqkgxvvuoraf55xi6ntxvfaqoxaqoq\","
-        "\"outcome\":\"SUPERMAJORITY\",\"slot\":\"2\",\"start_ns\":\"1795392040250000000\","
-        "\"total_ms\":2000,\"tracks\":["
-        "{\"artist\":\"Test Artist\",\"cid\":\"bafkreiebnnniuvhspqeztgcbjxyyx426fnw2zoscrworjv7vo4au4rv7se\","
-        "\"duration_ms\":1000,\"index\":0,\"offset_ms\":0,\"title\":\"Track 0\"},"
-        "{\"artist\":\"Test Artist\",\"cid\":\"bafkreibbuufrxrddfjbrq5levosv5lty2xs5q3hmj4bokl6p7dqwc5bh6a\","
-        "\"duration_ms\":1000,\"index\":1,\"offset_ms\":1000,\"title\":\"Track 1\"}]}");
+    assert_string_equal(
+        v, "{\"end_ns\":\"1795392060250000000\","
+           "\"manifest_cid\":\"baguqeera77cdgty5oe3m2xrcn67pe5kqkgxvvuoraf55xi6ntxvfaqoxaqoq\","
+           "\"outcome\":\"SUPERMAJORITY\",\"slot\":\"2\",\"start_ns\":\"1795392040250000000\","
+           "\"total_ms\":2000,\"tracks\":["
+           "{\"artist\":\"Test "
+           "Artist\",\"cid\":\"bafkreiebnnniuvhspqeztgcbjxyyx426fnw2zoscrworjv7vo4au4rv7se\","
+           "\"duration_ms\":1000,\"index\":0,\"offset_ms\":0,\"title\":\"Track 0\"},"
+           "{\"artist\":\"Test "
+           "Artist\",\"cid\":\"bafkreibbuufrxrddfjbrq5levosv5lty2xs5q3hmj4bokl6p7dqwc5bh6a\","
+           "\"duration_ms\":1000,\"index\":1,\"offset_ms\":1000,\"title\":\"Track 1\"}]}");
     free(v);
     assert_int_equal(query(f, "/schedule/1", 0, &v), 0);
-    assert_string_equal(v,
-        "{\"end_ns\":\"1795392040250000000\",\"manifest_cid\":null,\"outcome\":\"NONE\","
-        "\"slot\":\"1\",\"start_ns\":\"1795392020250000000\",\"total_ms\":0,\"tracks\":[]}");
+    assert_string_equal(
+        v, "{\"end_ns\":\"1795392040250000000\",\"manifest_cid\":null,\"outcome\":\"NONE\","
+           "\"slot\":\"1\",\"start_ns\":\"1795392020250000000\",\"total_ms\":0,\"tracks\":[]}");
     free(v);
     assert_int_equal(query(f, "/schedule/4", 0, &v), 0);
     assert_non_null(strstr(v, "\"outcome\":\"REPEAT\""));
     assert_non_null(strstr(v, "\"start_ns\":\"1795392080250000000\""));
-    assert_non_null(strstr(v, "\"tracks\":[{\"artist\":\"Test Artist\","
-                              "\"cid\":\"bafkreifjzisco6j47mzkunxwv6vhacrr6fsjcg4pq3j3tcdh2wjnp6q2v4\","
-                              "\"duration_ms\":1000,\"index\":0,\"offset_ms\":0,"
-                              "\"title\":\"Track 0\"}]"));
+    assert_non_null(
+        strstr(v, "\"tracks\":[{\"artist\":\"Test Artist\","
+                  "\"cid\":\"bafkreifjzisco6j47mzkunxwv6vhacrr6fsjcg4pq3j3tcdh2wjnp6q2v4\","
+                  "\"duration_ms\":1000,\"index\":0,\"offset_ms\":0,"
+                  "\"title\":\"Track 0\"}]"));
     free(v);
     assert_int_equal(query(f, "/schedule/99", 0, NULL), SB_NOT_FOUND);
     assert_int_equal(query(f, "/schedule/x", 0, NULL), SB_UNKNOWN_PATH);
@@ -461,13 +472,16 @@ static void checktx_mempool_view_refuses_duplicates_until_commit(void **state)
     init_chain(f, h0);
     uint8_t seed[32];
     memset(seed, 0xa1, 32);
-    sb_track_in t1 = {"bafkreicysg23kiwv34eg2d7qweipxwosdo2py4ldv42nbauguluen5v6am", 1000, "A", "B"};
+    sb_track_in t1 = { "bafkreicysg23kiwv34eg2d7qweipxwosdo2py4ldv42nbauguluen5v6am", 1000, "A",
+                       "B" };
     sb_buf a, b;
     uint8_t id[32];
     sb_buf_init(&a, 1 << 16);
     sb_buf_init(&b, 1 << 16);
-    assert_int_equal(sb_tx_build_proposal("sleetbubble-vectors", 3, seed, &t1, 1, "one", &a, id), 0);
-    assert_int_equal(sb_tx_build_proposal("sleetbubble-vectors", 3, seed, &t1, 1, "two", &b, id), 0);
+    assert_int_equal(sb_tx_build_proposal("sleetbubble-vectors", 3, seed, &t1, 1, "one", &a, id),
+                     0);
+    assert_int_equal(sb_tx_build_proposal("sleetbubble-vectors", 3, seed, &t1, 1, "two", &b, id),
+                     0);
     int64_t t0 = strtoll(json_string_value(json_object_get(
                              json_array_get(json_object_get(f->vec, "blocks"), 0), "time_ns")),
                          NULL, 10);
@@ -508,10 +522,9 @@ int main(void)
                                         teardown),
         cmocka_unit_test_setup_teardown(schedule_query_gives_the_programme_of_a_finalized_slot,
                                         setup, teardown),
-        cmocka_unit_test_setup_teardown(queries_answer_every_path_with_spec_codes, setup,
+        cmocka_unit_test_setup_teardown(queries_answer_every_path_with_spec_codes, setup, teardown),
+        cmocka_unit_test_setup_teardown(checktx_mempool_view_refuses_duplicates_until_commit, setup,
                                         teardown),
-        cmocka_unit_test_setup_teardown(checktx_mempool_view_refuses_duplicates_until_commit,
-                                        setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

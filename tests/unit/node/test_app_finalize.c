@@ -132,7 +132,7 @@ static void winner_with_manifest_over_4_mib_is_finalized_not_a_halt(void **state
     enum { NTRACKS = 4000 };
     init_chain(f, "\"max_tracks\":10000,\"max_tx_size\":8388608");
 
-    uint8_t bin[36] = {0x01, 0x55, 0x12, 0x20};
+    uint8_t bin[36] = { 0x01, 0x55, 0x12, 0x20 };
     char cid[SB_CID_STR_MAX], quotes[257];
     memset(bin + 4, 0x5a, 32);
     assert_int_equal(sb_cid_to_string(bin, sizeof(bin), cid, sizeof(cid)), 0);
@@ -141,7 +141,7 @@ static void winner_with_manifest_over_4_mib_is_finalized_not_a_halt(void **state
     sb_track_in *tr = calloc(NTRACKS, sizeof(*tr));
     assert_non_null(tr);
     for (size_t i = 0; i < NTRACKS; i++)
-        tr[i] = (sb_track_in){cid, 1, quotes, quotes};
+        tr[i] = (sb_track_in){ cid, 1, quotes, quotes };
     sb_buf tx;
     uint8_t id[32];
     sb_buf_init(&tx, 8u << 20);

@@ -214,7 +214,7 @@ static void before_first_commit_only_initial_height_is_accepted(void **state)
     fx *f = *state;
     uint8_t h5[32];
     init_chain(f, 5);
-    const int64_t wrong[] = {1, 4, 6};
+    const int64_t wrong[] = { 1, 4, 6 };
     for (size_t i = 0; i < sizeof(wrong) / sizeof(wrong[0]); i++)
         assert_int_equal(finalize(f, wrong[i], NULL), -1);
     assert_int_equal(log_count(f, "expected height 5, got 1"), 1);
@@ -268,12 +268,11 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(block_two_ahead_is_refused_and_state_unchanged, setup,
                                         teardown),
-        cmocka_unit_test_setup_teardown(refusal_leaves_a_staged_block_as_it_was, setup,
-                                        teardown),
+        cmocka_unit_test_setup_teardown(refusal_leaves_a_staged_block_as_it_was, setup, teardown),
         cmocka_unit_test_setup_teardown(
             uncommitted_height_is_accepted_again_in_process_and_after_restart, setup, teardown),
-        cmocka_unit_test_setup_teardown(before_first_commit_only_initial_height_is_accepted,
-                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(before_first_commit_only_initial_height_is_accepted, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(rejected_check_tx_is_logged_per_tx_at_debug_only, setup,
                                         teardown),
     };

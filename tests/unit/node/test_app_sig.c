@@ -28,7 +28,7 @@
 #include "sigcache.h"
 
 enum { MODE_ON, MODE_OFF, MODE_COLD, NMODES };
-static const char *const mode_name[] = {"on", "off", "cold"};
+static const char *const mode_name[] = { "on", "off", "cold" };
 static const abci_app_t *T;
 
 static json_t *load(const char *name)
@@ -136,8 +136,7 @@ static int check_tx(app_harness *h, const ProtobufCBinaryData *d)
 /* 1 ACCEPT, 0 REJECT. */
 static int process(app_harness *h, ProtobufCBinaryData *d, size_t n, int64_t height, int64_t t)
 {
-    Tendermint__Abci__RequestProcessProposal req =
-        TENDERMINT__ABCI__REQUEST_PROCESS_PROPOSAL__INIT;
+    Tendermint__Abci__RequestProcessProposal req = TENDERMINT__ABCI__REQUEST_PROCESS_PROPOSAL__INIT;
     Tendermint__Abci__ResponseProcessProposal res =
         TENDERMINT__ABCI__RESPONSE_PROCESS_PROPOSAL__INIT;
     Tendermint__Abci__Timestamp ts = ts_of(t);
@@ -185,8 +184,7 @@ static uint64_t verifies(void)
 }
 
 /* CheckTx, ProcessProposal, FinalizeBlock + Commit of one block; checks what the file says. */
-static void run_block(app_harness *h, const char *file, int mode, json_t *b, size_t bi,
-                      run_out *o)
+static void run_block(app_harness *h, const char *file, int mode, json_t *b, size_t bi, run_out *o)
 {
     size_t n;
     ProtobufCBinaryData *d = block_txs(b, &n);
@@ -213,8 +211,8 @@ static void run_block(app_harness *h, const char *file, int mode, json_t *b, siz
         fail_msg("%s block %zu: %llu signatures verified again after CheckTx", file, bi,
                  (unsigned long long)(v2 - v0));
     if (mode == MODE_COLD && v2 != v1)
-        fail_msg("%s block %zu: FinalizeBlock verified %llu signatures ProcessProposal had",
-                 file, bi, (unsigned long long)(v2 - v1));
+        fail_msg("%s block %zu: FinalizeBlock verified %llu signatures ProcessProposal had", file,
+                 bi, (unsigned long long)(v2 - v1));
     const char *pp = json_string_value(json_object_get(b, "process_proposal"));
     if (pp && strcmp(pp, o->pp[bi] ? "ACCEPT" : "REJECT") != 0)
         fail_msg("%s block %zu: ProcessProposal %s, want %s", file, bi,
@@ -222,8 +220,8 @@ static void run_block(app_harness *h, const char *file, int mode, json_t *b, siz
     for (size_t i = 0; i < n; i++) {
         int want = (int)json_integer_value(json_array_get(json_object_get(b, "codes"), i));
         if (o->codes[first + i] != want)
-            fail_msg("%s cache %s block %zu tx %zu: code %d, want %d", file, mode_name[mode],
-                     bi, i, o->codes[first + i], want);
+            fail_msg("%s cache %s block %zu tx %zu: code %d, want %d", file, mode_name[mode], bi, i,
+                     o->codes[first + i], want);
         free(d[i].data);
     }
     assert_string_equal(o->hash[bi], json_string_value(json_object_get(b, "app_hash")));
@@ -233,7 +231,7 @@ static void run_block(app_harness *h, const char *file, int mode, json_t *b, siz
 
 static void run_file(const char *file, int mode, run_out *o)
 {
-    app_harness h = {0};
+    app_harness h = { 0 };
     json_t *v = load(file);
     memset(o, 0, sizeof(*o));
     h.sig_cache_entries = mode == MODE_OFF ? 0 : 4096;
@@ -242,8 +240,7 @@ static void run_file(const char *file, int mode, run_out *o)
     init_chain(&h, json_object_get(v, "genesis"));
     size_t bi;
     json_t *b;
-    json_array_foreach(json_object_get(v, "blocks"), bi, b)
-        run_block(&h, file, mode, b, bi, o);
+    json_array_foreach(json_object_get(v, "blocks"), bi, b) run_block(&h, file, mode, b, bi, o);
     assert_true(o->nblocks > 0);
     assert_int_equal(app_harness_destroy(&h), 0);
     json_decref(v);
@@ -283,13 +280,14 @@ static void mixed_vectors_through_checktx_process_finalize(void **state)
  * ENCODING, a valid signature where the code says the signature passed. */
 static void mixed_txs_alone_and_their_stage_facts(void **state)
 {
-    app_harness h = {.sig_cache_entries = 4096};
+    app_harness h = { .sig_cache_entries = 4096 };
     json_t *v = load("sleetbubble-mixed.json");
     assert_int_equal(app_harness_init(&h, "sb-test-app-sig"), 0);
     init_chain(&h, json_object_get(v, "genesis"));
     size_t bi, count = 0;
     json_t *b;
-    json_array_foreach(json_object_get(v, "blocks"), bi, b) {
+    json_array_foreach(json_object_get(v, "blocks"), bi, b)
+    {
         size_t n;
         ProtobufCBinaryData *d = block_txs(b, &n);
         for (size_t i = 0; i < n; i++, count++) {
@@ -354,7 +352,7 @@ static void send_req(srv_fx *x, Tendermint__Abci__Request *r, const void *msg, i
 static Tendermint__Abci__Response *recv_resp(srv_fx *x)
 {
     for (;;) {
-        abci_reader rd = {x->in, x->inlen, 0};
+        abci_reader rd = { x->in, x->inlen, 0 };
         const uint8_t *body;
         uint64_t blen;
         abci_frame_status st = abci_frame_next(&rd, sizeof(x->in), &body, &blen);
@@ -391,8 +389,8 @@ static void server_block(srv_fx *x, json_t *b, size_t bi)
     for (size_t i = 0; i <= n; i++) {
         Tendermint__Abci__Response *res = recv_resp(x);
         if (i < n) {
-            long long want = json_integer_value(
-                json_array_get(json_object_get(b, "check_tx_codes"), i));
+            long long want =
+                json_integer_value(json_array_get(json_object_get(b, "check_tx_codes"), i));
             if ((long long)res->check_tx->code != want)
                 fail_msg("server block %zu tx %zu: CheckTx %u want %lld", bi, i,
                          res->check_tx->code, want);
@@ -443,14 +441,14 @@ static void server_block(srv_fx *x, json_t *b, size_t bi)
 
 static void mixed_vectors_through_the_server_and_its_pool(void **state)
 {
-    app_harness h = {.sig_cache_entries = 4096};
+    app_harness h = { .sig_cache_entries = 4096 };
     srv_fx *x = calloc(1, sizeof(*x));
     int sv[2];
     json_t *v = load("sleetbubble-mixed.json");
     assert_non_null(x);
     assert_int_equal(app_harness_init(&h, "sb-test-app-sig"), 0);
     init_chain(&h, json_object_get(v, "genesis"));
-    abci_server_opts so = {.workers = 2};
+    abci_server_opts so = { .workers = 2 };
     assert_int_equal(evthread_use_pthreads(), 0);
     assert_non_null(x->base = event_base_new());
     assert_non_null(x->srv = abci_server_new(x->base, T, h.app, &so));
@@ -460,8 +458,7 @@ static void mixed_vectors_through_the_server_and_its_pool(void **state)
     assert_int_equal(pthread_create(&x->thread, NULL, loop_main, x), 0);
     size_t bi;
     json_t *b;
-    json_array_foreach(json_object_get(v, "blocks"), bi, b)
-        server_block(x, b, bi);
+    json_array_foreach(json_object_get(v, "blocks"), bi, b) server_block(x, b, bi);
     close(x->fd);
     event_base_loopbreak(x->base);
     pthread_join(x->thread, NULL);

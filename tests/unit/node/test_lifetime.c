@@ -28,7 +28,7 @@
 #include "store.h"
 #include "tally.h"
 
-#define KEEP 500          /* pin.keep_slots in the steady state */
+#define KEEP 500 /* pin.keep_slots in the steady state */
 #define NTRACKS 10
 #define MAXSTMT 128
 
@@ -46,8 +46,7 @@ typedef struct profile {
 
 static int is_control(const char *sql)
 {
-    static const char *const skip[] = {"BEGIN", "COMMIT", "ROLLBACK", "PRAGMA", "CREATE",
-                                       "DROP"};
+    static const char *const skip[] = { "BEGIN", "COMMIT", "ROLLBACK", "PRAGMA", "CREATE", "DROP" };
     for (size_t i = 0; i < sizeof(skip) / sizeof(*skip); i++)
         if (strncmp(sql, skip[i], strlen(skip[i])) == 0)
             return 1;
@@ -87,7 +86,7 @@ static void profile_free(profile *p)
 
 static void track_cid(uint64_t slot, int i, char out[SB_CID_STR_MAX])
 {
-    uint8_t bin[36] = {0x01, 0x55, 0x12, 0x20}, seed[16] = {0}, h[37];
+    uint8_t bin[36] = { 0x01, 0x55, 0x12, 0x20 }, seed[16] = { 0 }, h[37];
     memcpy(seed, &slot, 8);
     memcpy(seed + 8, &i, sizeof(i));
     sb_cid_dagjson(seed, sizeof(seed), h); /* any 32 bytes: reuse its digest */
@@ -100,7 +99,7 @@ static void track_cid(uint64_t slot, int i, char out[SB_CID_STR_MAX])
  * SUPERMAJORITY with a manifest. */
 static void add_history_slot(sb_store *st, uint64_t s, sb_slot_record *prev, int winner)
 {
-    uint8_t id[32] = {0}, cur[32] = {1}, val[32] = {2};
+    uint8_t id[32] = { 0 }, cur[32] = { 1 }, val[32] = { 2 };
     char cids[NTRACKS][SB_CID_STR_MAX], manifest[64];
     Sleetbubble__V1__Track tr[NTRACKS], *tp[NTRACKS];
     Sleetbubble__V1__Playlist pl = SLEETBUBBLE__V1__PLAYLIST__INIT;
@@ -122,12 +121,13 @@ static void add_history_slot(sb_store *st, uint64_t s, sb_slot_record *prev, int
     body.playlist = &pl;
     size_t blen = sleetbubble__v1__proposal_body__pack(&body, packed);
     assert_int_equal(sb_store_add_proposal(st, id, s, cur, 1, 0, packed, blen, packed, blen,
-                                           NTRACKS, NTRACKS * 1000), 0);
+                                           NTRACKS, NTRACKS * 1000),
+                     0);
     for (int v = 0; v < 4; v++) {
         val[1] = (uint8_t)v;
         assert_int_equal(sb_store_add_vote(st, s, val, id, 1, 1, packed, 8), 0);
     }
-    sb_slot_record r = {.slot = s, .power_for = 40, .total = 40, .height = (int64_t)s + 1};
+    sb_slot_record r = { .slot = s, .power_for = 40, .total = 40, .height = (int64_t)s + 1 };
     int n = snprintf(manifest, sizeof(manifest), "{\"slot\":%llu}", (unsigned long long)s);
     if (s % 7 == 6 && !winner) {
         r.outcome = SB_OUTCOME_NONE;
@@ -172,7 +172,7 @@ static void fill(home *h, uint64_t slots)
         if (s % 500 == 0)
             assert_int_equal(sb_store_begin(h->st), 0);
         if (s == 0) {
-            sb_meta m = {.height = 0, .has_app_hash = 1, .initial_height = 1};
+            sb_meta m = { .height = 0, .has_app_hash = 1, .initial_height = 1 };
             m.params_json = "{}";
             assert_int_equal(sb_store_put_meta(h->st, &m), 0);
         }
@@ -199,7 +199,7 @@ static void fill(home *h, uint64_t slots)
         }
     } while (n == 64);
     sb_pin_job j;
-    sb_pin_job_state done = {SB_PIN_PINNED, 1, 0};
+    sb_pin_job_state done = { SB_PIN_PINNED, 1, 0 };
     while (sb_pinstore_claim(h->ps, INT64_MAX, &j) == 1)
         assert_int_equal(sb_pinstore_finish(h->ps, &j, &done, NULL, 1, 100), 1);
 }
@@ -222,7 +222,7 @@ static int count_vote(void *arg, const uint8_t v[32], const uint8_t p[32])
 /* One day in the life: everything a block, a slot, a job and a start-up does. */
 static void day_in_the_life(home *h, uint64_t slots)
 {
-    uint8_t id[32] = {0}, cur[32] = {1}, val[32] = {2}, *ids = NULL, *body = NULL;
+    uint8_t id[32] = { 0 }, cur[32] = { 1 }, val[32] = { 2 }, *ids = NULL, *body = NULL;
     size_t n = 0, blen = 0;
     uint64_t last = slots - 1;
     sb_meta m;
@@ -278,7 +278,7 @@ static void day_in_the_life(home *h, uint64_t slots)
     int64_t st[SB_PIN_NSTATES];
     int claimed = 0;
     while (sb_pinstore_claim(h->ps, 2, &j) == 1) {
-        sb_pin_job_state done = {SB_PIN_PINNED, 1, 0};
+        sb_pin_job_state done = { SB_PIN_PINNED, 1, 0 };
         if (j.kind == SB_PIN_KIND_MANIFEST) {
             uint8_t *mb = NULL;
             size_t ml = 0;
@@ -347,9 +347,11 @@ static void no_statement_scans_or_grows_with_history(void **state)
         const stmt_stat *b = &big.s[i], *s = find(&small, b->sql);
         int grew = !s || b->vm > s->vm + s->vm / 10 + 10;
         if (b->full != 0 || grew) {
-            fprintf(stderr, "%s: full-scan steps %lld, VM steps %lld at 10,000 slots vs %lld at "
-                    "1,000\n  %s\n", b->full ? "SCAN" : "GROWS", (long long)b->full,
-                    (long long)b->vm, s ? (long long)s->vm : -1LL, b->sql);
+            fprintf(stderr,
+                    "%s: full-scan steps %lld, VM steps %lld at 10,000 slots vs %lld at "
+                    "1,000\n  %s\n",
+                    b->full ? "SCAN" : "GROWS", (long long)b->full, (long long)b->vm,
+                    s ? (long long)s->vm : -1LL, b->sql);
             bad = 1;
         }
     }

@@ -16,15 +16,15 @@
 #define S 1000000000LL
 
 /* T0 = 1000 s, L = 20 s: slot 2 runs 1040 s .. 1060 s. */
-static const sb_prog_timing TM = {1000 * S, 20 * S};
-static const sb_np_station ST = {"Radio <Sleet>", "http://127.0.0.1:8000/sleetbubble.ogg",
-                                 "http://127.0.0.1:8000/sleetbubble.mp3", ""};
+static const sb_prog_timing TM = { 1000 * S, 20 * S };
+static const sb_np_station ST = { "Radio <Sleet>", "http://127.0.0.1:8000/sleetbubble.ogg",
+                                  "http://127.0.0.1:8000/sleetbubble.mp3", "" };
 
-static sb_sched_track T2[] = {{"bafyone", "Song & \"One\"", "Ann", 5000, 0},
-                              {"bafytwo", "Two", "Bob", 7000, 5000}};
-static uint64_t D2[] = {5000, 7000};
-static sb_sched_track T3[] = {{"bafythree", "", "Cy", 4000, 0}};
-static uint64_t D3[] = {4000};
+static sb_sched_track T2[] = { { "bafyone", "Song & \"One\"", "Ann", 5000, 0 },
+                               { "bafytwo", "Two", "Bob", 7000, 5000 } };
+static uint64_t D2[] = { 5000, 7000 };
+static sb_sched_track T3[] = { { "bafythree", "", "Cy", 4000, 0 } };
+static uint64_t D3[] = { 4000 };
 
 static sb_sched mk(uint64_t slot, int finalized, int outcome, sb_sched_track *t, uint64_t *d,
                    size_t n)
@@ -51,7 +51,7 @@ static char *feed_at(int64_t t, const sb_sched *cur, const sb_sched *nxt, char *
     sb_sched_prog_slot(cur, &pc);
     sb_sched_prog_slot(nxt, &pn);
     assert_int_equal(sb_prog_at(&TM, t, &pc, &pn, &np), 0);
-    sb_np_input in = {t, 1, &np, cur, nxt};
+    sb_np_input in = { t, 1, &np, cur, nxt };
     if (page) {
         *page = sb_np_page_html(&ST, &in);
         assert_non_null(*page);
@@ -84,9 +84,11 @@ static void feed_on_air_names_the_track_and_the_next(void **state)
     /* the page carries the title and the next track as served, HTML-escaped */
     assert_non_null(strstr(page, "<h2 id=\"title\">Two</h2>"));
     assert_non_null(strstr(page, "<p id=\"artist\">Bob</p>"));
-    assert_non_null(strstr(page, "<span id=\"next\">Song &amp; &quot;One&quot; \xe2\x80\x94 Ann</span>"));
+    assert_non_null(
+        strstr(page, "<span id=\"next\">Song &amp; &quot;One&quot; \xe2\x80\x94 Ann</span>"));
     assert_non_null(strstr(page, "<h1 id=\"station\">Radio &lt;Sleet&gt;</h1>"));
-    assert_non_null(strstr(page, "<span id=\"elapsed\">0:01</span> / <span id=\"remaining\">-0:05</span>"));
+    assert_non_null(
+        strstr(page, "<span id=\"elapsed\">0:01</span> / <span id=\"remaining\">-0:05</span>"));
     assert_non_null(strstr(page, "<audio id=\"player\" controls preload=\"none\" "
                                  "src=\"http://127.0.0.1:8000/sleetbubble.mp3\"></audio>"));
     assert_null(strstr(page, "<Sleet>"));
@@ -97,9 +99,11 @@ static void feed_on_air_names_the_track_and_the_next(void **state)
     /* 1059 s: pass 1's track 0 (1052 .. 1057 s) is over; track 1 plays from 1057 s, cut at
      * 1060 s; next is slot 3's first track, whose title is empty (the page shows its CID) */
     s = feed_at(1059 * S, &c, &n, &page);
-    assert_non_null(strstr(s, "\"ends_at_ns\":\"1060000000000\",\"index\":1,\"remaining_ms\":5000"));
+    assert_non_null(
+        strstr(s, "\"ends_at_ns\":\"1060000000000\",\"index\":1,\"remaining_ms\":5000"));
     assert_non_null(strstr(s, "\"playing_next\":{\"artist\":\"Cy\",\"cid\":\"bafythree\""));
-    assert_non_null(strstr(s, "\"slot\":\"3\",\"started_at_ns\":\"1060000000000\",\"title\":\"\"}"));
+    assert_non_null(
+        strstr(s, "\"slot\":\"3\",\"started_at_ns\":\"1060000000000\",\"title\":\"\"}"));
     assert_non_null(strstr(page, "<span id=\"next\">bafythree \xe2\x80\x94 Cy</span>"));
     free(page);
     free(s);
@@ -143,8 +147,8 @@ static void feed_off_air_is_an_answer_not_an_error(void **state)
 static void feed_before_init_chain_says_not_initialised(void **state)
 {
     (void)state;
-    sb_np_station st = {"", "", "", "http://127.0.0.1:8080"};
-    sb_np_input in = {5, 0, NULL, NULL, NULL};
+    sb_np_station st = { "", "", "", "http://127.0.0.1:8080" };
+    sb_np_input in = { 5, 0, NULL, NULL, NULL };
     char *s = sb_np_feed_json(&st, &in), *page = sb_np_page_html(&st, &in);
     assert_string_equal(
         s, "{\"gateway_url\":\"http://127.0.0.1:8080\",\"now_playing\":null,\"on_air\":false,"

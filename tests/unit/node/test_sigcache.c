@@ -18,7 +18,7 @@
 /* A key whose first byte says the result we store for it (a fake, for the cache alone). */
 static void fake_key(uint8_t key[32], uint32_t thread, uint32_t i)
 {
-    uint8_t pub[32] = {0}, sig[64] = {0};
+    uint8_t pub[32] = { 0 }, sig[64] = { 0 };
     memcpy(pub, &thread, sizeof thread);
     memcpy(sig, &i, sizeof i);
     sb_sigcache_key(key, pub, (const uint8_t *)"m", 1, sig);
@@ -26,7 +26,7 @@ static void fake_key(uint8_t key[32], uint32_t thread, uint32_t i)
 
 static void keys_name_exactly_one_verification(void **state)
 {
-    uint8_t pub[32] = {1}, sig[64] = {2}, k[4][32];
+    uint8_t pub[32] = { 1 }, sig[64] = { 2 }, k[4][32];
     sb_sigcache_key(k[0], pub, (const uint8_t *)"ab", 2, sig);
     pub[31] ^= 1;
     sb_sigcache_key(k[1], pub, (const uint8_t *)"ab", 2, sig);
@@ -130,7 +130,7 @@ static void threads_fill_and_read_at_once(void **state)
     thr t[4];
     pthread_t th[4];
     for (uint32_t i = 0; i < 4; i++) {
-        t[i] = (thr){c, i, 0};
+        t[i] = (thr){ c, i, 0 };
         assert_int_equal(pthread_create(&th[i], NULL, filler, &t[i]), 0);
     }
     for (int i = 0; i < 4; i++) {

@@ -70,7 +70,7 @@ static void backoff_grows_monotonically_without_jitter(void **state)
 
 static void state_names_round_trip(void **state)
 {
-    const char *n[] = {"queued", "pinning", "pinned", "failed"};
+    const char *n[] = { "queued", "pinning", "pinned", "failed" };
     for (int i = 0; i < 4; i++) {
         assert_string_equal(sb_pin_state_name((sb_pin_state)i), n[i]);
         assert_int_equal(sb_pin_state_parse(n[i]), i);
@@ -83,7 +83,7 @@ static void state_names_round_trip(void **state)
 
 static sb_pin_job_state js(sb_pin_state s, uint32_t a, int64_t t)
 {
-    sb_pin_job_state r = {s, a, t};
+    sb_pin_job_state r = { s, a, t };
     return r;
 }
 
@@ -107,7 +107,7 @@ static void claim_before_next_try_is_refused(void **state)
 static void claim_of_pinned_failed_or_pinning_job_is_refused(void **state)
 {
     sb_pin_job_state out;
-    sb_pin_state bad[] = {SB_PIN_PINNING, SB_PIN_PINNED, SB_PIN_FAILED};
+    sb_pin_state bad[] = { SB_PIN_PINNING, SB_PIN_PINNED, SB_PIN_FAILED };
     for (int i = 0; i < 3; i++) {
         sb_pin_job_state in = js(bad[i], 0, 0);
         assert_int_equal(sb_pin_transition(&in, SB_PIN_EV_CLAIM, 1000, 0, 0, &out), -1);
@@ -126,7 +126,7 @@ static void success_marks_pinned_and_counts_the_attempt(void **state)
 static void success_only_from_pinning(void **state)
 {
     sb_pin_job_state out;
-    sb_pin_state bad[] = {SB_PIN_QUEUED, SB_PIN_PINNED, SB_PIN_FAILED};
+    sb_pin_state bad[] = { SB_PIN_QUEUED, SB_PIN_PINNED, SB_PIN_FAILED };
     for (int i = 0; i < 3; i++) {
         sb_pin_job_state in = js(bad[i], 0, 0);
         assert_int_equal(sb_pin_transition(&in, SB_PIN_EV_SUCCESS, 0, 0, 0, &out), -1);
@@ -232,7 +232,7 @@ static void requeue_only_revives_failed_jobs(void **state)
     assert_int_equal(out.state, SB_PIN_QUEUED);
     assert_int_equal(out.attempts, 0);
     assert_int_equal(out.next_try_ms, 10);
-    sb_pin_state bad[] = {SB_PIN_QUEUED, SB_PIN_PINNING, SB_PIN_PINNED};
+    sb_pin_state bad[] = { SB_PIN_QUEUED, SB_PIN_PINNING, SB_PIN_PINNED };
     for (int i = 0; i < 3; i++) {
         in = js(bad[i], 0, 0);
         assert_int_equal(sb_pin_transition(&in, SB_PIN_EV_REQUEUE, 10, 0, 0, &out), -1);

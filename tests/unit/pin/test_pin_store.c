@@ -35,7 +35,7 @@ typedef struct fx {
 
 static void cid_for(uint64_t slot, int i, char out[SB_CID_STR_MAX])
 {
-    uint8_t seed[16] = {0}, h[37], bin[36] = {0x01, 0x55, 0x12, 0x20};
+    uint8_t seed[16] = { 0 }, h[37], bin[36] = { 0x01, 0x55, 0x12, 0x20 };
     memcpy(seed, &slot, 8);
     memcpy(seed + 8, &i, sizeof(i));
     sb_cid_dagjson(seed, sizeof(seed), h);
@@ -46,7 +46,7 @@ static void cid_for(uint64_t slot, int i, char out[SB_CID_STR_MAX])
 /* A committed SUPERMAJORITY slot whose tracks are cid_for(track_seed, 0..NTRACKS-1). */
 static void winner(fx *f, uint64_t slot, uint64_t track_seed)
 {
-    uint8_t id[32] = {0}, cur[32] = {1};
+    uint8_t id[32] = { 0 }, cur[32] = { 1 };
     char cids[NTRACKS][SB_CID_STR_MAX], manifest[64];
     Sleetbubble__V1__Track tr[NTRACKS], *tp[NTRACKS];
     Sleetbubble__V1__Playlist pl = SLEETBUBBLE__V1__PLAYLIST__INIT;
@@ -68,13 +68,18 @@ static void winner(fx *f, uint64_t slot, uint64_t track_seed)
     body.playlist = &pl;
     size_t blen = sleetbubble__v1__proposal_body__pack(&body, packed);
     int n = snprintf(manifest, sizeof(manifest), "{\"slot\":%llu}", (unsigned long long)slot);
-    sb_slot_record r = {.slot = slot, .outcome = SB_OUTCOME_SUPERMAJORITY, .power_for = 1,
-                        .total = 1, .height = 1, .manifest_cid_len = 37};
+    sb_slot_record r = { .slot = slot,
+                         .outcome = SB_OUTCOME_SUPERMAJORITY,
+                         .power_for = 1,
+                         .total = 1,
+                         .height = 1,
+                         .manifest_cid_len = 37 };
     memcpy(r.proposal_id, id, 32);
     sb_cid_dagjson((const uint8_t *)manifest, (size_t)n, r.manifest_cid);
     assert_int_equal(sb_store_begin(f->st), 0);
-    assert_int_equal(sb_store_add_proposal(f->st, id, slot, cur, 1, 0, packed, blen, packed,
-                                           blen, NTRACKS, NTRACKS * 1000), 0);
+    assert_int_equal(sb_store_add_proposal(f->st, id, slot, cur, 1, 0, packed, blen, packed, blen,
+                                           NTRACKS, NTRACKS * 1000),
+                     0);
     assert_int_equal(sb_store_add_slot(f->st, &r, (const uint8_t *)manifest, (size_t)n), 0);
     assert_int_equal(sb_store_commit(f->st), 0);
 }
@@ -130,7 +135,8 @@ static int64_t check_consistent(fx *f, uint64_t slots)
         return -1;
     }
     assert_int_equal(one(db, "SELECT count(*) FROM sqlite_master WHERE name IN ('progress', "
-                             "'jobs', 'refs', 'winners', 'doomed', 'job_counts')"), 6);
+                             "'jobs', 'refs', 'winners', 'doomed', 'job_counts')"),
+                     6);
     int64_t hw = one(db, "SELECT coalesce((SELECT high_water FROM progress), -1)");
     for (uint64_t s = 0; s < slots; s++) {
         snprintf(q, sizeof(q), "SELECT count(*) FROM refs WHERE slot = %llu",
@@ -198,10 +204,10 @@ static void ingest_resumes_after_kill_9_without_losing_or_duplicating_jobs(void 
             else if (i > 60000)
                 fail_msg("round %d: the child made no progress past slot %lld", round,
                          (long long)prev);
-            struct timespec poll = {0, 1000000};
+            struct timespec poll = { 0, 1000000 };
             nanosleep(&poll, NULL);
         }
-        struct timespec ts = {0, (long)((round * 773 % 7) * 1000000L)};
+        struct timespec ts = { 0, (long)((round * 773 % 7) * 1000000L) };
         nanosleep(&ts, NULL);
         int rc = exited ? -1 : kill(pid, SIGKILL);
         if (!exited)
@@ -214,8 +220,8 @@ static void ingest_resumes_after_kill_9_without_losing_or_duplicating_jobs(void 
         assert_true(hw >= prev); /* each restart resumes from the mark, never below it */
         prev = hw;
     }
-    print_message("high-water mark after 40 kill -9 rounds: slot %lld of %llu\n",
-                  (long long)hw, (unsigned long long)slots);
+    print_message("high-water mark after 40 kill -9 rounds: slot %lld of %llu\n", (long long)hw,
+                  (unsigned long long)slots);
     assert_true(hw > 0); /* progress was made across the kills */
     /* Finish in-process: everything ingested exactly once. */
     char err[256];
@@ -293,7 +299,7 @@ static void reconcile_ignores_pins_made_after_the_listing_began(void **state)
     winner(f, 0, 100);
     assert_int_equal(sb_pinstore_ingest(ps, 0, 64, &ns, &nj), 0);
     sb_pin_job j;
-    sb_pin_job_state done = {SB_PIN_PINNED, 1, 0};
+    sb_pin_job_state done = { SB_PIN_PINNED, 1, 0 };
     while (sb_pinstore_claim(ps, INT64_MAX, &j) == 1)
         assert_int_equal(sb_pinstore_finish(ps, &j, &done, NULL, 1000, 100), 1);
     sb_pin_snap v[8];
@@ -326,10 +332,10 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(
             ingest_resumes_after_kill_9_without_losing_or_duplicating_jobs, setup, teardown),
-        cmocka_unit_test_setup_teardown(
-            a_cid_referenced_again_while_doomed_is_kept_or_pinned_again, setup, teardown),
-        cmocka_unit_test_setup_teardown(
-            reconcile_ignores_pins_made_after_the_listing_began, setup, teardown),
+        cmocka_unit_test_setup_teardown(a_cid_referenced_again_while_doomed_is_kept_or_pinned_again,
+                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(reconcile_ignores_pins_made_after_the_listing_began, setup,
+                                        teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
