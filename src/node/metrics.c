@@ -19,6 +19,7 @@
 #include <event2/keyvalq_struct.h>
 
 #include "config.h"
+#include "httpd.h"
 
 /* Largest rendered exposition, bytes (7 families x 64 series stay far below). */
 #define RENDER_MAX (4u * 1024 * 1024)
@@ -379,25 +380,6 @@ struct sb_metrics_server {
     void *arg;
 };
 
-static void free_cb(const void *data, size_t len, void *arg)
-{
-    (void)len;
-    (void)arg;
-    free((void *)data);
-}
-
-static void reply_text(struct evhttp_request *req, int code, const char *reason, const char *text)
-{
-    struct evbuffer *body = evbuffer_new();
-    evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type",
-                      "text/plain; charset=utf-8");
-    if (body)
-        evbuffer_add(body, text, strlen(text));
-    evhttp_send_reply(req, code, reason, body);
-    if (body)
-        evbuffer_free(body);
-}
-
 static void handle_request(struct evhttp_request *req, void *arg)
 {
     sb_metrics_server *s = arg;
@@ -407,26 +389,27 @@ static void handle_request(struct evhttp_request *req, void *arg)
     struct evkeyvalq *oh = evhttp_request_get_output_headers(req);
 
     if (path == NULL || (strcmp(path, "/metrics") != 0 && strcmp(path, "/healthz") != 0)) {
-        reply_text(req, HTTP_NOTFOUND, "Not Found", "not found; try /metrics or /healthz\n");
+        sb_httpd_reply_text(req, HTTP_NOTFOUND, "Not Found",
+                            "not found; try /metrics or /healthz\n");
         return;
     }
     if (cmd != EVHTTP_REQ_GET && cmd != EVHTTP_REQ_HEAD) {
         evhttp_add_header(oh, "Allow", "GET, HEAD");
-        reply_text(req, 405, "Method Not Allowed", "method not allowed\n");
+        sb_httpd_reply_text(req, 405, "Method Not Allowed", "method not allowed\n");
         return;
     }
     evhttp_add_header(oh, "Cache-Control", "no-store");
     if (strcmp(path, "/healthz") == 0) {
         char body[NOTE_MAX + 32];
         if (s->healthy == NULL || s->healthy(s->arg) == 1) {
-            reply_text(req, HTTP_OK, "OK", "ok\n");
+            sb_httpd_reply_text(req, HTTP_OK, "OK", "ok\n");
             return;
         }
         lock();
         snprintf(body, sizeof body, "unhealthy: %s\n",
                  health_note[0] ? health_note : "health check failed");
         unlock();
-        reply_text(req, 503, "Service Unavailable", body);
+        sb_httpd_reply_text(req, 503, "Service Unavailable", body);
         return;
     }
 
@@ -434,15 +417,11 @@ static void handle_request(struct evhttp_request *req, void *arg)
     size_t len;
     struct evbuffer *buf;
     if (sb_metrics_render(&text, &len) != 0) {
-        reply_text(req, HTTP_INTERNAL, "Internal Server Error", "out of memory\n");
+        sb_httpd_reply_text(req, HTTP_INTERNAL, "Internal Server Error", "out of memory\n");
         return;
     }
-    buf = evbuffer_new();
-    if (buf == NULL || evbuffer_add_reference(buf, text, len, free_cb, NULL) != 0) {
-        free(text);
-        if (buf)
-            evbuffer_free(buf);
-        reply_text(req, HTTP_INTERNAL, "Internal Server Error", "out of memory\n");
+    if (!(buf = sb_httpd_body_take(text, len))) {
+        sb_httpd_reply_text(req, HTTP_INTERNAL, "Internal Server Error", "out of memory\n");
         return;
     }
     evhttp_add_header(oh, "Content-Type", "text/plain; version=0.0.4; charset=utf-8");

@@ -20,6 +20,7 @@
 #include <event2/http.h>
 #include <event2/keyvalq_struct.h>
 
+#include "httpd.h"
 #include "log.h"
 #include "nowplaying.h"
 #include "params.h"
@@ -115,25 +116,6 @@ done:
     return out;
 }
 
-static void free_cb(const void *data, size_t len, void *arg)
-{
-    (void)len;
-    (void)arg;
-    free((void *)data);
-}
-
-static void reply_text(struct evhttp_request *req, int code, const char *reason, const char *text)
-{
-    struct evbuffer *body = evbuffer_new();
-    evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type",
-                      "text/plain; charset=utf-8");
-    if (body)
-        evbuffer_add(body, text, strlen(text));
-    evhttp_send_reply(req, code, reason, body);
-    if (body)
-        evbuffer_free(body);
-}
-
 static void handle(struct evhttp_request *req, void *arg)
 {
     sb_web *w = arg;
@@ -147,22 +129,20 @@ static void handle(struct evhttp_request *req, void *arg)
     else if (path && strcmp(path, "/nowplaying.json") == 0)
         page = 0;
     else {
-        reply_text(req, HTTP_NOTFOUND, "Not Found", "not found; try / or /nowplaying.json\n");
+        sb_httpd_reply_text(req, HTTP_NOTFOUND, "Not Found",
+                            "not found; try / or /nowplaying.json\n");
         return;
     }
     if (cmd != EVHTTP_REQ_GET && cmd != EVHTTP_REQ_HEAD) {
         evhttp_add_header(oh, "Allow", "GET, HEAD");
-        reply_text(req, 405, "Method Not Allowed", "method not allowed\n");
+        sb_httpd_reply_text(req, 405, "Method Not Allowed", "method not allowed\n");
         return;
     }
     char *body = render(w, now_ns(), page);
-    struct evbuffer *buf = body ? evbuffer_new() : NULL;
-    if (!buf || evbuffer_add_reference(buf, body, strlen(body), free_cb, NULL) != 0) {
-        free(body);
-        if (buf)
-            evbuffer_free(buf);
+    struct evbuffer *buf = body ? sb_httpd_body_take(body, strlen(body)) : NULL;
+    if (!buf) {
         sb_log(SB_LOG_WARN, "web", "%s: could not render (database or memory)", path);
-        reply_text(req, HTTP_INTERNAL, "Internal Server Error", "internal error\n");
+        sb_httpd_reply_text(req, HTTP_INTERNAL, "Internal Server Error", "internal error\n");
         return;
     }
     evhttp_add_header(oh, "Cache-Control", "no-store");
