@@ -14,8 +14,7 @@ static void free_cb(const void *data, size_t len, void *arg)
     free((void *)data);
 }
 
-void sb_httpd_reply_text(struct evhttp_request *req, int code, const char *reason,
-                         const char *text)
+void sb_httpd_reply_text(struct evhttp_request *req, int code, const char *reason, const char *text)
 {
     struct evbuffer *body = evbuffer_new();
     evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type",
