@@ -4,9 +4,10 @@
   listen URL OUT          an ICY client: GET URL with "Icy-MetaData: 1", append one line per
                           StreamTitle seen: "<wall ns> title <StreamTitle>", "<ns> connected
                           <metaint>" first, "<ns> closed <reason>" last; audio is read and dropped.
-  check RPC ICECAST LISTEN_OUT
-                          wait for the next instant >= 4.5 s after and >= 2 s before any track
-                          boundary of the
+  check RPC ICECAST LISTEN_OUT [NOT_BEFORE_NS]
+                          wait for the next instant (not before NOT_BEFORE_NS, e.g. the end of
+                          the track checked last, so checks in a row see track changes)
+                          >= 4.5 s after and >= 2 s before any track boundary of the
                           current and the next two slots (programme computed here from /params and /schedule/<n>,
                           independently of the C code), then print one JSON object: the
                           programme's title/artist there and what Icecast's /status-json.xsl
@@ -133,17 +134,18 @@ def last_title(out):
     return t
 
 
-def wait_instant(rpc, within_s=60):
-    """Sleep until the next instant >= AFTER_NS after and >= BEFORE_NS before every boundary
-    of the current and the next two slots, within within_s; return the programme entry there,
-    or None. Slots not finalized yet are asked again every second (with short slots the
-    instant can lie in a slot that finalizes while we wait)."""
-    end = time.time_ns() + within_s * 10**9
+def wait_instant(rpc, within_s=60, not_before=0):
+    """Sleep until the next instant, not before not_before (ns), >= AFTER_NS after and
+    >= BEFORE_NS before every boundary of the current and the next two slots, within within_s
+    of that; return the programme entry there, or None. Slots not finalized yet are asked
+    again every second (with short slots the instant can lie in a slot that finalizes while
+    we wait)."""
+    end = max(time.time_ns(), not_before) + within_s * 10**9
     while time.time_ns() < end:
         cur = current_slot(rpc)
         entries = programme(rpc, [cur, cur + 1, cur + 2])
         bounds = sorted({e[0] for e in entries} | {e[1] for e in entries})
-        t = time.time_ns()
+        t = max(time.time_ns(), not_before)
         horizon = min(end, max((e[1] for e in entries), default=t))
         while t < horizon:
             now = [e for e in entries if e[0] <= t < e[1]]
@@ -171,14 +173,14 @@ def want_of(e):
             "want_icy": icy_title(e[2], e[3])}
 
 
-def check(rpc, icecast, out):
-    e = wait_instant(rpc)
+def check(rpc, icecast, out, not_before=0):
+    e = wait_instant(rpc, 60, not_before)
     if e is None:
         print(json.dumps({"error": "no instant 4.5 s after / 2 s before a boundary within 60 s"}))
         return
     ogg, mp3 = mounts_of(icecast)
     print(json.dumps(dict(want_of(e), **{
-        "t_ns": str(time.time_ns()),
+        "t_ns": str(time.time_ns()), "end_ns": str(e[1]),
         "ogg_title": ogg.get("title"), "ogg_artist": ogg.get("artist"),
         "mp3_title": mp3.get("title"), "icy": last_title(out),
     })))
@@ -300,7 +302,7 @@ def main():
     if a[0] == "listen":
         listen(a[1], a[2])
     elif a[0] == "check":
-        check(a[1], a[2], a[3])
+        check(a[1], a[2], a[3], int(a[4]) if len(a) > 4 else 0)
     elif a[0] == "elapsed":
         elapsed(a[1], int(a[2]), a[3], int(a[4]))
     elif a[0] == "midtrack":
