@@ -4,6 +4,7 @@
 #define SB_NODE_HTTPD_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 struct evhttp_request;
 struct evbuffer;
@@ -17,5 +18,12 @@ void sb_httpd_reply_text(struct evhttp_request *req, int code, const char *reaso
  * Ownership of body passes in every case: on out of memory it is freed and NULL returned.
  * The caller frees the evbuffer after evhttp_send_reply. */
 struct evbuffer *sb_httpd_body_take(char *body, size_t len);
+
+/* A bound, listening (backlog 64), non-blocking, close-on-exec TCP socket for host:port
+ * (laddr is the configured "HOST:PORT", section its config section, both for messages).
+ * Returns the fd, or -1 with "SECTION: cannot resolve|listen on LADDR ([SECTION] laddr): why"
+ * in err. */
+int sb_httpd_listen(const char *section, const char *laddr, const char *host, uint16_t port,
+                    char *err, size_t errlen);
 
 #endif

@@ -429,45 +429,6 @@ static void handle_request(struct evhttp_request *req, void *arg)
     evbuffer_free(buf);
 }
 
-/* Bound, listening, non-blocking socket for host:port, or -1 with err. */
-static int listen_on(const char *laddr, const char *host, uint16_t port, char *err, size_t errlen)
-{
-    struct addrinfo hints, *res = NULL, *ai;
-    char portstr[8];
-    int fd = -1, r, last_errno = 0;
-
-    memset(&hints, 0, sizeof hints);
-    hints.ai_family = AF_UNSPEC;
-    hints.ai_socktype = SOCK_STREAM;
-    hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
-    snprintf(portstr, sizeof portstr, "%u", (unsigned)port);
-    r = getaddrinfo(host, portstr, &hints, &res);
-    if (r != 0) {
-        snprintf(err, errlen, "metrics: cannot resolve %s ([metrics] laddr): %s", laddr,
-                 gai_strerror(r));
-        return -1;
-    }
-    for (ai = res; ai != NULL; ai = ai->ai_next) {
-        int one = 1;
-        fd = socket(ai->ai_family, ai->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC, ai->ai_protocol);
-        if (fd < 0) {
-            last_errno = errno;
-            continue;
-        }
-        (void)setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-        if (bind(fd, ai->ai_addr, ai->ai_addrlen) == 0 && listen(fd, 64) == 0)
-            break;
-        last_errno = errno;
-        close(fd);
-        fd = -1;
-    }
-    freeaddrinfo(res);
-    if (fd < 0)
-        snprintf(err, errlen, "metrics: cannot listen on %s ([metrics] laddr): %s", laddr,
-                 strerror(last_errno ? last_errno : EADDRNOTAVAIL));
-    return fd;
-}
-
 sb_metrics_server *sb_metrics_server_start(struct event_base *base, const char *laddr,
                                            sb_metrics_health_fn healthy, void *arg, char *err,
                                            size_t errlen)
@@ -485,7 +446,7 @@ sb_metrics_server *sb_metrics_server_start(struct event_base *base, const char *
                  laddr ? laddr : "", laddr ? why : "missing");
         return NULL;
     }
-    fd = listen_on(laddr, host, port, err, errlen);
+    fd = sb_httpd_listen("metrics", laddr, host, port, err, errlen);
     if (fd < 0)
         return NULL;
     if (getsockname(fd, (struct sockaddr *)&ss, &sl) != 0) {

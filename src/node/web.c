@@ -170,43 +170,6 @@ static void *run(void *arg)
     return NULL;
 }
 
-/* Bound, listening, non-blocking socket for host:port, or -1 with err. */
-static int listen_on(const char *laddr, const char *host, uint16_t port, char *err, size_t errlen)
-{
-    struct addrinfo hints, *res = NULL, *ai;
-    char portstr[8];
-    int fd = -1, last_errno = 0;
-    memset(&hints, 0, sizeof(hints));
-    hints.ai_family = AF_UNSPEC;
-    hints.ai_socktype = SOCK_STREAM;
-    hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
-    snprintf(portstr, sizeof(portstr), "%u", (unsigned)port);
-    int r = getaddrinfo(host, portstr, &hints, &res);
-    if (r != 0) {
-        snprintf(err, errlen, "web: cannot resolve %s ([web] laddr): %s", laddr, gai_strerror(r));
-        return -1;
-    }
-    for (ai = res; ai; ai = ai->ai_next) {
-        int one = 1;
-        fd = socket(ai->ai_family, ai->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC, ai->ai_protocol);
-        if (fd < 0) {
-            last_errno = errno;
-            continue;
-        }
-        (void)setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-        if (bind(fd, ai->ai_addr, ai->ai_addrlen) == 0 && listen(fd, 64) == 0)
-            break;
-        last_errno = errno;
-        close(fd);
-        fd = -1;
-    }
-    freeaddrinfo(res);
-    if (fd < 0)
-        snprintf(err, errlen, "web: cannot listen on %s ([web] laddr): %s", laddr,
-                 strerror(last_errno ? last_errno : EADDRNOTAVAIL));
-    return fd;
-}
-
 sb_web *sb_web_start(const sb_config *cfg, const char *db_path, char *err, size_t errlen)
 {
     sb_web *w = calloc(1, sizeof(*w));
@@ -232,7 +195,7 @@ sb_web *sb_web_start(const sb_config *cfg, const char *db_path, char *err, size_
         snprintf(err, errlen, "web: %s", why);
         goto fail;
     }
-    if ((fd = listen_on(cfg->web.laddr, host, port, err, errlen)) < 0)
+    if ((fd = sb_httpd_listen("web", cfg->web.laddr, host, port, err, errlen)) < 0)
         goto fail;
     if (getsockname(fd, (struct sockaddr *)&ss, &sl) != 0) {
         snprintf(err, errlen, "web: getsockname on %s: %s", cfg->web.laddr, strerror(errno));
